@@ -1,0 +1,1 @@
+//! The preprocessing configuration (work in progress).

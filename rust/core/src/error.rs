@@ -1,0 +1,22 @@
+//! The top-level error: one variant per family, each family a `thiserror` enum
+//! whose variants carry the data a user needs to act on.
+
+use crate::{dsp::DspError, edf::EdfError, montage::MontageError};
+
+/// Any error brainbrr-core returns.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// An EDF/BDF file could not be read.
+    #[error(transparent)]
+    Edf(#[from] EdfError),
+    /// A signal-processing step got arguments it cannot work with.
+    #[error(transparent)]
+    Dsp(#[from] DspError),
+    /// The channels of a recording do not fit the montage.
+    #[error(transparent)]
+    Montage(#[from] MontageError),
+}
+
+/// `Result` with brainbrr's [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,15 @@
+//! brainbrr-core: the pure-Rust engine behind brainbrr.
+//!
+//! It reads EDF/BDF recordings ([`edf`]), picks and orders the channels of a
+//! montage ([`montage`]), resamples and filters them ([`dsp`]) and turns a
+//! large EEG corpus into one chunked store. Nothing here knows about Python:
+//! the `brainbrr-py` crate only converts arguments and maps errors.
+
+pub mod config;
+pub mod dsp;
+pub mod edf;
+pub mod error;
+pub mod montage;
+pub mod preprocess;
+
+pub use error::{Error, Result};

@@ -1,0 +1,1 @@
+//! The preprocessing pipeline (work in progress).

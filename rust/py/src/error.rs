@@ -1,0 +1,56 @@
+//! The one place where core errors become Python exceptions.
+//!
+//! The exception classes are defined in `brainbrr/errors.py` so that they can
+//! inherit from both `BrainbrrError` and the matching builtin (`EdfError` is a
+//! `ValueError`); here they are imported lazily.
+
+use std::io;
+
+use brainbrr_core::{Error, edf::EdfError};
+use pyo3::PyErr;
+use pyo3::exceptions::{PyFileNotFoundError, PyOSError, PyPermissionError};
+
+pyo3::import_exception!(brainbrr.errors, EdfError as PyEdfError);
+pyo3::import_exception!(brainbrr.errors, DspError as PyDspError);
+pyo3::import_exception!(brainbrr.errors, MontageError as PyMontageError);
+
+/// Newtype so that `?` converts core errors in every `#[pyfunction]`.
+pub struct PyBrainbrrError(Error);
+
+impl From<Error> for PyBrainbrrError {
+    fn from(e: Error) -> Self {
+        Self(e)
+    }
+}
+
+impl From<EdfError> for PyBrainbrrError {
+    fn from(e: EdfError) -> Self {
+        Self(e.into())
+    }
+}
+
+fn io_to_py(kind: io::ErrorKind, msg: String) -> PyErr {
+    match kind {
+        io::ErrorKind::NotFound => PyFileNotFoundError::new_err(msg),
+        io::ErrorKind::PermissionDenied => PyPermissionError::new_err(msg),
+        _ => PyOSError::new_err(msg),
+    }
+}
+
+impl From<PyBrainbrrError> for PyErr {
+    fn from(PyBrainbrrError(e): PyBrainbrrError) -> Self {
+        let msg = e.to_string();
+        match &e {
+            Error::Edf(edf) => match edf.io_kind() {
+                Some(kind) => io_to_py(kind, msg),
+                None => PyEdfError::new_err(msg),
+            },
+            Error::Dsp(_) => PyDspError::new_err(msg),
+            Error::Montage(_) => PyMontageError::new_err(msg),
+            _ => PyOSError::new_err(msg),
+        }
+    }
+}
+
+/// `PyResult` for functions that return core errors.
+pub type PyResult<T> = Result<T, PyBrainbrrError>;
