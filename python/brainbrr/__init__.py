@@ -6,13 +6,15 @@ training reads windows back as views of memory-mapped arrays.
 
 from __future__ import annotations
 
-from brainbrr._native import __version__
+from brainbrr._native import EdfRecording, __version__, read_edf
 from brainbrr.errors import BrainbrrError, DspError, EdfError, MontageError
 
 __all__ = [
     "BrainbrrError",
     "DspError",
+    "EdfRecording",
     "EdfError",
     "MontageError",
     "__version__",
+    "read_edf",
 ]

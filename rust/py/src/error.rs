@@ -10,9 +10,12 @@ use brainbrr_core::{Error, edf::EdfError};
 use pyo3::PyErr;
 use pyo3::exceptions::{PyFileNotFoundError, PyOSError, PyPermissionError};
 
-pyo3::import_exception!(brainbrr.errors, EdfError as PyEdfError);
-pyo3::import_exception!(brainbrr.errors, DspError as PyDspError);
-pyo3::import_exception!(brainbrr.errors, MontageError as PyMontageError);
+/// The Python classes, imported from `brainbrr.errors` on first use.
+mod py {
+    pyo3::import_exception!(brainbrr.errors, EdfError);
+    pyo3::import_exception!(brainbrr.errors, DspError);
+    pyo3::import_exception!(brainbrr.errors, MontageError);
+}
 
 /// Newtype so that `?` converts core errors in every `#[pyfunction]`.
 pub struct PyBrainbrrError(Error);
@@ -43,10 +46,10 @@ impl From<PyBrainbrrError> for PyErr {
         match &e {
             Error::Edf(edf) => match edf.io_kind() {
                 Some(kind) => io_to_py(kind, msg),
-                None => PyEdfError::new_err(msg),
+                None => py::EdfError::new_err(msg),
             },
-            Error::Dsp(_) => PyDspError::new_err(msg),
-            Error::Montage(_) => PyMontageError::new_err(msg),
+            Error::Dsp(_) => py::DspError::new_err(msg),
+            Error::Montage(_) => py::MontageError::new_err(msg),
             _ => PyOSError::new_err(msg),
         }
     }

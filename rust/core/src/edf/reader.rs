@@ -1,0 +1,298 @@
+//! A memory-mapped EDF/BDF file: samples are decoded straight from the mapping.
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+
+use memmap2::Mmap;
+
+use super::annotations::{self, Annotation};
+use super::error::{EdfError, EdfErrorKind};
+use super::header::{Header, SignalHeader};
+
+/// An output sample type for physical values.
+pub trait Sample: Copy + Send + Sync + 'static {
+    /// Converts from the f64 the scaling is computed in.
+    fn from_f64(v: f64) -> Self;
+}
+
+impl Sample for f64 {
+    #[inline(always)]
+    fn from_f64(v: f64) -> Self {
+        v
+    }
+}
+
+impl Sample for f32 {
+    #[inline(always)]
+    fn from_f64(v: f64) -> Self {
+        v as f32
+    }
+}
+
+/// An open EDF, EDF+ or BDF file.
+#[derive(Debug)]
+pub struct Edf {
+    path: PathBuf,
+    map: Mmap,
+    header: Header,
+    n_records: usize,
+    /// Indices into `header.signals` of the data (non-annotation) signals.
+    data: Vec<usize>,
+    annotations: Vec<Annotation>,
+    record_onsets: Vec<f64>,
+    warnings: Vec<String>,
+}
+
+impl Edf {
+    /// Opens and memory-maps `path`, parses its header and its annotations.
+    ///
+    /// # Errors
+    /// [`EdfError`] naming the file: I/O failures, a malformed header, or no
+    /// complete data record.
+    pub fn open(path: impl AsRef<Path>) -> Result<Self, EdfError> {
+        let path = path.as_ref();
+        let err = |kind: EdfErrorKind| EdfError::new(path, kind);
+        let file = File::open(path).map_err(|e| err(e.into()))?;
+        let len = file.metadata().map_err(|e| err(e.into()))?.len();
+        if len < 256 {
+            return Err(err(EdfErrorKind::TooShort { len }));
+        }
+        // SAFETY: the mapping is read-only; brainbrr never writes source files.
+        // A file truncated by another process while mapped would fault (SIGBUS),
+        // a risk every mmap reader (numpy.memmap included) shares.
+        let map = unsafe { Mmap::map(&file) }.map_err(|e| err(e.into()))?;
+        let mut warnings = Vec::new();
+        let header = Header::parse(&map, &mut warnings).map_err(err)?;
+        let n_records = count_records(&header, map.len(), &mut warnings).map_err(err)?;
+        let data = (0..header.signals.len()).filter(|&i| !header.signals[i].is_annotation).collect();
+        let mut edf = Self { path: path.to_owned(), map, header, n_records, data, annotations: Vec::new(), record_onsets: Vec::new(), warnings };
+        edf.read_annotations();
+        Ok(edf)
+    }
+
+    /// The file's path.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The parsed header.
+    pub fn header(&self) -> &Header {
+        &self.header
+    }
+
+    /// Number of complete data records read (may differ from the declared count; see warnings).
+    pub fn n_records(&self) -> usize {
+        self.n_records
+    }
+
+    /// Number of data signals (annotation signals excluded).
+    pub fn n_signals(&self) -> usize {
+        self.data.len()
+    }
+
+    /// The header of data signal `i`.
+    ///
+    /// # Errors
+    /// [`EdfErrorKind::SignalIndex`] when `i` is out of range.
+    pub fn signal(&self, i: usize) -> Result<&SignalHeader, EdfError> {
+        self.data
+            .get(i)
+            .map(|&j| &self.header.signals[j])
+            .ok_or_else(|| EdfError::new(&self.path, EdfErrorKind::SignalIndex { index: i, n_signals: self.data.len() }))
+    }
+
+    /// Data signal headers, in file order.
+    pub fn signals(&self) -> impl ExactSizeIterator<Item = &SignalHeader> {
+        self.data.iter().map(|&j| &self.header.signals[j])
+    }
+
+    /// Samples per second of data signal `i` (samples per record / record duration).
+    pub fn sample_rate(&self, i: usize) -> Result<f64, EdfError> {
+        Ok(self.signal(i)?.samples_per_record as f64 / self.header.record_duration)
+    }
+
+    /// Total samples of data signal `i`.
+    pub fn n_samples(&self, i: usize) -> Result<usize, EdfError> {
+        Ok(self.signal(i)?.samples_per_record * self.n_records)
+    }
+
+    /// Annotations from every `EDF Annotations` signal, in file order.
+    pub fn annotations(&self) -> &[Annotation] {
+        &self.annotations
+    }
+
+    /// Onset in seconds of each data record: from the time-keeping TALs in
+    /// EDF+ files, else `record index x record duration`.
+    pub fn record_onsets(&self) -> &[f64] {
+        &self.record_onsets
+    }
+
+    /// What the reader tolerated in this file.
+    pub fn warnings(&self) -> &[String] {
+        &self.warnings
+    }
+
+    /// The bytes of signal `s` (index into all signals) in record `r`.
+    fn bytes(&self, s: &SignalHeader, r: usize) -> &[u8] {
+        let start = self.header.header_bytes + r * self.header.record_bytes + s.offset;
+        &self.map[start..start + s.samples_per_record * self.header.kind.bytes_per_sample()]
+    }
+
+    /// Decodes data signal `i` to physical units into `out` (all records, file order).
+    ///
+    /// # Errors
+    /// A bad index, a buffer whose length is not [`Edf::n_samples`], or a
+    /// degenerate signal that has no physical scaling.
+    pub fn read_physical_into<T: Sample>(&self, i: usize, out: &mut [T]) -> Result<(), EdfError> {
+        self.read_many_into(&[i], &mut [out])
+    }
+
+    /// Decodes data signal `i` to physical units.
+    ///
+    /// # Errors
+    /// As [`Edf::read_physical_into`].
+    pub fn read_physical<T: Sample>(&self, i: usize) -> Result<Vec<T>, EdfError> {
+        Ok(self.read_many(&[i])?.pop().unwrap_or_default())
+    }
+
+    /// Decodes several data signals in one pass over the records (cache
+    /// friendly: each record is touched once).
+    ///
+    /// # Errors
+    /// As [`Edf::read_physical_into`], for the first signal that fails.
+    pub fn read_many<T: Sample>(&self, indices: &[usize]) -> Result<Vec<Vec<T>>, EdfError> {
+        let mut out: Vec<Vec<T>> = indices
+            .iter()
+            .map(|&i| Ok(vec![T::from_f64(0.0); self.n_samples(i)?]))
+            .collect::<Result<_, EdfError>>()?;
+        let mut slices: Vec<&mut [T]> = out.iter_mut().map(Vec::as_mut_slice).collect();
+        self.read_many_into(indices, &mut slices)?;
+        Ok(out)
+    }
+
+    /// Decodes several data signals into caller buffers, one pass over the records.
+    ///
+    /// # Errors
+    /// As [`Edf::read_physical_into`].
+    pub fn read_many_into<T: Sample>(&self, indices: &[usize], out: &mut [&mut [T]]) -> Result<(), EdfError> {
+        let err = |kind| EdfError::new(&self.path, kind);
+        let mut plan = Vec::with_capacity(indices.len());
+        for (&i, o) in indices.iter().zip(out.iter()) {
+            let s = self.signal(i)?;
+            let (gain, offset) = s.scaling().ok_or_else(|| {
+                err(EdfErrorKind::Degenerate { label: s.label.clone(), reason: s.degenerate.clone().unwrap_or_default() })
+            })?;
+            if o.len() != s.samples_per_record * self.n_records {
+                return Err(err(EdfErrorKind::BufferLength { label: s.label.clone(), expected: s.samples_per_record * self.n_records, got: o.len() }));
+            }
+            plan.push((s, gain, offset));
+        }
+        let bdf = self.header.kind.bytes_per_sample() == 3;
+        for r in 0..self.n_records {
+            for ((s, gain, offset), o) in plan.iter().zip(out.iter_mut()) {
+                let n = s.samples_per_record;
+                let dst = &mut o[r * n..(r + 1) * n];
+                let src = self.bytes(s, r);
+                if bdf {
+                    decode::<T, 3>(src, dst, *gain, *offset, |c| f64::from(i32::from_le_bytes([0, c[0], c[1], c[2]]) >> 8));
+                } else {
+                    decode::<T, 2>(src, dst, *gain, *offset, |c| f64::from(i16::from_le_bytes([c[0], c[1]])));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The raw digital values of data signal `i`, as written in the file.
+    ///
+    /// # Errors
+    /// A bad index.
+    pub fn read_digital(&self, i: usize) -> Result<Vec<i32>, EdfError> {
+        let s = self.signal(i)?;
+        let mut out = Vec::with_capacity(s.samples_per_record * self.n_records);
+        let bdf = self.header.kind.bytes_per_sample() == 3;
+        for r in 0..self.n_records {
+            let src = self.bytes(s, r);
+            if bdf {
+                out.extend(src.chunks_exact(3).map(|c| i32::from_le_bytes([0, c[0], c[1], c[2]]) >> 8));
+            } else {
+                out.extend(src.chunks_exact(2).map(|c| i32::from(i16::from_le_bytes([c[0], c[1]]))));
+            }
+        }
+        Ok(out)
+    }
+
+    fn read_annotations(&mut self) {
+        let tal_signals: Vec<&SignalHeader> = self.header.signals.iter().filter(|s| s.is_annotation).collect();
+        let duration = self.header.record_duration;
+        let mut onsets = Vec::with_capacity(self.n_records);
+        let mut annotations = Vec::new();
+        let mut warnings = Vec::new();
+        let mut missing = 0usize;
+        for r in 0..self.n_records {
+            let mut onset = None;
+            for s in &tal_signals {
+                let o = annotations::parse_record(self.bytes(s, r), &mut annotations, &mut warnings);
+                onset = onset.or(o);
+            }
+            // Plain EDF has no time-keeping TAL: records are back to back.
+            let fallback = onsets.last().map_or(0.0, |&p: &f64| p + duration);
+            if onset.is_none() && self.header.kind.is_plus() && !tal_signals.is_empty() {
+                missing += 1;
+            }
+            onsets.push(onset.unwrap_or(fallback));
+        }
+        if missing > 0 {
+            warnings.push(format!("{missing} records lack a time-keeping annotation; their onsets assume contiguous records"));
+        }
+        if self.header.kind.is_discontinuous() {
+            if tal_signals.is_empty() {
+                warnings.push(format!("{} without an annotation signal: records taken as contiguous", self.header.kind));
+            }
+            let gaps = onsets.windows(2).filter(|w| w[1] - w[0] > duration + 1e-6).count();
+            if gaps > 0 {
+                warnings.push(format!("{gaps} gaps between records: samples are concatenated in file order; record_onsets places them in time"));
+            }
+        }
+        self.record_onsets = onsets;
+        self.annotations = annotations;
+        self.warnings.extend(warnings);
+    }
+}
+
+/// Decodes `N`-byte little-endian samples; the closure is inlined so the loop vectorises.
+#[inline(always)]
+fn decode<T: Sample, const N: usize>(src: &[u8], dst: &mut [T], gain: f64, offset: f64, digital: impl Fn(&[u8]) -> f64) {
+    for (d, c) in dst.iter_mut().zip(src.chunks_exact(N)) {
+        *d = T::from_f64(digital(c) * gain + offset);
+    }
+}
+
+/// How many complete records the file holds, reconciled with the declared count.
+fn count_records(h: &Header, file_len: usize, warnings: &mut Vec<String>) -> Result<usize, EdfErrorKind> {
+    if h.record_bytes == 0 {
+        return Err(EdfErrorKind::NoData("every signal has 0 samples per record".into()));
+    }
+    let data_len = file_len - h.header_bytes;
+    let (complete, extra) = (data_len / h.record_bytes, data_len % h.record_bytes);
+    let n = match usize::try_from(h.declared_records) {
+        Err(_) => {
+            warnings.push(format!("record count is -1; {complete} records inferred from the file size"));
+            complete
+        }
+        Ok(declared) if declared > complete => {
+            warnings.push(format!("header declares {declared} records but the file holds {complete} complete ones: file truncated"));
+            complete
+        }
+        Ok(declared) => declared,
+    };
+    let trailing = data_len - n * h.record_bytes;
+    if trailing > 0 {
+        let what = if extra > 0 && n == complete { "a partial record" } else { "bytes" };
+        warnings.push(format!("{trailing} bytes after the last record ignored ({what})"));
+    }
+    if n == 0 {
+        return Err(EdfErrorKind::NoData(format!("{data_len} bytes of data, a record needs {}", h.record_bytes)));
+    }
+    Ok(n)
+}

@@ -1,0 +1,187 @@
+//! A small EDF / EDF+C writer: test fixtures, the built-in demo corpus and
+//! benchmark corpora are written with it.
+
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::Path;
+
+use super::annotations::Annotation;
+use super::error::{EdfError, EdfErrorKind};
+use super::header::StartTime;
+
+/// One signal to write: physical samples plus the header fields that scale them.
+#[derive(Debug, Clone)]
+pub struct WriteSignal {
+    /// Label (at most 16 bytes).
+    pub label: String,
+    /// Samples per data record.
+    pub samples_per_record: usize,
+    /// Physical dimension, e.g. `uV`.
+    pub physical_dimension: String,
+    /// Physical range mapped onto the digital range.
+    pub physical_min: f64,
+    /// See `physical_min`.
+    pub physical_max: f64,
+    /// Digital range (within -32768..=32767).
+    pub digital_min: i32,
+    /// See `digital_min`.
+    pub digital_max: i32,
+    /// Prefilter field.
+    pub prefilter: String,
+    /// Physical samples; the length must be a whole number of records.
+    pub data: Vec<f64>,
+}
+
+/// Writes an EDF file: plain EDF, or EDF+C when annotations are given.
+#[derive(Debug, Clone)]
+pub struct EdfWriter {
+    /// Patient field.
+    pub patient: String,
+    /// Recording field.
+    pub recording: String,
+    /// Start date and time.
+    pub start: StartTime,
+    /// Seconds per data record.
+    pub record_duration: f64,
+    /// Data signals.
+    pub signals: Vec<WriteSignal>,
+    /// Annotations; when non-empty the file is EDF+C with an `EDF Annotations` signal.
+    pub annotations: Vec<Annotation>,
+}
+
+fn field(out: &mut Vec<u8>, value: &str, width: usize) {
+    let bytes = value.as_bytes();
+    let n = bytes.len().min(width);
+    out.extend_from_slice(&bytes[..n]);
+    out.resize(out.len() + width - n, b' ');
+}
+
+/// Formats a number into at most 8 characters, as the header requires.
+fn num(v: f64) -> String {
+    let s = format!("{v}");
+    if s.len() <= 8 {
+        return s;
+    }
+    let int_digits = format!("{:.0}", v).len();
+    let decimals = 8usize.saturating_sub(int_digits + 1);
+    format!("{v:.decimals$}").chars().take(8).collect()
+}
+
+impl EdfWriter {
+    /// Writes the file.
+    ///
+    /// # Errors
+    /// [`EdfErrorKind::Write`] when a signal's length is not a whole number of
+    /// records, the records disagree, or a range is empty; I/O errors.
+    pub fn write(&self, path: impl AsRef<Path>) -> Result<(), EdfError> {
+        let path = path.as_ref();
+        let err = |m: String| EdfError::new(path, EdfErrorKind::Write(m));
+        let mut n_records = None;
+        for s in &self.signals {
+            if s.samples_per_record == 0 || s.data.len() % s.samples_per_record != 0 {
+                return Err(err(format!("signal {:?}: {} samples is not a whole number of {}-sample records", s.label, s.data.len(), s.samples_per_record)));
+            }
+            if s.physical_min == s.physical_max || s.digital_min >= s.digital_max || s.digital_min < -32768 || s.digital_max > 32767 {
+                return Err(err(format!("signal {:?}: empty or out-of-range scaling", s.label)));
+            }
+            let n = s.data.len() / s.samples_per_record;
+            if *n_records.get_or_insert(n) != n {
+                return Err(err(format!("signal {:?} has {n} records, others {n_records:?}", s.label)));
+            }
+        }
+        let n_records = n_records.unwrap_or(0);
+        let tals = self.tal_records(n_records);
+        let tal_spr = tals.iter().map(|t| t.len().div_ceil(2)).max().unwrap_or(0);
+        let ns = self.signals.len() + usize::from(tal_spr > 0);
+
+        let mut h = Vec::with_capacity(256 * (ns + 1));
+        field(&mut h, "0", 8);
+        field(&mut h, &self.patient, 80);
+        field(&mut h, &self.recording, 80);
+        let t = self.start;
+        field(&mut h, &format!("{:02}.{:02}.{:02}", t.day, t.month, t.year % 100), 8);
+        field(&mut h, &format!("{:02}.{:02}.{:02}", t.hour, t.minute, t.second), 8);
+        field(&mut h, &(256 * (ns + 1)).to_string(), 8);
+        field(&mut h, if tal_spr > 0 { "EDF+C" } else { "" }, 44);
+        field(&mut h, &n_records.to_string(), 8);
+        field(&mut h, &num(self.record_duration), 8);
+        field(&mut h, &ns.to_string(), 4);
+        let tal_header = WriteSignal {
+            label: "EDF Annotations".into(),
+            samples_per_record: tal_spr,
+            physical_dimension: String::new(),
+            physical_min: -1.0,
+            physical_max: 1.0,
+            digital_min: -32768,
+            digital_max: 32767,
+            prefilter: String::new(),
+            data: Vec::new(),
+        };
+        let all: Vec<&WriteSignal> = self.signals.iter().chain((tal_spr > 0).then_some(&tal_header)).collect();
+        let columns: [(usize, &dyn Fn(&WriteSignal) -> String); 10] = [
+            (16, &|s| s.label.clone()),
+            (80, &|_| String::new()),
+            (8, &|s| s.physical_dimension.clone()),
+            (8, &|s| num(s.physical_min)),
+            (8, &|s| num(s.physical_max)),
+            (8, &|s| s.digital_min.to_string()),
+            (8, &|s| s.digital_max.to_string()),
+            (80, &|s| s.prefilter.clone()),
+            (8, &|s| s.samples_per_record.to_string()),
+            (32, &|_| String::new()),
+        ];
+        for (width, get) in columns {
+            for s in &all {
+                field(&mut h, &get(s), width);
+            }
+        }
+
+        let file = File::create(path).map_err(|e| EdfError::new(path, e))?;
+        let mut w = BufWriter::new(file);
+        let io = |e: std::io::Error| EdfError::new(path, e);
+        w.write_all(&h).map_err(io)?;
+        let scales: Vec<(f64, f64)> = self
+            .signals
+            .iter()
+            .map(|s| {
+                let gain = (s.physical_max - s.physical_min) / f64::from(s.digital_max - s.digital_min);
+                (gain, s.physical_min - f64::from(s.digital_min) * gain)
+            })
+            .collect();
+        let mut record = Vec::new();
+        for r in 0..n_records {
+            record.clear();
+            for (s, (gain, offset)) in self.signals.iter().zip(&scales) {
+                let n = s.samples_per_record;
+                for &v in &s.data[r * n..(r + 1) * n] {
+                    let d = ((v - offset) / gain).round().clamp(f64::from(s.digital_min), f64::from(s.digital_max));
+                    record.extend_from_slice(&(d as i16).to_le_bytes());
+                }
+            }
+            if tal_spr > 0 {
+                let tal = &tals[r];
+                record.extend_from_slice(tal);
+                record.resize(record.len() + 2 * tal_spr - tal.len(), 0);
+            }
+            w.write_all(&record).map_err(io)?;
+        }
+        w.flush().map_err(io)
+    }
+
+    /// The TAL bytes of each record: its time-keeping TAL, then the
+    /// annotations whose onset falls in it (all in record 0 if there are none).
+    fn tal_records(&self, n_records: usize) -> Vec<Vec<u8>> {
+        if self.annotations.is_empty() {
+            return Vec::new();
+        }
+        let mut tals: Vec<Vec<u8>> = (0..n_records).map(|r| format!("+{}\x14\x14\0", r as f64 * self.record_duration).into_bytes()).collect();
+        for a in &self.annotations {
+            let r = ((a.onset / self.record_duration).floor().max(0.0) as usize).min(n_records.saturating_sub(1));
+            if let Some(t) = tals.get_mut(r) {
+                let duration = a.duration.map(|d| format!("\x15{d}")).unwrap_or_default();
+                t.extend_from_slice(format!("{:+}{duration}\x14{}\x14\0", a.onset, a.text).as_bytes());
+            }
+        }
+        tals
+    }
+}
