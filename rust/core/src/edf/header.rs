@@ -341,8 +341,11 @@ fn start_time(date: &str, time: &str, recording: &str, warnings: &mut Vec<String
     }
     let parsed = triple(date).zip(triple(time)).and_then(|([d, mo, y], [h, mi, s])| {
         let ok = (1..=31).contains(&d) && (1..=12).contains(&mo) && y < 100 && h < 24 && mi < 60 && s < 60;
-        // EDF's two-digit years cover 1985-2084.
-        let year = plus_year(recording).unwrap_or(if y >= 85 { 1900 + y as u16 } else { 2000 + y as u16 });
+        // EDF's two-digit years cover 1985-2084; EDF+ gives all four digits in
+        // the recording field, which wins when it agrees with the two.
+        let year = plus_year(recording)
+            .filter(|p| u32::from(*p) % 100 == y)
+            .unwrap_or(if y >= 85 { 1900 + y as u16 } else { 2000 + y as u16 });
         ok.then_some(StartTime { year, month: mo as u8, day: d as u8, hour: h as u8, minute: mi as u8, second: s as u8 })
     });
     if parsed.is_none() {
@@ -373,8 +376,10 @@ mod tests {
         assert_eq!(t, Some(StartTime { year: 1985, month: 1, day: 1, hour: 10, minute: 20, second: 30 }));
         assert_eq!(w.len(), 1);
         assert_eq!(start_time("42.00.00", "26.00.99", "", &mut w), None);
-        let t = start_time("07.03.09", "00.00.00", "Startdate 07-MAR-2009 X X X", &mut w);
-        assert_eq!(t.map(|t| t.year), Some(2009));
+        let t = start_time("07.03.09", "00.00.00", "Startdate 07-MAR-2109 X X X", &mut w);
+        assert_eq!(t.map(|t| t.year), Some(2109));
+        let t = start_time("07.03.85", "00.00.00", "Startdate 07-MAR-2009 X X X", &mut w);
+        assert_eq!(t.map(|t| t.year), Some(1985));
         assert_eq!(start_time("07.03.84", "00.00.00", "", &mut w).map(|t| t.year), Some(2084));
     }
 

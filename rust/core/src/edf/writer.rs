@@ -7,7 +7,7 @@ use std::path::Path;
 
 use super::annotations::Annotation;
 use super::error::{EdfError, EdfErrorKind};
-use super::header::StartTime;
+use super::header::{StartTime, number};
 
 /// One signal to write: physical samples plus the header fields that scale them.
 #[derive(Debug, Clone)]
@@ -48,6 +48,9 @@ pub struct EdfWriter {
     /// Annotations; when non-empty the file is EDF+C with an `EDF Annotations` signal.
     pub annotations: Vec<Annotation>,
 }
+
+/// A per-signal header field: its value for one signal.
+type Column = dyn Fn(&WriteSignal) -> String;
 
 fn field(out: &mut Vec<u8>, value: &str, width: usize) {
     let bytes = value.as_bytes();
@@ -118,7 +121,7 @@ impl EdfWriter {
             data: Vec::new(),
         };
         let all: Vec<&WriteSignal> = self.signals.iter().chain((tal_spr > 0).then_some(&tal_header)).collect();
-        let columns: [(usize, &dyn Fn(&WriteSignal) -> String); 10] = [
+        let columns: [(usize, &Column); 10] = [
             (16, &|s| s.label.clone()),
             (80, &|_| String::new()),
             (8, &|s| s.physical_dimension.clone()),
@@ -144,8 +147,11 @@ impl EdfWriter {
             .signals
             .iter()
             .map(|s| {
-                let gain = (s.physical_max - s.physical_min) / f64::from(s.digital_max - s.digital_min);
-                (gain, s.physical_min - f64::from(s.digital_min) * gain)
+                // Quantise with the range as the header states it (8 characters), not as given.
+                let as_written = |v: f64| number(&num(v)).unwrap_or(v);
+                let (pmin, pmax) = (as_written(s.physical_min), as_written(s.physical_max));
+                let gain = (pmax - pmin) / f64::from(s.digital_max - s.digital_min);
+                (gain, pmin - f64::from(s.digital_min) * gain)
             })
             .collect();
         let mut record = Vec::new();
@@ -158,8 +164,7 @@ impl EdfWriter {
                     record.extend_from_slice(&(d as i16).to_le_bytes());
                 }
             }
-            if tal_spr > 0 {
-                let tal = &tals[r];
+            if let Some(tal) = tals.get(r) {
                 record.extend_from_slice(tal);
                 record.resize(record.len() + 2 * tal_spr - tal.len(), 0);
             }
@@ -183,5 +188,74 @@ impl EdfWriter {
             }
         }
         tals
+    }
+}
+
+impl WriteSignal {
+    /// A microvolt signal whose physical range is the data's, widened to be
+    /// symmetric, mapped onto the full 16-bit range.
+    pub fn new(label: impl Into<String>, samples_per_record: usize, data: Vec<f64>) -> Self {
+        let peak = data.iter().fold(0.0f64, |m, v| m.max(v.abs()));
+        let peak = if peak > 0.0 && peak.is_finite() { peak } else { 1.0 };
+        Self {
+            label: label.into(),
+            samples_per_record,
+            physical_dimension: "uV".into(),
+            physical_min: -peak,
+            physical_max: peak,
+            digital_min: -32767,
+            digital_max: 32767,
+            prefilter: String::new(),
+            data,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::edf::Edf;
+
+    #[test]
+    fn round_trip_through_the_reader() {
+        let dir = std::env::temp_dir().join(format!("brainbrr-writer-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        let path = dir.join("rt.edf");
+        let sine: Vec<f64> = (0..2500).map(|i| 100.0 * (i as f64 * 0.05).sin()).collect();
+        let writer = EdfWriter {
+            patient: "X M 01-JAN-1987 X".into(),
+            recording: "Startdate 02-MAR-2002 X X X".into(),
+            start: StartTime { year: 2002, month: 3, day: 2, hour: 10, minute: 5, second: 7 },
+            record_duration: 1.0,
+            signals: vec![WriteSignal::new("EEG FP1-REF", 250, sine.clone()), WriteSignal::new("IBI", 1, vec![1.0; 10])],
+            annotations: vec![Annotation { onset: 2.5, duration: Some(1.0), text: "seiz".into() }],
+        };
+        writer.write(&path).expect("write");
+        let edf = Edf::open(&path).expect("read back");
+        assert_eq!(edf.header().kind.to_string(), "EDF+C");
+        assert_eq!(edf.n_signals(), 2);
+        assert_eq!(edf.sample_rate(1).ok(), Some(1.0));
+        let x: Vec<f64> = edf.read_physical(0).expect("scalable");
+        let step = 200.0 / 65534.0 * 1.0001;
+        assert!(x.iter().zip(&sine).all(|(a, b)| (a - b).abs() <= step / 2.0 + 1e-12));
+        assert_eq!(edf.annotations(), &writer.annotations[..]);
+        assert_eq!(edf.record_onsets()[3], 3.0);
+        assert!(edf.warnings().is_empty(), "{:?}", edf.warnings());
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[test]
+    fn uneven_lengths_are_refused() {
+        let mut w = EdfWriter {
+            patient: String::new(),
+            recording: String::new(),
+            start: StartTime { year: 2000, month: 1, day: 1, hour: 0, minute: 0, second: 0 },
+            record_duration: 1.0,
+            signals: vec![WriteSignal::new("A", 10, vec![0.0; 25])],
+            annotations: Vec::new(),
+        };
+        assert!(w.write(std::env::temp_dir().join("never.edf")).is_err());
+        w.signals = vec![WriteSignal::new("A", 10, vec![0.0; 20]), WriteSignal::new("B", 5, vec![0.0; 15])];
+        assert!(w.write(std::env::temp_dir().join("never.edf")).is_err());
     }
 }
