@@ -9,6 +9,7 @@ pub mod config;
 pub mod dsp;
 pub mod edf;
 pub mod error;
+pub mod mem;
 pub mod montage;
 pub mod preprocess;
 

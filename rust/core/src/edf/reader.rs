@@ -10,7 +10,7 @@ use super::error::{EdfError, EdfErrorKind};
 use super::header::{Header, SignalHeader};
 
 /// An output sample type for physical values.
-pub trait Sample: Copy + Send + Sync + 'static {
+pub trait Sample: Copy + Default + Send + Sync + 'static {
     /// Converts from the f64 the scaling is computed in.
     fn from_f64(v: f64) -> Self;
 }
@@ -163,7 +163,7 @@ impl Edf {
     pub fn read_many<T: Sample>(&self, indices: &[usize]) -> Result<Vec<Vec<T>>, EdfError> {
         let mut out: Vec<Vec<T>> = indices
             .iter()
-            .map(|&i| Ok(vec![T::from_f64(0.0); self.n_samples(i)?]))
+            .map(|&i| Ok(crate::mem::zeroed(self.n_samples(i)?)))
             .collect::<Result<_, EdfError>>()?;
         let mut slices: Vec<&mut [T]> = out.iter_mut().map(Vec::as_mut_slice).collect();
         self.read_many_into(indices, &mut slices)?;
@@ -194,9 +194,9 @@ impl Edf {
                 let dst = &mut o[r * n..(r + 1) * n];
                 let src = self.bytes(s, r);
                 if bdf {
-                    decode::<T, 3>(src, dst, *gain, *offset, |c| f64::from(i32::from_le_bytes([0, c[0], c[1], c[2]]) >> 8));
+                    decode(src.as_chunks::<3>().0, dst, *gain, *offset, |c| f64::from(i32::from_le_bytes([0, c[0], c[1], c[2]]) >> 8));
                 } else {
-                    decode::<T, 2>(src, dst, *gain, *offset, |c| f64::from(i16::from_le_bytes([c[0], c[1]])));
+                    decode(src.as_chunks::<2>().0, dst, *gain, *offset, |c| f64::from(i16::from_le_bytes(*c)));
                 }
             }
         }
@@ -262,8 +262,8 @@ impl Edf {
 
 /// Decodes `N`-byte little-endian samples; the closure is inlined so the loop vectorises.
 #[inline(always)]
-fn decode<T: Sample, const N: usize>(src: &[u8], dst: &mut [T], gain: f64, offset: f64, digital: impl Fn(&[u8]) -> f64) {
-    for (d, c) in dst.iter_mut().zip(src.chunks_exact(N)) {
+fn decode<T: Sample, const N: usize>(src: &[[u8; N]], dst: &mut [T], gain: f64, offset: f64, digital: impl Fn(&[u8; N]) -> f64) {
+    for (d, c) in dst.iter_mut().zip(src) {
         *d = T::from_f64(digital(c) * gain + offset);
     }
 }
