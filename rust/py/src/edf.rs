@@ -2,13 +2,13 @@
 
 use std::path::PathBuf;
 
-use brainbrr_core::edf::{Edf, SignalHeader};
-use numpy::{IntoPyArray, PyArray1};
+use brainbrr_core::edf::{Annotation, Edf, EdfWriter, SignalHeader, StartTime, WriteSignal};
+use numpy::{IntoPyArray, PyArray1, PyReadonlyArray1};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::PyList;
 
-use crate::error::PyResult;
+use crate::error::{PyBrainbrrError, PyResult};
 
 /// An open EDF/EDF+/BDF file; samples are decoded on request from a memory map.
 #[pyclass(frozen, module = "brainbrr._native")]
@@ -34,10 +34,10 @@ impl EdfRecording {
     fn read<'py>(&self, py: Python<'py>, indices: &[usize], dtype: Option<&Bound<'py, PyAny>>) -> pyo3::PyResult<Vec<Bound<'py, PyAny>>> {
         let edf = &self.0;
         Ok(if wants_f32(dtype)? {
-            let out = py.detach(|| edf.read_many::<f32>(indices)).map_err(crate::error::PyBrainbrrError::from)?;
+            let out = py.detach(|| edf.read_many::<f32>(indices)).map_err(PyBrainbrrError::from)?;
             out.into_iter().map(|v| v.into_pyarray(py).into_any()).collect()
         } else {
-            let out = py.detach(|| edf.read_many::<f64>(indices)).map_err(crate::error::PyBrainbrrError::from)?;
+            let out = py.detach(|| edf.read_many::<f64>(indices)).map_err(PyBrainbrrError::from)?;
             out.into_iter().map(|v| v.into_pyarray(py).into_any()).collect()
         })
     }
@@ -175,6 +175,48 @@ impl EdfRecording {
     }
 }
 
+/// Writes an EDF (EDF+C when annotations are given) of microvolt signals.
+#[pyfunction]
+#[pyo3(signature = (path, signals, sample_rates, labels, *, record_duration = 1.0, patient = String::new(), recording = String::new(), start = None, annotations = Vec::new()))]
+#[allow(clippy::too_many_arguments)]
+fn write_edf(
+    py: Python<'_>,
+    path: PathBuf,
+    signals: Vec<PyReadonlyArray1<'_, f64>>,
+    sample_rates: Vec<f64>,
+    labels: Vec<String>,
+    record_duration: f64,
+    patient: String,
+    recording: String,
+    start: Option<Bound<'_, PyAny>>,
+    annotations: Vec<(f64, Option<f64>, String)>,
+) -> pyo3::PyResult<()> {
+    if signals.len() != sample_rates.len() || signals.len() != labels.len() {
+        return Err(PyValueError::new_err("signals, sample_rates and labels must have the same length"));
+    }
+    let start = match start {
+        None => StartTime { year: 2000, month: 1, day: 1, hour: 0, minute: 0, second: 0 },
+        Some(t) => StartTime {
+            year: t.getattr("year")?.extract()?,
+            month: t.getattr("month")?.extract()?,
+            day: t.getattr("day")?.extract()?,
+            hour: t.getattr("hour")?.extract()?,
+            minute: t.getattr("minute")?.extract()?,
+            second: t.getattr("second")?.extract()?,
+        },
+    };
+    let signals = signals
+        .iter()
+        .zip(sample_rates)
+        .zip(labels)
+        .map(|((x, fs), label)| Ok(WriteSignal::new(label, fs, x.as_slice()?.to_vec())))
+        .collect::<pyo3::PyResult<Vec<_>>>()?;
+    let annotations = annotations.into_iter().map(|(onset, duration, text)| Annotation { onset, duration, text }).collect();
+    let writer = EdfWriter { patient, recording, start, record_duration, signals, annotations };
+    py.detach(|| writer.write(&path)).map_err(PyBrainbrrError::from)?;
+    Ok(())
+}
+
 /// Opens an EDF, EDF+ or BDF file.
 #[pyfunction]
 fn read_edf(py: Python<'_>, path: PathBuf) -> PyResult<EdfRecording> {
@@ -184,5 +226,6 @@ fn read_edf(py: Python<'_>, path: PathBuf) -> PyResult<EdfRecording> {
 pub fn register(m: &Bound<'_, PyModule>) -> pyo3::PyResult<()> {
     m.add_class::<EdfRecording>()?;
     m.add_function(wrap_pyfunction!(read_edf, m)?)?;
+    m.add_function(wrap_pyfunction!(write_edf, m)?)?;
     Ok(())
 }

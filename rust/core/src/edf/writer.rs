@@ -14,8 +14,8 @@ use super::header::{StartTime, number};
 pub struct WriteSignal {
     /// Label (at most 16 bytes).
     pub label: String,
-    /// Samples per data record.
-    pub samples_per_record: usize,
+    /// Samples per second; times the record duration it must be a whole number.
+    pub sample_rate: f64,
     /// Physical dimension, e.g. `uV`.
     pub physical_dimension: String,
     /// Physical range mapped onto the digital range.
@@ -50,7 +50,7 @@ pub struct EdfWriter {
 }
 
 /// A per-signal header field: its value for one signal.
-type Column = dyn Fn(&WriteSignal) -> String;
+type Column<'a> = dyn Fn(&WriteSignal) -> String + 'a;
 
 fn field(out: &mut Vec<u8>, value: &str, width: usize) {
     let bytes = value.as_bytes();
@@ -79,15 +79,25 @@ impl EdfWriter {
     pub fn write(&self, path: impl AsRef<Path>) -> Result<(), EdfError> {
         let path = path.as_ref();
         let err = |m: String| EdfError::new(path, EdfErrorKind::Write(m));
+        if !(self.record_duration > 0.0) {
+            return Err(err(format!("record duration {} s is not positive", self.record_duration)));
+        }
         let mut n_records = None;
+        let mut spr = Vec::with_capacity(self.signals.len());
         for s in &self.signals {
-            if s.samples_per_record == 0 || s.data.len() % s.samples_per_record != 0 {
-                return Err(err(format!("signal {:?}: {} samples is not a whole number of {}-sample records", s.label, s.data.len(), s.samples_per_record)));
+            let n = s.sample_rate * self.record_duration;
+            if !(n >= 1.0 && (n - n.round()).abs() < 1e-9) {
+                return Err(err(format!("signal {:?}: {} Hz x {} s records is not a whole number of samples", s.label, s.sample_rate, self.record_duration)));
+            }
+            let per_record = n.round() as usize;
+            spr.push(per_record);
+            if s.data.len() % per_record != 0 {
+                return Err(err(format!("signal {:?}: {} samples is not a whole number of {per_record}-sample records", s.label, s.data.len())));
             }
             if s.physical_min == s.physical_max || s.digital_min >= s.digital_max || s.digital_min < -32768 || s.digital_max > 32767 {
                 return Err(err(format!("signal {:?}: empty or out-of-range scaling", s.label)));
             }
-            let n = s.data.len() / s.samples_per_record;
+            let n = s.data.len() / per_record;
             if *n_records.get_or_insert(n) != n {
                 return Err(err(format!("signal {:?} has {n} records, others {n_records:?}", s.label)));
             }
@@ -111,7 +121,7 @@ impl EdfWriter {
         field(&mut h, &ns.to_string(), 4);
         let tal_header = WriteSignal {
             label: "EDF Annotations".into(),
-            samples_per_record: tal_spr,
+            sample_rate: tal_spr as f64 / self.record_duration,
             physical_dimension: String::new(),
             physical_min: -1.0,
             physical_max: 1.0,
@@ -121,7 +131,7 @@ impl EdfWriter {
             data: Vec::new(),
         };
         let all: Vec<&WriteSignal> = self.signals.iter().chain((tal_spr > 0).then_some(&tal_header)).collect();
-        let columns: [(usize, &Column); 10] = [
+        let columns: [(usize, &Column<'_>); 10] = [
             (16, &|s| s.label.clone()),
             (80, &|_| String::new()),
             (8, &|s| s.physical_dimension.clone()),
@@ -130,7 +140,7 @@ impl EdfWriter {
             (8, &|s| s.digital_min.to_string()),
             (8, &|s| s.digital_max.to_string()),
             (80, &|s| s.prefilter.clone()),
-            (8, &|s| s.samples_per_record.to_string()),
+            (8, &|s| format!("{}", (s.sample_rate * self.record_duration).round())),
             (32, &|_| String::new()),
         ];
         for (width, get) in columns {
@@ -157,8 +167,7 @@ impl EdfWriter {
         let mut record = Vec::new();
         for r in 0..n_records {
             record.clear();
-            for (s, (gain, offset)) in self.signals.iter().zip(&scales) {
-                let n = s.samples_per_record;
+            for ((s, (gain, offset)), &n) in self.signals.iter().zip(&scales).zip(&spr) {
                 for &v in &s.data[r * n..(r + 1) * n] {
                     let d = ((v - offset) / gain).round().clamp(f64::from(s.digital_min), f64::from(s.digital_max));
                     record.extend_from_slice(&(d as i16).to_le_bytes());
@@ -194,12 +203,12 @@ impl EdfWriter {
 impl WriteSignal {
     /// A microvolt signal whose physical range is the data's, widened to be
     /// symmetric, mapped onto the full 16-bit range.
-    pub fn new(label: impl Into<String>, samples_per_record: usize, data: Vec<f64>) -> Self {
+    pub fn new(label: impl Into<String>, sample_rate: f64, data: Vec<f64>) -> Self {
         let peak = data.iter().fold(0.0f64, |m, v| m.max(v.abs()));
         let peak = if peak > 0.0 && peak.is_finite() { peak } else { 1.0 };
         Self {
             label: label.into(),
-            samples_per_record,
+            sample_rate,
             physical_dimension: "uV".into(),
             physical_min: -peak,
             physical_max: peak,
@@ -227,7 +236,7 @@ mod tests {
             recording: "Startdate 02-MAR-2002 X X X".into(),
             start: StartTime { year: 2002, month: 3, day: 2, hour: 10, minute: 5, second: 7 },
             record_duration: 1.0,
-            signals: vec![WriteSignal::new("EEG FP1-REF", 250, sine.clone()), WriteSignal::new("IBI", 1, vec![1.0; 10])],
+            signals: vec![WriteSignal::new("EEG FP1-REF", 250.0, sine.clone()), WriteSignal::new("IBI", 1.0, vec![1.0; 10])],
             annotations: vec![Annotation { onset: 2.5, duration: Some(1.0), text: "seiz".into() }],
         };
         writer.write(&path).expect("write");
@@ -251,11 +260,13 @@ mod tests {
             recording: String::new(),
             start: StartTime { year: 2000, month: 1, day: 1, hour: 0, minute: 0, second: 0 },
             record_duration: 1.0,
-            signals: vec![WriteSignal::new("A", 10, vec![0.0; 25])],
+            signals: vec![WriteSignal::new("A", 10.0, vec![0.0; 25])],
             annotations: Vec::new(),
         };
         assert!(w.write(std::env::temp_dir().join("never.edf")).is_err());
-        w.signals = vec![WriteSignal::new("A", 10, vec![0.0; 20]), WriteSignal::new("B", 5, vec![0.0; 15])];
+        w.signals = vec![WriteSignal::new("A", 10.0, vec![0.0; 20]), WriteSignal::new("B", 5.0, vec![0.0; 15])];
+        assert!(w.write(std::env::temp_dir().join("never.edf")).is_err());
+        w.signals = vec![WriteSignal::new("A", 2.5, vec![0.0; 20])];
         assert!(w.write(std::env::temp_dir().join("never.edf")).is_err());
     }
 }
