@@ -1,15 +1,20 @@
-"""Command-line entry points: ``brainbrr`` (demo, edf) and ``brainbrr-ingest``."""
+"""Command-line entry points: ``brainbrr`` (demo, info, verify, edf) and ``brainbrr-ingest``."""
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import brainbrr
+from brainbrr import _native
 from brainbrr.errors import BrainbrrError
+from brainbrr.ingest import ingest
+from brainbrr.progress import Progress
 
 
 def _describe_edf(path: Path) -> str:
@@ -36,6 +41,54 @@ def _cmd_edf(args: argparse.Namespace) -> int:
     return status
 
 
+def format_summary(s: dict[str, Any]) -> str:
+    """The human-readable ingest summary."""
+    lines = [
+        f"store {s['store']}: {s['recordings']} recordings, {s['hours']:.2f} h, "
+        f"{s['windows']} windows ({s['seizure_windows']} with seizure, {s['unlabeled_windows']} unlabeled), "
+        f"{s['store_bytes'] / 1e6:.1f} MB",
+        f"this run: {s['found']} found, {s['ingested']} ingested, {s['current']} already current, "
+        f"{len(s['skipped'])} skipped, {len(s['failed'])} failed, "
+        f"{s['source_bytes'] / 1e6:.1f} MB of EDF in {s['seconds']:.1f} s",
+    ]
+    lines += [f"  skipped {path}: {reason}" for path, reason in s["skipped"]]
+    lines += [f"  FAILED  {path}: {reason}" for path, reason in s["failed"]]
+    if s.get("cancelled"):
+        lines.append("interrupted: committed recordings are kept; run the same command again to continue")
+    return "\n".join(lines)
+
+
+def _run_ingest(source: Path, out: Path, args: argparse.Namespace) -> int:
+    config: dict[str, Any] = json.loads(Path(args.config).read_text()) if args.config else {}
+    if args.window is not None:
+        config["window_s"] = args.window
+    if args.stride is not None:
+        config["stride_s"] = args.stride
+    if args.float16:
+        config["dtype"] = "float16"
+    show = None if args.json else Progress()
+    try:
+        summary = ingest(
+            source,
+            out,
+            config,
+            n_jobs=args.jobs,
+            overwrite=args.overwrite,
+            strict=args.strict,
+            zstd_level=args.zstd,
+            files=args.files,
+            progress=show,
+        )
+    except KeyboardInterrupt:
+        print("\ninterrupted: committed recordings are kept; run the same command again to continue", file=sys.stderr)
+        return 130
+    except (BrainbrrError, OSError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    print(json.dumps(summary, indent=1) if args.json else format_summary(summary))
+    return 1 if summary["failed"] else 0
+
+
 def _cmd_demo(args: argparse.Namespace) -> int:
     from brainbrr.synthetic import make_corpus
 
@@ -43,23 +96,104 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     files = make_corpus(out, n_patients=args.patients, seed=args.seed)
     mb = sum(f.path.stat().st_size for f in files) / 1e6
     print(f"wrote a TUSZ-like sample corpus: {len(files)} EDF files, {mb:.1f} MB, under {out / 'edf'}")
-    seizures = sum(len(f.seizures) for f in files)
-    print(f"  {len({f.patient for f in files})} patients, {seizures} seizures, rates {sorted({f.fs for f in files})} Hz")
-    for f in files[:3]:
-        print(_describe_edf(f.path))
-    print("  ...")
+    print(f"brainbrr-ingest {out / 'edf'} --out {out / 'cache.zarr'}")
+    args.overwrite = True
+    return _run_ingest(out / "edf", out / "cache.zarr", args)
+
+
+def _cmd_info(args: argparse.Namespace) -> int:
+    meta = json.loads(_native.store_info(Path(args.store)))
+    index = meta.get("index", {})
+    if args.json:
+        print(json.dumps(meta, indent=1))
+    elif "recordings" in index:
+        print(format_summary(index))
+    else:
+        print(f"store {args.store}: index not built (state: {index.get('state', 'unknown')}); re-run the ingest")
+    if not args.json:
+        print(f"config {meta['config_hash'][:12]}: {len(meta['channels'])} channels at {meta['fs']:g} Hz")
     return 0
+
+
+def _cmd_verify(args: argparse.Namespace) -> int:
+    problems = _native.verify_store(Path(args.store))
+    for p in problems:
+        print(p)
+    print(f"{args.store}: {'OK' if not problems else f'{len(problems)} problems'}")
+    return 1 if problems else 0
+
+
+EXIT_CODES = """exit status:
+  0    every recording was ingested, or skipped for a documented reason
+       (montage channels missing); skips are listed in the summary and index/failures
+  1    at least one recording failed (listed with its reason); the rest were ingested
+  2    nothing was ingested: bad arguments, unreadable source, or a store built with
+       another config (the differing parameters are named; use --overwrite to rebuild)
+  130  interrupted (Ctrl-C); committed recordings are kept, re-run to continue
+"""
+
+
+def _ingest_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("-j", "--jobs", type=int, default=0, help="recordings processed at once (default: all cores)")
+    p.add_argument("--window", type=float, help="window length in seconds (default 60)")
+    p.add_argument("--stride", type=float, help="window stride in seconds (default 10)")
+    p.add_argument("--config", help="JSON file of preprocessing overrides (see brainbrr.default_config())")
+    p.add_argument("--float16", action="store_true", help="store signals as float16")
+    p.add_argument("--zstd", type=int, metavar="LEVEL", help="compress signals with zstd (archives; not zero-copy)")
+    p.add_argument("--json", action="store_true", help="print the summary as JSON, no progress")
+
+
+INGEST_HELP = "Decode, preprocess, label and window every EDF/BDF under SOURCE into one Zarr store."
+
+
+def _ingest_arguments(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    p.add_argument("source", help="corpus root (e.g. data_ext4/tusz); every *.edf, *.EDF, *.bdf below it")
+    p.add_argument("--out", required=True, help="the store (created, or continued if it exists)")
+    p.add_argument("--files", help="ingest only the files listed here, one path per line relative to SOURCE")
+    p.add_argument("--overwrite", action="store_true", help="rebuild the store from scratch")
+    p.add_argument("--strict", action="store_true", help="stop at the first failed recording")
+    _ingest_options(p)
+    p.set_defaults(run=lambda args: _run_ingest(Path(args.source), Path(args.out), args))
+    return p
+
+
+def build_ingest_parser() -> argparse.ArgumentParser:
+    return _ingest_arguments(
+        argparse.ArgumentParser(
+            prog="brainbrr-ingest",
+            description=INGEST_HELP,
+            epilog=EXIT_CODES,
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="brainbrr", description="EEG corpora to training batches.")
     p.add_argument("--version", action="version", version=f"brainbrr {brainbrr.__version__}")
     sub = p.add_subparsers(dest="command", required=True)
-    demo = sub.add_parser("demo", help="write a small TUSZ-like corpus and run the main job on it")
-    demo.add_argument("--out", help="folder for the corpus (default: a new temporary folder)")
+    demo = sub.add_parser("demo", help="write a small TUSZ-like corpus and ingest it (the main job, on a sample)")
+    demo.add_argument("--out", help="folder for the corpus and store (default: a new temporary folder)")
     demo.add_argument("--patients", type=int, default=6, help="patients to generate (default 6)")
     demo.add_argument("--seed", type=int, default=0)
-    demo.set_defaults(run=_cmd_demo)
+    _ingest_options(demo)
+    demo.set_defaults(run=_cmd_demo, files=None, strict=False)
+    _ingest_arguments(
+        sub.add_parser(
+            "ingest",
+            help="the one preprocessing step (same as brainbrr-ingest)",
+            description=INGEST_HELP,
+            epilog=EXIT_CODES,
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+    )
+    info = sub.add_parser("info", help="print the summary of a store")
+    info.add_argument("store")
+    info.add_argument("--json", action="store_true", help="print the store's metadata as JSON")
+    info.set_defaults(run=_cmd_info)
+    verify = sub.add_parser("verify", help="check every recording of a store against its metadata and index")
+    verify.add_argument("store")
+    verify.set_defaults(run=_cmd_verify)
     edf = sub.add_parser("edf", help="print the header, annotations and warnings of EDF/BDF files")
     edf.add_argument("files", nargs="+")
     edf.set_defaults(run=_cmd_edf)
@@ -74,7 +208,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def ingest_main(argv: Sequence[str] | None = None) -> int:
     """``brainbrr-ingest SOURCE --out STORE``."""
-    raise SystemExit("brainbrr-ingest: the ingest is not built yet (issue 4)")
+    args = build_ingest_parser().parse_args(argv)
+    return int(args.run(args))
 
 
 if __name__ == "__main__":

@@ -7,7 +7,7 @@ Missing files raise the builtin ``FileNotFoundError``.
 
 from __future__ import annotations
 
-__all__ = ["BrainbrrError", "DspError", "EdfError", "MontageError"]
+__all__ = ["AnnotationError", "BrainbrrError", "DspError", "EdfError", "IngestError", "MontageError", "StoreError"]
 
 
 class BrainbrrError(Exception):
@@ -24,3 +24,22 @@ class DspError(BrainbrrError, ValueError):
 
 class MontageError(BrainbrrError, ValueError):
     """A recording's channels do not fit the montage (missing or duplicated)."""
+
+
+class AnnotationError(BrainbrrError, ValueError):
+    """An annotation file is malformed, or labels/windows cannot be built.
+
+    The message names the file, the 1-based line and the offending text.
+    """
+
+
+class StoreError(BrainbrrError):
+    """A store cannot be created, opened, read or written.
+
+    The message names the store path; a store built with another config lists
+    each differing parameter as ``path: stored != requested``.
+    """
+
+
+class IngestError(BrainbrrError):
+    """An ingest could not run (unreadable source or file list) or was stopped by ``--strict``."""

@@ -1,1 +1,364 @@
-//! The preprocessing configuration (work in progress).
+//! The preprocessing configuration: every parameter that shapes the stored
+//! signals, its canonical JSON (what the store records) and its hash (what
+//! resume and ingest compare).
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+
+use crate::dsp::DspError;
+use crate::labels::LabelConfig;
+use crate::montage::MontageConfig;
+
+/// Every preprocessing parameter; `Default` gives the DESIGN.md defaults, the
+/// old pipeline's: 256 Hz by FFT, Butterworth 3 0.5-120 Hz and a 60 Hz notch
+/// applied causally, per-channel z-score, 60 s windows every 10 s, float32.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PreprocessConfig {
+    /// Which channels, in which order (picked before preprocessing).
+    pub montage: MontageConfig,
+    /// Sampling rate of the output, Hz.
+    pub target_fs: f64,
+    /// How the signals are brought to `target_fs`.
+    pub resample: ResampleMethod,
+    /// Butterworth bandpass; `None` (JSON null) disables it.
+    pub bandpass: Option<BandpassConfig>,
+    /// IIR notch; `None` (JSON null) disables it.
+    pub notch: Option<NotchConfig>,
+    /// Causal (`lfilter`) or zero-phase (forward-backward) filtering.
+    pub filter_mode: FilterMode,
+    /// Per-channel z-score over the recording; `None` (JSON null) disables it.
+    pub zscore: Option<ZScoreConfig>,
+    /// Clip the output to `[-clip, clip]` after normalization.
+    pub clip: Option<f32>,
+    /// Window length, seconds.
+    pub window_s: f64,
+    /// Step between window starts, seconds.
+    pub stride_s: f64,
+    /// Sample type of the stored signals.
+    pub dtype: Dtype,
+    /// Which annotation files to read and which labels count as seizure.
+    pub labels: LabelConfig,
+}
+
+/// Resampling method.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ResampleMethod {
+    /// `scipy.signal.resample`: output length round(n * fs_out / fs_in), exactly `target_fs`.
+    Fft,
+    /// `scipy.signal.resample_poly` by the rational approximation of the rate
+    /// ratio (see [`crate::dsp::poly::rational_ratio`]).
+    Poly,
+}
+
+/// Butterworth bandpass.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct BandpassConfig {
+    /// Filter order (the bandpass has twice as many poles).
+    pub order: usize,
+    /// Low cutoff, Hz.
+    pub low: f64,
+    /// High cutoff, Hz; below the Nyquist frequency of `target_fs`.
+    pub high: f64,
+    /// Run as one transfer function (`ba`, the old pipeline's `lfilter(b, a)`)
+    /// or as second-order sections (`sos`, numerically safer at high orders).
+    pub form: FilterForm,
+}
+
+/// How an IIR filter is run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FilterForm {
+    /// Transfer function `b / a`.
+    Ba,
+    /// Second-order sections.
+    Sos,
+}
+
+/// IIR notch (`scipy.signal.iirnotch`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct NotchConfig {
+    /// Notch frequency, Hz (power-line).
+    pub freq: f64,
+    /// Quality factor: `freq / bandwidth`.
+    pub q: f64,
+}
+
+/// Filtering direction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FilterMode {
+    /// One forward pass (`lfilter`), zero initial state.
+    Causal,
+    /// Forward and backward (`filtfilt`), odd padding, steady-state initial state.
+    ZeroPhase,
+}
+
+/// Per-channel z-score: `(x - mean) / (std + eps)`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ZScoreConfig {
+    /// Added to the standard deviation.
+    pub eps: f64,
+}
+
+/// Sample type of the stored signals.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Dtype {
+    /// IEEE half precision.
+    Float16,
+    /// IEEE single precision.
+    Float32,
+}
+
+impl Default for PreprocessConfig {
+    fn default() -> Self {
+        Self {
+            montage: MontageConfig::default(),
+            target_fs: 256.0,
+            resample: ResampleMethod::Fft,
+            bandpass: Some(BandpassConfig::default()),
+            notch: Some(NotchConfig::default()),
+            filter_mode: FilterMode::Causal,
+            zscore: Some(ZScoreConfig::default()),
+            clip: None,
+            window_s: 60.0,
+            stride_s: 10.0,
+            dtype: Dtype::Float32,
+            labels: LabelConfig::default(),
+        }
+    }
+}
+
+impl Default for BandpassConfig {
+    fn default() -> Self {
+        Self {
+            order: 3,
+            low: 0.5,
+            high: 120.0,
+            form: FilterForm::Ba,
+        }
+    }
+}
+
+impl Default for NotchConfig {
+    fn default() -> Self {
+        Self {
+            freq: 60.0,
+            q: 30.0,
+        }
+    }
+}
+
+impl Default for ZScoreConfig {
+    fn default() -> Self {
+        Self { eps: 1e-8 }
+    }
+}
+
+impl PreprocessConfig {
+    /// Parses and validates a config; absent fields take their defaults.
+    ///
+    /// # Errors
+    /// [`DspError::Config`] if `json` does not parse (unknown fields included),
+    /// [`DspError::InvalidParameter`] if a value is out of range (see [`Self::validate`]).
+    pub fn from_json(json: &str) -> Result<Self, DspError> {
+        let cfg: Self = serde_json::from_str(json).map_err(|e| DspError::Config(e.to_string()))?;
+        cfg.validate()?;
+        Ok(cfg)
+    }
+
+    /// Canonical JSON: keys sorted at every level, no whitespace, floats in
+    /// their shortest round-trip form; equal configs give identical bytes.
+    pub fn to_canonical_json(&self) -> String {
+        canonical(self).to_string()
+    }
+
+    /// SHA-256 of [`Self::to_canonical_json`], lowercase hex (64 characters).
+    pub fn hash(&self) -> String {
+        Sha256::digest(self.to_canonical_json().as_bytes())
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
+    }
+
+    /// The parameters that differ, as `(path, self's value, other's value)`
+    /// with dotted paths (`bandpass.high`) and values as canonical JSON.
+    pub fn diff(&self, other: &Self) -> Vec<(String, String, String)> {
+        let mut out = Vec::new();
+        diff_values("", &canonical(self), &canonical(other), &mut out);
+        out
+    }
+
+    /// Checks every value against its range.
+    ///
+    /// # Errors
+    /// [`DspError::InvalidParameter`] naming the first parameter out of range,
+    /// e.g. `bandpass.high` at or above the Nyquist frequency of `target_fs`.
+    pub fn validate(&self) -> Result<(), DspError> {
+        let positive = |name: &'static str, v: f64| {
+            if v > 0.0 && v.is_finite() {
+                Ok(())
+            } else {
+                Err(DspError::invalid(name, v, "must be positive and finite"))
+            }
+        };
+        positive("target_fs", self.target_fs)?;
+        positive("window_s", self.window_s)?;
+        positive("stride_s", self.stride_s)?;
+        let nyq = self.target_fs / 2.0;
+        let below_nyquist = |name: &'static str, v: f64| {
+            if v > 0.0 && v < nyq {
+                Ok(())
+            } else {
+                Err(DspError::invalid(
+                    name,
+                    v,
+                    format!(
+                        "must be inside (0, {nyq}) Hz: above 0 and below the Nyquist frequency of target_fs = {} Hz",
+                        self.target_fs
+                    ),
+                ))
+            }
+        };
+        if let Some(bp) = &self.bandpass {
+            if !(1..=32).contains(&bp.order) {
+                return Err(DspError::invalid(
+                    "bandpass.order",
+                    bp.order,
+                    "must be between 1 and 32",
+                ));
+            }
+            below_nyquist("bandpass.low", bp.low)?;
+            below_nyquist("bandpass.high", bp.high)?;
+            if bp.low >= bp.high {
+                return Err(DspError::invalid(
+                    "bandpass.low",
+                    bp.low,
+                    format!("must be below bandpass.high = {}", bp.high),
+                ));
+            }
+        }
+        if let Some(n) = &self.notch {
+            below_nyquist("notch.freq", n.freq)?;
+            positive("notch.q", n.q)?;
+        }
+        if let Some(z) = &self.zscore
+            && !(z.eps >= 0.0 && z.eps.is_finite())
+        {
+            return Err(DspError::invalid(
+                "zscore.eps",
+                z.eps,
+                "must be non-negative and finite",
+            ));
+        }
+        if let Some(c) = self.clip {
+            positive("clip", f64::from(c))?;
+        }
+        Ok(())
+    }
+}
+
+/// The config as a JSON value with keys sorted at every level: explicit,
+/// because another crate may turn on serde_json's `preserve_order`.
+fn canonical(cfg: &PreprocessConfig) -> Value {
+    // ok: every field serializes (maps have string keys; NaN is written as null).
+    sorted(serde_json::to_value(cfg).unwrap_or(Value::Null))
+}
+
+fn sorted(v: Value) -> Value {
+    match v {
+        Value::Object(map) => {
+            let mut entries: Vec<(String, Value)> = map.into_iter().collect();
+            entries.sort_by(|a, b| a.0.cmp(&b.0));
+            Value::Object(entries.into_iter().map(|(k, v)| (k, sorted(v))).collect())
+        }
+        Value::Array(items) => Value::Array(items.into_iter().map(sorted).collect()),
+        other => other,
+    }
+}
+
+fn diff_values(path: &str, a: &Value, b: &Value, out: &mut Vec<(String, String, String)>) {
+    match (a, b) {
+        (Value::Object(x), Value::Object(y)) => {
+            let mut keys: Vec<&String> = x.keys().chain(y.keys()).collect();
+            keys.sort();
+            keys.dedup();
+            for k in keys {
+                let sub = if path.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{path}.{k}")
+                };
+                diff_values(
+                    &sub,
+                    x.get(k).unwrap_or(&Value::Null),
+                    y.get(k).unwrap_or(&Value::Null),
+                    out,
+                );
+            }
+        }
+        _ if a != b => out.push((path.to_owned(), a.to_string(), b.to_string())),
+        _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_round_trip_and_hash_stably() {
+        let cfg = PreprocessConfig::default();
+        let json = cfg.to_canonical_json();
+        let back = PreprocessConfig::from_json(&json).unwrap();
+        assert_eq!(back, cfg);
+        assert_eq!(back.hash(), cfg.hash());
+        assert_eq!(cfg.hash().len(), 64);
+        assert!(
+            json.starts_with(
+                "{\"bandpass\":{\"form\":\"ba\",\"high\":120.0,\"low\":0.5,\"order\":3}"
+            ),
+            "{json}"
+        );
+        // Partial input takes the defaults.
+        assert_eq!(PreprocessConfig::from_json("{}").unwrap(), cfg);
+        let partial = PreprocessConfig::from_json(r#"{"bandpass": {"high": 100}}"#).unwrap();
+        assert_eq!(
+            partial.bandpass.map(|b| (b.order, b.high)),
+            Some((3, 100.0))
+        );
+    }
+
+    #[test]
+    fn any_change_changes_the_hash_and_the_diff_names_it() {
+        let a = PreprocessConfig::default();
+        let mut b = a.clone();
+        b.notch = None;
+        b.target_fs = 200.0;
+        assert_ne!(a.hash(), b.hash());
+        let d = a.diff(&b);
+        let paths: Vec<&str> = d.iter().map(|(p, _, _)| p.as_str()).collect();
+        assert_eq!(paths, ["notch", "target_fs"]);
+        assert_eq!((d[1].1.as_str(), d[1].2.as_str()), ("256.0", "200.0"));
+        assert!(a.diff(&a).is_empty());
+    }
+
+    #[test]
+    fn invalid_values_are_named() {
+        let err = |json: &str| PreprocessConfig::from_json(json).unwrap_err().to_string();
+        let e = err(r#"{"bandpass": {"high": 128}}"#);
+        assert!(e.contains("bandpass.high") && e.contains("Nyquist"), "{e}");
+        assert!(err(r#"{"bandpass": {"low": 50, "high": 40}}"#).contains("bandpass.low"));
+        assert!(err(r#"{"notch": {"q": 0}}"#).contains("notch.q"));
+        assert!(err(r#"{"clip": -1}"#).contains("clip"));
+        assert!(err(r#"{"target_fs": 0}"#).contains("target_fs"));
+        assert!(err(r#"{"bogus": 1}"#).contains("unknown field"));
+        assert!(err(r#"{"resample": "linear"}"#).contains("unknown variant"));
+    }
+}

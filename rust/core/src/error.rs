@@ -16,6 +16,15 @@ pub enum Error {
     /// The channels of a recording do not fit the montage.
     #[error(transparent)]
     Montage(#[from] MontageError),
+    /// The store could not be created, opened, read or written.
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
+    /// The ingest could not run.
+    #[error(transparent)]
+    Ingest(#[from] crate::ingest::IngestError),
+    /// An annotation file could not be read, or labels/windows could not be built.
+    #[error(transparent)]
+    Labels(#[from] crate::labels::LabelError),
 }
 
 /// `Result` with brainbrr's [`Error`].

@@ -9,8 +9,11 @@ pub mod config;
 pub mod dsp;
 pub mod edf;
 pub mod error;
+pub mod ingest;
+pub mod labels;
 pub mod mem;
 pub mod montage;
 pub mod preprocess;
+pub mod store;
 
 pub use error::{Error, Result};

@@ -6,7 +6,13 @@
 
 use std::io;
 
-use brainbrr_core::{Error, edf::EdfError};
+use brainbrr_core::dsp::DspError;
+use brainbrr_core::edf::EdfError;
+use brainbrr_core::ingest::IngestError;
+use brainbrr_core::labels::LabelError;
+use brainbrr_core::montage::MontageError;
+use brainbrr_core::store::StoreError;
+use brainbrr_core::Error;
 use pyo3::PyErr;
 use pyo3::exceptions::{PyFileNotFoundError, PyOSError, PyPermissionError};
 
@@ -15,6 +21,9 @@ mod py {
     pyo3::import_exception!(brainbrr.errors, EdfError);
     pyo3::import_exception!(brainbrr.errors, DspError);
     pyo3::import_exception!(brainbrr.errors, MontageError);
+    pyo3::import_exception!(brainbrr.errors, StoreError);
+    pyo3::import_exception!(brainbrr.errors, AnnotationError);
+    pyo3::import_exception!(brainbrr.errors, IngestError);
 }
 
 /// Newtype so that `?` converts core errors in every `#[pyfunction]`.
@@ -26,11 +35,17 @@ impl From<Error> for PyBrainbrrError {
     }
 }
 
-impl From<EdfError> for PyBrainbrrError {
-    fn from(e: EdfError) -> Self {
-        Self(e.into())
-    }
+/// Each error family converts straight to the Python error, so `?` works on it too.
+macro_rules! from_family {
+    ($($family:ty),*) => {$(
+        impl From<$family> for PyBrainbrrError {
+            fn from(e: $family) -> Self {
+                Self(e.into())
+            }
+        }
+    )*};
 }
+from_family!(EdfError, DspError, MontageError, LabelError, StoreError, IngestError);
 
 fn io_to_py(kind: io::ErrorKind, msg: String) -> PyErr {
     match kind {
@@ -50,6 +65,18 @@ impl From<PyBrainbrrError> for PyErr {
             },
             Error::Dsp(_) => py::DspError::new_err(msg),
             Error::Montage(_) => py::MontageError::new_err(msg),
+            Error::Labels(labels) => match labels.io_kind() {
+                Some(kind) => io_to_py(kind, msg),
+                None => py::AnnotationError::new_err(msg),
+            },
+            Error::Store(store) => match store.io_kind() {
+                Some(kind) => io_to_py(kind, msg),
+                None => py::StoreError::new_err(msg),
+            },
+            Error::Ingest(ingest) => match ingest.io_kind() {
+                Some(kind) => io_to_py(kind, msg),
+                None => py::IngestError::new_err(msg),
+            },
             _ => PyOSError::new_err(msg),
         }
     }

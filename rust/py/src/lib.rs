@@ -6,7 +6,10 @@ use pyo3::prelude::*;
 mod dsp;
 mod edf;
 mod error;
+mod ingest;
+mod labels;
 mod montage;
+mod store;
 
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
@@ -14,5 +17,8 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     edf::register(m)?;
     dsp::register(m)?;
     montage::register(m)?;
+    labels::register(m)?;
+    store::register(m)?;
+    ingest::register(m)?;
     Ok(())
 }

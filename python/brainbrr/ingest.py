@@ -1,0 +1,78 @@
+"""The ingest, from Python: a corpus of EDF files into one Zarr store."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from brainbrr import _native
+from brainbrr.preprocessing import ConfigLike, PreprocessConfig
+
+__all__ = ["ingest"]
+
+
+def ingest(
+    source: str | os.PathLike[str],
+    out: str | os.PathLike[str],
+    config: ConfigLike = None,
+    *,
+    n_jobs: int = 0,
+    overwrite: bool = False,
+    strict: bool = False,
+    zstd_level: int | None = None,
+    files: str | os.PathLike[str] | None = None,
+    progress: Callable[[dict[str, Any]], None] | None = None,
+) -> dict[str, Any]:
+    """Ingest every EDF/BDF file under ``source`` into the store ``out``.
+
+    Parameters
+    ----------
+    source : path-like
+        Corpus root; every ``*.edf``, ``*.EDF`` and ``*.bdf`` below it is ingested.
+    out : path-like
+        The Zarr store; created, or continued when it exists with the same config.
+    config : PreprocessConfig, mapping, str or None
+        Preprocessing overrides merged onto the defaults (see
+        :meth:`brainbrr.PreprocessConfig.from_overrides`); stored in the store.
+    n_jobs : int
+        Recordings processed at once; 0 uses every core.
+    overwrite : bool
+        Rebuild the store from scratch.
+    strict : bool
+        Stop at the first failed recording (raises).
+    zstd_level : int, optional
+        Compress signal chunks with zstd (archives; not zero-copy to read).
+    files : path-like, optional
+        A file listing the recordings to ingest, one path per line relative to ``source``.
+    progress : callable, optional
+        Called with each progress event (a dict with an ``"event"`` key).
+
+    Returns
+    -------
+    dict
+        The summary: counts, skipped and failed recordings with reasons, hours,
+        windows, store size.
+
+    Raises
+    ------
+    brainbrr.StoreError
+        The store exists with another config (the differences are named).
+    KeyboardInterrupt
+        On Ctrl-C, after the workers stopped; committed recordings are kept.
+    """
+    callback = None if progress is None else (lambda event: progress(json.loads(event)))
+    summary = _native.ingest(
+        Path(source),
+        Path(out),
+        PreprocessConfig.from_overrides(config).json,
+        jobs=n_jobs,
+        overwrite=overwrite,
+        strict=strict,
+        zstd_level=zstd_level,
+        files=None if files is None else Path(files),
+        progress=callback,
+    )
+    return json.loads(summary)

@@ -1,0 +1,142 @@
+//! The ingest: a corpus of EDF files into one store, in parallel, resumable.
+//!
+//! Each recording is read, montaged, preprocessed, labeled and committed on
+//! its own ([`recording`]); a bounded rayon pool runs `jobs` of them at a time
+//! ([`run`]); the index tables are rebuilt from every committed recording at
+//! the end. Re-running continues: a committed recording whose source size,
+//! mtime and config hash match is not redone.
+
+mod discover;
+mod recording;
+mod run;
+
+use std::path::PathBuf;
+
+use serde::Serialize;
+
+pub use discover::{SourceFile, discover, from_list};
+pub use run::ingest;
+
+use crate::store::SignalCodec;
+
+/// How to run an ingest.
+#[derive(Debug, Clone, Default)]
+pub struct IngestOptions {
+    /// Recordings processed at once (and so held in memory); 0 means one per core.
+    pub jobs: usize,
+    /// Remove an existing store and rebuild it.
+    pub overwrite: bool,
+    /// Stop at the first failed recording.
+    pub strict: bool,
+    /// Encoding of the signal chunks.
+    pub codec: SignalCodec,
+    /// Ingest only the files in this list (one path per line, relative to the source).
+    pub files: Option<PathBuf>,
+}
+
+/// Progress, reported as each recording finishes.
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum Event {
+    /// Discovery is done.
+    Started {
+        /// Recordings found.
+        found: usize,
+        /// Of those, already committed with the same source and config.
+        current: usize,
+        /// EDF bytes to process.
+        bytes: u64,
+    },
+    /// One recording is done.
+    Recording {
+        /// Path relative to the source.
+        path: String,
+        /// `ingested`, `skipped` or `failed`.
+        outcome: &'static str,
+        /// Why, for skipped and failed recordings.
+        reason: Option<String>,
+        /// Size of the EDF file.
+        bytes: u64,
+    },
+    /// All recordings are done; the index is being rebuilt.
+    Indexing {
+        /// Committed recordings the index covers.
+        recordings: usize,
+    },
+}
+
+/// What an ingest did, and what the store now holds.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Summary {
+    /// The store.
+    pub store: PathBuf,
+    /// Recordings found in the source.
+    pub found: usize,
+    /// Recordings committed by this run.
+    pub ingested: usize,
+    /// Recordings already committed and current, not redone.
+    pub current: usize,
+    /// Recordings left out for a documented reason: (path, reason).
+    pub skipped: Vec<(String, String)>,
+    /// Recordings that failed: (path, reason).
+    pub failed: Vec<(String, String)>,
+    /// Ctrl-C stopped the run; the store holds what was committed, the index is stale.
+    pub cancelled: bool,
+    /// Recordings in the store (all runs).
+    pub recordings: usize,
+    /// Hours of signal in the store.
+    pub hours: f64,
+    /// Windows in the index.
+    pub windows: usize,
+    /// Windows with any seizure sample.
+    pub seizure_windows: usize,
+    /// Windows of unlabeled recordings.
+    pub unlabeled_windows: usize,
+    /// Bytes on disk of the store.
+    pub store_bytes: u64,
+    /// EDF bytes processed by this run.
+    pub source_bytes: u64,
+    /// Wall time of this run, seconds.
+    pub seconds: f64,
+}
+
+/// Why an ingest could not run or was stopped.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum IngestError {
+    /// The source folder or file list could not be read.
+    #[error("{}: {source}", path.display())]
+    Source {
+        /// The folder or list.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// `--strict`: the first failure stops the run.
+    #[error("stopped at the first failure (strict): {reason}")]
+    Strict {
+        /// The failure.
+        reason: String,
+    },
+    /// The config could not be turned into the store's JSON.
+    #[error("config: {0}")]
+    Config(String),
+    /// The thread pool could not be built.
+    #[error("cannot start {jobs} worker threads: {reason}")]
+    Pool {
+        /// Threads asked for.
+        jobs: usize,
+        /// The reason.
+        reason: String,
+    },
+}
+
+impl IngestError {
+    /// The I/O error kind, when the source could not be read.
+    pub fn io_kind(&self) -> Option<std::io::ErrorKind> {
+        match self {
+            Self::Source { source, .. } => Some(source.kind()),
+            _ => None,
+        }
+    }
+}

@@ -1,0 +1,376 @@
+use std::path::{Path, PathBuf};
+
+use super::*;
+
+/// The `.csv_bi` example of TUSZ.md, verbatim.
+const CSV_BI: &str = "\
+# version = csv_v1.0.0
+# bname = aaaaaasf_s001_t000
+# duration = 1289.0000 secs
+# montage_file = $NEDC_NFC/lib/nedc_eas_default_montage.txt
+#
+channel,start_time,stop_time,label,confidence
+TERM,0.0000,42.2786,bckg,1.0000
+TERM,42.2786,81.7760,seiz,1.0000
+TERM,81.7760,1289.0000,bckg,1.0000
+";
+
+/// The `.csv` example of TUSZ.md, verbatim.
+const CSV: &str = "\
+channel,start_time,stop_time,label,confidence
+FP1-F7,0.0000,36.8868,bckg,1.0000
+FP1-F7,36.8868,183.3055,cpsz,1.0000
+";
+
+fn p() -> &'static Path {
+    Path::new("x.csv_bi")
+}
+
+fn ok(text: &str) -> Annotations {
+    parse(text, p(), &LabelConfig::default()).unwrap()
+}
+
+fn err(text: &str) -> LabelError {
+    parse(text, p(), &LabelConfig::default()).unwrap_err()
+}
+
+fn iv(start: f64, stop: f64) -> Interval {
+    Interval { start, stop }
+}
+
+/// A fresh, empty directory for one test.
+fn tmp(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("brainbrr-labels-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+#[test]
+fn csv_bi_example() {
+    let a = ok(CSV_BI);
+    assert_eq!(a.seizures, vec![iv(42.2786, 81.776)]);
+    assert_eq!(a.duration, Some(1289.0));
+    assert_eq!(a.version.as_deref(), Some("csv_v1.0.0"));
+    assert_eq!(a.bname.as_deref(), Some("aaaaaasf_s001_t000"));
+    assert_eq!((a.rows, a.seizure_rows), (3, 1));
+    assert_eq!(
+        a.label_counts,
+        [("bckg".to_owned(), 2), ("seiz".to_owned(), 1)].into()
+    );
+    assert!((a.seizure_seconds() - 39.4974).abs() < 1e-9);
+}
+
+#[test]
+fn csv_example_without_comment_header() {
+    let a = ok(CSV);
+    assert_eq!(a.seizures, vec![iv(36.8868, 183.3055)]);
+    assert_eq!(a.duration, None);
+    assert_eq!((a.rows, a.seizure_rows), (2, 1));
+}
+
+/// Regression: the old pipeline read start/stop/label from columns 0-2, so its
+/// "label" was the stop time and no file ever had a seizure.
+#[test]
+fn regression_columns_found_by_name_not_position() {
+    assert!(!ok(CSV_BI).seizures.is_empty());
+    let permuted = "\
+# duration = 1289.0000 secs
+label,confidence,stop_time,channel,start_time
+bckg,1.0000,42.2786,TERM,0.0000
+seiz,1.0000,81.7760,TERM,42.2786
+bckg,1.0000,1289.0000,TERM,81.7760
+";
+    assert_eq!(
+        ok(permuted),
+        Annotations {
+            version: None,
+            bname: None,
+            ..ok(CSV_BI)
+        }
+    );
+    // Header names are matched ignoring case and blanks; missing trailing columns are fine.
+    assert_eq!(
+        ok(" Start_Time , STOP_TIME ,Label\n1,2,SEIZ\n").seizures,
+        vec![iv(1.0, 2.0)]
+    );
+}
+
+#[test]
+fn duration_with_two_or_four_decimals() {
+    let two = "# duration = 301.00 secs\nchannel,start_time,stop_time,label,confidence\n";
+    assert_eq!(ok(two).duration, Some(301.0));
+    assert_eq!(ok(&two.replace("301.00", "301.0000")).duration, Some(301.0));
+    assert_eq!(ok(&two.replace(" secs", "")).duration, Some(301.0));
+    let a = ok(two);
+    assert_eq!((a.rows, a.seizures.len()), (0, 0));
+}
+
+#[test]
+fn seizure_only_files_and_unknown_labels() {
+    let seiz_only = "\
+# duration = 600.00 secs
+channel,start_time,stop_time,label,confidence
+TERM,100.0000,160.5000,seiz,1.0000
+TERM,300.0000,320.0000,SEIZ,0.9000
+";
+    let a = ok(seiz_only);
+    assert_eq!(a.seizures, vec![iv(100.0, 160.5), iv(300.0, 320.0)]);
+    assert_eq!(a.label_counts, [("seiz".to_owned(), 2)].into());
+    // Labels that are neither seizure nor bckg count as background.
+    let a =
+        ok("channel,start_time,stop_time,label,confidence\nTERM,0,10,artf,1\nTERM,10,20,eyem,1\n");
+    assert!(a.seizures.is_empty());
+    assert_eq!((a.rows, a.seizure_rows), (2, 0));
+    // The config decides what is a seizure.
+    let cfg = LabelConfig {
+        seizure_labels: vec!["artf".to_owned()],
+        ..LabelConfig::default()
+    };
+    let a = parse(
+        "start_time,stop_time,label\n0,10,ARTF\n10,20,seiz\n",
+        p(),
+        &cfg,
+    )
+    .unwrap();
+    assert_eq!(a.seizures, vec![iv(0.0, 10.0)]);
+}
+
+#[test]
+fn csv_channels_merged_sorted_and_empty_dropped() {
+    let text = "\
+# version = csv_v1.0.0
+# duration = 500.0000 secs
+channel,start_time,stop_time,label,confidence
+FP1-F7,0.0000,10.0000,bckg,1.0000
+FP1-F7,10.0000,20.0000,cpsz,1.0000
+T3-T5,30.0000,40.0000,gnsz,1.0000
+F7-T3,15.0000,25.0000,cpsz,1.0000
+T5-O1,40.0000,45.0000,fnsz,1.0000
+P4-O2,12.0000,14.0000,cpsz,1.0000
+C3-P3,100.0000,100.0000,tcsz,1.0000
+P3-O1,200.0000,210.0000,absz,1.0000
+";
+    let a = ok(text);
+    // Overlapping (10-25), touching (30-45) and nested (12-14) merge; the empty 100-100 goes.
+    assert_eq!(
+        a.seizures,
+        vec![iv(10.0, 25.0), iv(30.0, 45.0), iv(200.0, 210.0)]
+    );
+    assert_eq!((a.rows, a.seizure_rows), (8, 7));
+}
+
+#[test]
+fn crlf_bom_blank_lines_and_late_comments() {
+    let text = format!(
+        "\u{feff}{}\r\n\r\n# a comment after the header row\r\n",
+        CSV_BI.replace('\n', "\r\n")
+    );
+    let a = ok(&text);
+    assert_eq!(a.seizures, vec![iv(42.2786, 81.776)]);
+    assert_eq!(a.duration, Some(1289.0));
+}
+
+fn line_of(e: &LabelError) -> usize {
+    match e {
+        LabelError::MissingHeader { line, .. }
+        | LabelError::MissingColumn { line, .. }
+        | LabelError::ShortRow { line, .. }
+        | LabelError::Empty { line, .. }
+        | LabelError::Number { line, .. }
+        | LabelError::NotFinite { line, .. }
+        | LabelError::StopBeforeStart { line, .. } => *line,
+        other => panic!("no line number in {other:?}"),
+    }
+}
+
+/// File text, the expected variant, its line, a snippet of its message.
+type Case = (String, fn(&LabelError) -> bool, usize, &'static str);
+
+#[test]
+fn every_content_error_names_file_line_and_text() {
+    const H: &str = "channel,start_time,stop_time,label,confidence\n";
+    let cases: Vec<Case> = vec![
+        (
+            "".into(),
+            |e| matches!(e, LabelError::MissingHeader { found: None, .. }),
+            1,
+            "end of the file",
+        ),
+        (
+            "# version = csv_v1.0.0\n#\n".into(),
+            |e| matches!(e, LabelError::MissingHeader { found: None, .. }),
+            3,
+            "end of the file",
+        ),
+        (
+            "# duration = 9 secs\nTERM,0.0,1.0,seiz,1.0\n".into(),
+            |e| matches!(e, LabelError::MissingHeader { found: Some(_), .. }),
+            2,
+            "TERM,0.0,1.0,seiz",
+        ),
+        (
+            "channel,start_time,label,confidence\n".into(),
+            |e| {
+                matches!(
+                    e,
+                    LabelError::MissingColumn {
+                        column: "stop_time",
+                        ..
+                    }
+                )
+            },
+            1,
+            "stop_time",
+        ),
+        (
+            format!("{H}TERM,0.0,1.0\n"),
+            |e| {
+                matches!(
+                    e,
+                    LabelError::ShortRow {
+                        column: "label",
+                        ..
+                    }
+                )
+            },
+            2,
+            "TERM,0.0,1.0",
+        ),
+        (
+            format!("{H}TERM,,1.0,seiz,1.0\n"),
+            |e| {
+                matches!(
+                    e,
+                    LabelError::Empty {
+                        column: "start_time",
+                        ..
+                    }
+                )
+            },
+            2,
+            "TERM,,1.0",
+        ),
+        (
+            format!("{H}TERM,0.0,1.0, ,1.0\n"),
+            |e| {
+                matches!(
+                    e,
+                    LabelError::Empty {
+                        column: "label",
+                        ..
+                    }
+                )
+            },
+            2,
+            "empty",
+        ),
+        (
+            format!("{H}TERM,0.0,1.0,bckg,1\nTERM,1.0,2.O,seiz,1.0\n"),
+            |e| {
+                matches!(
+                    e,
+                    LabelError::Number {
+                        column: "stop_time",
+                        ..
+                    }
+                )
+            },
+            3,
+            "\"2.O\"",
+        ),
+        (
+            format!("{H}TERM,NaN,1.0,seiz,1.0\n"),
+            |e| {
+                matches!(
+                    e,
+                    LabelError::NotFinite {
+                        column: "start_time",
+                        ..
+                    }
+                )
+            },
+            2,
+            "\"NaN\"",
+        ),
+        (
+            format!("{H}TERM,0.0,inf,seiz,1.0\n"),
+            |e| {
+                matches!(
+                    e,
+                    LabelError::NotFinite {
+                        column: "stop_time",
+                        ..
+                    }
+                )
+            },
+            2,
+            "\"inf\"",
+        ),
+        (
+            format!("{H}TERM,5.0,4.0,seiz,1.0\n"),
+            |e| matches!(e, LabelError::StopBeforeStart { .. }),
+            2,
+            "TERM,5.0,4.0",
+        ),
+        (
+            format!("# duration = many secs\n{H}"),
+            |e| {
+                matches!(
+                    e,
+                    LabelError::Number {
+                        column: "duration",
+                        ..
+                    }
+                )
+            },
+            1,
+            "\"many\"",
+        ),
+    ];
+    for (text, is_kind, line, snippet) in cases {
+        let e = err(&text);
+        assert!(is_kind(&e), "{text:?} gave {e:?}");
+        assert_eq!(line_of(&e), line, "{text:?} gave {e}");
+        let msg = e.to_string();
+        assert!(msg.starts_with(&format!("x.csv_bi:{line}: ")), "{msg}");
+        assert!(msg.contains(snippet), "{msg} lacks {snippet:?}");
+        assert!(e.io_kind().is_none());
+    }
+}
+
+#[test]
+fn files_on_disk_found_and_read() {
+    let dir = tmp("find");
+    let edf = dir.join("aaaaaasf_s001_t000.edf");
+    std::fs::write(&edf, b"").unwrap();
+    let cfg = LabelConfig::default();
+    assert_eq!(find_annotation(&edf, &cfg), None);
+    std::fs::write(edf.with_extension("csv"), CSV).unwrap();
+    assert_eq!(find_annotation(&edf, &cfg), Some(edf.with_extension("csv")));
+    std::fs::write(edf.with_extension("csv_bi"), CSV_BI).unwrap();
+    let found = find_annotation(&edf, &cfg).unwrap();
+    assert_eq!(found, dir.join("aaaaaasf_s001_t000.csv_bi"));
+    assert_eq!(parse_annotation(&found, &cfg).unwrap(), ok(CSV_BI));
+    let csv_first = LabelConfig {
+        files: vec!["csv".to_owned(), ".csv_bi".to_owned()],
+        ..cfg.clone()
+    };
+    assert_eq!(
+        find_annotation(&edf, &csv_first),
+        Some(edf.with_extension("csv"))
+    );
+    // Non-UTF-8 bytes in a label do not stop the file from being read.
+    std::fs::write(
+        &found,
+        [CSV.as_bytes(), b"T3-T5,1.0,2.0,\xff,1.0\n"].concat(),
+    )
+    .unwrap();
+    assert_eq!(parse_annotation(&found, &cfg).unwrap().rows, 3);
+
+    let missing = dir.join("nope.csv_bi");
+    let e = parse_annotation(&missing, &cfg).unwrap_err();
+    assert_eq!(e.io_kind(), Some(std::io::ErrorKind::NotFound));
+    assert!(e.to_string().contains("nope.csv_bi"), "{e}");
+    std::fs::remove_dir_all(dir).unwrap();
+}

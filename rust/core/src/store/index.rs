@@ -1,0 +1,421 @@
+//! The index tables under `index/`: columnar 1-D arrays, one chunk each,
+//! rebuilt in full at the end of an ingest and swapped in atomically.
+//!
+//! Windows of recording row `i` are rows `window_offset[i] ..
+//! window_offset[i] + n_windows[i]` of `windows`, so a reader selects a
+//! recording's windows without a scan.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use serde_json::json;
+use zarrs::array::builder::ArrayBuilderFillValue;
+use zarrs::array::{Array, ArrayBuilder, DataType, ElementOwned, IntoArrayBytes, data_type};
+use zarrs::filesystem::FilesystemStore;
+use zarrs::group::GroupBuilder;
+
+use super::commit::{install, remove_tree, temp_path};
+use super::meta::INDEX_KEY;
+use super::{Store, StoreError, codec_options, read_json};
+
+/// `index/recordings`: one row per committed recording.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct RecordingRows {
+    /// Recording id (`recordings/<rid>`).
+    pub rid: Vec<String>,
+    /// Source path relative to the corpus root.
+    pub path: Vec<String>,
+    /// `train` / `dev` / `eval`, `""` when unknown.
+    pub split: Vec<String>,
+    /// Patient id, `""` when unknown.
+    pub patient: Vec<String>,
+    /// Session id, `""` when unknown.
+    pub session: Vec<String>,
+    /// Stored length in samples.
+    pub n_samples: Vec<i64>,
+    /// Number of window rows of this recording.
+    pub n_windows: Vec<i64>,
+    /// Row of its first window in `windows`.
+    pub window_offset: Vec<i64>,
+}
+
+/// `index/windows`: one row per window.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct WindowRows {
+    /// Row in `index/recordings`.
+    pub recording: Vec<i32>,
+    /// First sample.
+    pub start: Vec<i64>,
+    /// 0 background, 1 seizure, 255 unlabeled.
+    pub label: Vec<u8>,
+    /// Fraction of the window's samples labelled seizure.
+    pub seizure_fraction: Vec<f32>,
+}
+
+/// `index/failures`: one row per source that could not be ingested.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct FailureRows {
+    /// Source path relative to the corpus root.
+    pub path: Vec<String>,
+    /// Why it failed.
+    pub reason: Vec<String>,
+}
+
+/// The three index tables plus the window geometry they were built with.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct IndexTables {
+    /// Window length in samples.
+    pub window_samples: u64,
+    /// Window stride in samples.
+    pub stride_samples: u64,
+    /// Per recording.
+    pub recordings: RecordingRows,
+    /// Per window.
+    pub windows: WindowRows,
+    /// Per failed source.
+    pub failures: FailureRows,
+}
+
+impl IndexTables {
+    /// Internal inconsistencies: unequal column lengths, window rows that do
+    /// not match `n_windows` / `window_offset`. Empty when consistent.
+    pub fn problems(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        let (r, w, f) = (&self.recordings, &self.windows, &self.failures);
+        let n = r.rid.len();
+        let lens = [
+            r.path.len(),
+            r.split.len(),
+            r.patient.len(),
+            r.session.len(),
+            r.n_samples.len(),
+            r.n_windows.len(),
+            r.window_offset.len(),
+        ];
+        if lens.iter().any(|&l| l != n) {
+            out.push(format!(
+                "index/recordings: column lengths differ (rid {n}, others {lens:?})"
+            ));
+            return out;
+        }
+        let m = w.recording.len();
+        if [w.start.len(), w.label.len(), w.seizure_fraction.len()]
+            .iter()
+            .any(|&l| l != m)
+        {
+            out.push(format!(
+                "index/windows: column lengths differ ({m}, {}, {}, {})",
+                w.start.len(),
+                w.label.len(),
+                w.seizure_fraction.len()
+            ));
+            return out;
+        }
+        if f.path.len() != f.reason.len() {
+            out.push(format!(
+                "index/failures: column lengths differ ({}, {})",
+                f.path.len(),
+                f.reason.len()
+            ));
+        }
+        for i in 0..n {
+            let (offset, count) = (r.window_offset[i], r.n_windows[i]);
+            let rows = usize::try_from(offset)
+                .ok()
+                .zip(usize::try_from(count).ok())
+                .and_then(|(o, c)| Some(o..o.checked_add(c)?));
+            match rows.filter(|rows| rows.end <= m) {
+                None => out.push(format!("index/recordings row {i} ({}): windows {offset}+{count} outside the {m} window rows", r.rid[i])),
+                Some(rows) => {
+                    if let Some(j) = rows.clone().find(|&j| usize::try_from(w.recording[j]).ok() != Some(i)) {
+                        out.push(format!("index/windows row {j}: recording {} inside the windows of recording row {i}", w.recording[j]));
+                    }
+                }
+            }
+        }
+        let total: i64 = r.n_windows.iter().sum();
+        if usize::try_from(total).ok() != Some(m) {
+            out.push(format!(
+                "index: n_windows sum to {total}, but there are {m} window rows"
+            ));
+        }
+        out
+    }
+}
+
+fn column<'a>(
+    store: &Arc<FilesystemStore>,
+    dir: &Path,
+    name: &str,
+    len: usize,
+    dtype: DataType,
+    fill: impl Into<ArrayBuilderFillValue>,
+    data: impl IntoArrayBytes<'a>,
+) -> Result<(), StoreError> {
+    let path = dir.join(name.trim_start_matches('/'));
+    let err = |e: &dyn std::fmt::Display| StoreError::zarr(&path, e);
+    let len = len as u64;
+    let array = ArrayBuilder::new(vec![len], vec![len.max(1)], dtype, fill)
+        .build(store.clone(), name)
+        .map_err(|e| err(&e))?;
+    array.store_metadata().map_err(|e| err(&e))?;
+    if len > 0 {
+        array
+            .store_chunk_opt(&[0], data, &codec_options())
+            .map_err(|e| err(&e))?;
+    }
+    Ok(())
+}
+
+fn strings(
+    store: &Arc<FilesystemStore>,
+    dir: &Path,
+    name: &str,
+    values: &[String],
+) -> Result<(), StoreError> {
+    let values: Vec<&str> = values.iter().map(String::as_str).collect();
+    column(
+        store,
+        dir,
+        name,
+        values.len(),
+        data_type::string(),
+        "",
+        &values[..],
+    )
+}
+
+fn write_tree(dir: &Path, t: &IndexTables) -> Result<(), StoreError> {
+    let store = Arc::new(FilesystemStore::new(dir).map_err(|e| StoreError::zarr(dir, e))?);
+    let (r, w, f) = (&t.recordings, &t.windows, &t.failures);
+    let text: [(&str, &[String]); 7] = [
+        ("/recordings/rid", &r.rid),
+        ("/recordings/path", &r.path),
+        ("/recordings/split", &r.split),
+        ("/recordings/patient", &r.patient),
+        ("/recordings/session", &r.session),
+        ("/failures/path", &f.path),
+        ("/failures/reason", &f.reason),
+    ];
+    for (name, values) in text {
+        strings(&store, dir, name, values)?;
+    }
+    for (name, values) in [
+        ("n_samples", &r.n_samples),
+        ("n_windows", &r.n_windows),
+        ("window_offset", &r.window_offset),
+    ] {
+        column(
+            &store,
+            dir,
+            &format!("/recordings/{name}"),
+            values.len(),
+            data_type::int64(),
+            0i64,
+            &values[..],
+        )?;
+    }
+    column(
+        &store,
+        dir,
+        "/windows/recording",
+        w.recording.len(),
+        data_type::int32(),
+        0i32,
+        &w.recording[..],
+    )?;
+    column(
+        &store,
+        dir,
+        "/windows/start",
+        w.start.len(),
+        data_type::int64(),
+        0i64,
+        &w.start[..],
+    )?;
+    column(
+        &store,
+        dir,
+        "/windows/label",
+        w.label.len(),
+        data_type::uint8(),
+        255u8,
+        &w.label[..],
+    )?;
+    column(
+        &store,
+        dir,
+        "/windows/seizure_fraction",
+        w.seizure_fraction.len(),
+        data_type::float32(),
+        0.0f32,
+        &w.seizure_fraction[..],
+    )?;
+
+    let attrs = json!({
+        "window_samples": t.window_samples,
+        "stride_samples": t.stride_samples,
+        "n_recordings": r.rid.len(),
+        "n_windows": w.recording.len(),
+        "n_failures": f.path.len(),
+    });
+    for table in ["/recordings", "/windows", "/failures"] {
+        let group = GroupBuilder::new()
+            .build(store.clone(), table)
+            .map_err(|e| StoreError::zarr(dir, e))?;
+        group
+            .store_metadata()
+            .map_err(|e| StoreError::zarr(dir.join(&table[1..]), e))?;
+    }
+    let attributes = serde_json::Map::from_iter([(INDEX_KEY.to_owned(), attrs)]);
+    let group = GroupBuilder::new()
+        .attributes(attributes)
+        .build(store, "/")
+        .map_err(|e| StoreError::zarr(dir, e))?;
+    group.store_metadata().map_err(|e| StoreError::zarr(dir, e))
+}
+
+impl Store {
+    /// Replace `index/` with `tables`, atomically (temporary tree, rename).
+    /// Does not touch `index.complete`: call [`Store::set_index_complete`] after.
+    ///
+    /// # Errors
+    /// [`StoreError::InvalidIndex`] when [`IndexTables::problems`] finds any,
+    /// I/O and zarrs errors.
+    pub fn write_index(&self, tables: &IndexTables) -> Result<(), StoreError> {
+        let problems = tables.problems();
+        if !problems.is_empty() {
+            return Err(StoreError::InvalidIndex {
+                reason: problems.join("; "),
+            });
+        }
+        let tmp = temp_path(self.path(), "index")?;
+        let result = write_tree(&tmp, tables)
+            .and_then(|()| install(self.path(), &tmp, &self.path().join("index")));
+        if result.is_err() {
+            let _ = remove_tree(&tmp); // best effort; `clean_temporaries` gets the rest
+        }
+        result
+    }
+
+    /// Read the index tables.
+    ///
+    /// # Errors
+    /// [`StoreError::NotAStore`] when there is no index, zarrs errors.
+    pub fn read_index(&self) -> Result<IndexTables, StoreError> {
+        let meta_path = self.path().join("index").join("zarr.json");
+        let doc = read_json(&meta_path)?.ok_or_else(|| StoreError::NotAStore {
+            path: self.path().to_owned(),
+            reason: "no index/ (no ingest finished)".to_owned(),
+        })?;
+        let attrs = doc.get("attributes").and_then(|a| a.get(INDEX_KEY));
+        let geometry = |key: &str| {
+            attrs
+                .and_then(|a| a.get(key))
+                .and_then(serde_json::Value::as_u64)
+                .ok_or_else(|| StoreError::BadMetadata {
+                    path: meta_path.clone(),
+                    reason: format!("no {INDEX_KEY}.{key}"),
+                })
+        };
+        Ok(IndexTables {
+            window_samples: geometry("window_samples")?,
+            stride_samples: geometry("stride_samples")?,
+            recordings: RecordingRows {
+                rid: self.column("recordings/rid")?,
+                path: self.column("recordings/path")?,
+                split: self.column("recordings/split")?,
+                patient: self.column("recordings/patient")?,
+                session: self.column("recordings/session")?,
+                n_samples: self.column("recordings/n_samples")?,
+                n_windows: self.column("recordings/n_windows")?,
+                window_offset: self.column("recordings/window_offset")?,
+            },
+            windows: WindowRows {
+                recording: self.column("windows/recording")?,
+                start: self.column("windows/start")?,
+                label: self.column("windows/label")?,
+                seizure_fraction: self.column("windows/seizure_fraction")?,
+            },
+            failures: FailureRows {
+                path: self.column("failures/path")?,
+                reason: self.column("failures/reason")?,
+            },
+        })
+    }
+
+    fn column<T: ElementOwned>(&self, name: &str) -> Result<Vec<T>, StoreError> {
+        let path = self.path().join("index").join(name);
+        let array = Array::open(self.zarr_store(), &format!("/index/{name}"))
+            .map_err(|e| StoreError::zarr(&path, e))?;
+        array
+            .retrieve_array_subset::<Vec<T>>(&array.subset_all())
+            .map_err(|e| StoreError::zarr(&path, e))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tables() -> IndexTables {
+        let mut t = IndexTables {
+            window_samples: 4,
+            stride_samples: 2,
+            ..Default::default()
+        };
+        for (rid, n, windows) in [("a", 8, 3), ("b", 2, 0)] {
+            let r = &mut t.recordings;
+            let row = r.rid.len() as i32;
+            r.window_offset.push(t.windows.start.len() as i64);
+            for col in [
+                &mut r.rid,
+                &mut r.path,
+                &mut r.split,
+                &mut r.patient,
+                &mut r.session,
+            ] {
+                col.push(rid.to_owned());
+            }
+            r.n_samples.push(n);
+            r.n_windows.push(windows);
+            for k in 0..windows {
+                t.windows.recording.push(row);
+                t.windows.start.push(2 * k);
+                t.windows.label.push(0);
+                t.windows.seizure_fraction.push(0.0);
+            }
+        }
+        t
+    }
+
+    #[test]
+    fn consistent_tables_have_no_problems() {
+        assert!(tables().problems().is_empty());
+        assert!(IndexTables::default().problems().is_empty());
+    }
+
+    #[test]
+    fn problems_name_the_inconsistency() {
+        let mut t = tables();
+        t.recordings.path.pop();
+        assert!(t.problems()[0].contains("column lengths differ"));
+        let mut t = tables();
+        t.windows.recording[1] = 1;
+        assert!(t.problems()[0].contains("index/windows row 1: recording 1"));
+        let mut t = tables();
+        t.recordings.window_offset[1] = 2;
+        t.recordings.n_windows[1] = 2;
+        let problems = t.problems();
+        assert!(
+            problems
+                .iter()
+                .any(|p| p.contains("outside the 3 window rows")),
+            "{problems:?}"
+        );
+        assert!(
+            problems.iter().any(|p| p.contains("n_windows sum to 5")),
+            "{problems:?}"
+        );
+    }
+}

@@ -1,0 +1,205 @@
+//! The attribute documents brainbrr keeps in `zarr.json` files: the root's
+//! `brainbrr` object and each recording group's `brainbrr_recording` object.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// The store format this module writes and reads.
+pub const FORMAT: u32 = 1;
+
+/// Root attribute key.
+pub const ROOT_KEY: &str = "brainbrr";
+/// Recording group attribute key; its presence is the commit marker.
+pub const RECORDING_KEY: &str = "brainbrr_recording";
+/// Attribute key of the `index` group.
+pub const INDEX_KEY: &str = "brainbrr_index";
+
+/// `attributes["brainbrr"]` of the root group.
+///
+/// The config is opaque here: the store compares it, hashes are computed by the
+/// caller, and nothing in this module knows the preprocessing parameters.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RootMeta {
+    /// Store format, [`FORMAT`].
+    pub format: u32,
+    /// The full preprocessing config, as a JSON object.
+    pub config: Value,
+    /// The config's hash; stores with different hashes are never mixed.
+    pub config_hash: String,
+    /// Channel names, in the order of the signal rows.
+    pub channels: Vec<String>,
+    /// Sampling rate of the stored signals, Hz.
+    pub fs: f64,
+    /// Label value (as a string key, JSON objects need them) to name.
+    pub label_names: BTreeMap<String, String>,
+    /// The brainbrr version that created the store.
+    pub version: String,
+    /// Index state: `complete` plus whatever summary the ingest adds (counts, times).
+    pub index: Value,
+}
+
+impl RootMeta {
+    /// Root metadata for a new store: format 1, the standard label names, this
+    /// crate's version, an index not yet complete.
+    pub fn new(
+        config: Value,
+        config_hash: impl Into<String>,
+        channels: Vec<String>,
+        fs: f64,
+    ) -> Self {
+        let label_names = [("0", "bckg"), ("1", "seiz"), ("255", "unlabeled")]
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .collect();
+        Self {
+            format: FORMAT,
+            config,
+            config_hash: config_hash.into(),
+            channels,
+            fs,
+            label_names,
+            version: env!("CARGO_PKG_VERSION").to_owned(),
+            index: serde_json::json!({ "complete": false }),
+        }
+    }
+
+    /// The attributes as compact JSON (for `brainbrr info` and the bindings).
+    pub fn to_json(&self) -> String {
+        // ok: a struct of strings, numbers and JSON values always serializes.
+        serde_json::to_string(self).unwrap_or_default()
+    }
+
+    /// Whether the index tables were rebuilt after the last ingest finished.
+    pub fn index_complete(&self) -> bool {
+        self.index
+            .get("complete")
+            .and_then(Value::as_bool)
+            .unwrap_or(false)
+    }
+
+    /// The settings a second ingest must share with this store, as one JSON
+    /// value, so that [`json_diff`] names every difference.
+    pub(crate) fn identity(&self) -> Value {
+        serde_json::json!({
+            "config": self.config,
+            "config_hash": self.config_hash,
+            "channels": self.channels,
+            "fs": self.fs,
+        })
+    }
+}
+
+/// `attributes["brainbrr_recording"]` of `recordings/<rid>`: where the
+/// recording came from (so a resume can tell whether the source changed) and
+/// what was done to it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RecordingMeta {
+    /// Source file, relative to the corpus root.
+    pub source: String,
+    /// Source size in bytes (resume fingerprint).
+    pub size: u64,
+    /// Source modification time, ns since the epoch (resume fingerprint).
+    pub mtime_ns: i64,
+    /// Hash of the config this recording was preprocessed with.
+    pub config_hash: String,
+    /// Input sampling rate, Hz.
+    pub fs_in: f64,
+    /// Input length, samples.
+    pub n_in: u64,
+    /// Stored sampling rate, Hz.
+    pub fs: f64,
+    /// Stored length, samples (the `signal` array is `[n_channels, n_samples]`).
+    pub n_samples: u64,
+    /// Stored channels.
+    pub n_channels: u64,
+    /// `train`, `dev` or `eval` in a TUSZ layout.
+    pub split: Option<String>,
+    /// Patient id, when the layout tells it.
+    pub patient: Option<String>,
+    /// Session id, when the layout tells it.
+    pub session: Option<String>,
+    /// Montage folder (`01_tcp_ar`, ...), when the layout tells it.
+    pub montage: Option<String>,
+    /// Annotation file used, relative to the corpus root; `None` means unlabeled.
+    pub annotation: Option<String>,
+    /// Whether per-sample labels come from an annotation (else all 255).
+    pub labeled: bool,
+    /// Non-fatal problems met while ingesting.
+    pub warnings: Vec<String>,
+    /// Channels interpolated because they were missing.
+    pub interpolated: Vec<String>,
+}
+
+/// Every JSON path where `stored` and `requested` differ, as
+/// `path: stored != requested` (`(absent)` for a missing key). Objects are
+/// compared key by key, arrays of equal length element by element; anything
+/// else is reported whole.
+pub fn json_diff(stored: &Value, requested: &Value) -> Vec<String> {
+    let mut out = Vec::new();
+    diff_into(String::new(), Some(stored), Some(requested), &mut out);
+    out
+}
+
+fn diff_into(path: String, a: Option<&Value>, b: Option<&Value>, out: &mut Vec<String>) {
+    match (a, b) {
+        (Some(Value::Object(a)), Some(Value::Object(b))) => {
+            let keys: std::collections::BTreeSet<&String> = a.keys().chain(b.keys()).collect();
+            for key in keys {
+                let sub = if path.is_empty() {
+                    key.clone()
+                } else {
+                    format!("{path}.{key}")
+                };
+                diff_into(sub, a.get(key), b.get(key), out);
+            }
+        }
+        (Some(Value::Array(a)), Some(Value::Array(b))) if a.len() == b.len() => {
+            for (i, (x, y)) in a.iter().zip(b).enumerate() {
+                diff_into(format!("{path}[{i}]"), Some(x), Some(y), out);
+            }
+        }
+        (a, b) if a == b => {}
+        (a, b) => {
+            let show =
+                |v: Option<&Value>| v.map_or_else(|| "(absent)".to_owned(), Value::to_string);
+            let path = if path.is_empty() { "(root)" } else { &path };
+            out.push(format!("{path}: {} != {}", show(a), show(b)));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn diff_names_each_path() {
+        let a = json!({"dsp": {"fs": 256, "band": [0.5, 120.0]}, "jobs": 1, "old": true});
+        let b = json!({"dsp": {"fs": 250, "band": [0.5, 100.0]}, "jobs": 1, "new": "x"});
+        assert_eq!(
+            json_diff(&a, &b),
+            [
+                "dsp.band[1]: 120.0 != 100.0",
+                "dsp.fs: 256 != 250",
+                "new: (absent) != \"x\"",
+                "old: true != (absent)",
+            ]
+        );
+        assert!(json_diff(&a, &a).is_empty());
+        assert_eq!(
+            json_diff(&json!([1]), &json!([1, 2])),
+            ["(root): [1] != [1,2]"]
+        );
+    }
+
+    #[test]
+    fn new_root_is_format_1_and_incomplete() {
+        let root = RootMeta::new(json!({}), "h", vec!["FP1".into()], 256.0);
+        assert_eq!(root.format, FORMAT);
+        assert!(!root.index_complete());
+        assert_eq!(root.label_names["255"], "unlabeled");
+    }
+}

@@ -1,0 +1,203 @@
+//! Bindings of `brainbrr_core::store`: inspection for the Python reader and
+//! the CLI, plus a writer used by the tests. Conversion and error mapping only.
+
+use std::path::PathBuf;
+
+use brainbrr_core::Error;
+use brainbrr_core::store::{IndexTables, RecordingMeta, RootMeta, SignalData, Store, StoreError};
+use numpy::{PyArray1, PyReadonlyArray1, PyReadonlyArray2, PyUntypedArrayMethods};
+use pyo3::exceptions::PyValueError;
+use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyDictMethods};
+
+use crate::error::PyBrainbrrError;
+
+/// Store errors become `brainbrr.errors.StoreError` (or `FileNotFoundError`)
+/// through the crate's one mapping.
+fn to_py(e: StoreError) -> PyErr {
+    PyBrainbrrError::from(Error::from(e)).into()
+}
+
+/// The root `brainbrr` attributes of the store at `path`, as JSON.
+#[pyfunction]
+fn store_info(path: PathBuf) -> PyResult<String> {
+    let store = Store::open(path).map_err(to_py)?;
+    Ok(store.root_meta().to_json())
+}
+
+/// Every problem `Store::verify` finds; empty when the store is sound.
+#[pyfunction]
+fn verify_store(py: Python<'_>, path: PathBuf) -> PyResult<Vec<String>> {
+    let store = Store::open(path).map_err(to_py)?;
+    Ok(py.detach(|| store.verify()).problems)
+}
+
+/// The file of the single chunk of `recordings/<rid>/<array>`.
+#[pyfunction]
+fn chunk_path(path: PathBuf, rid: &str, array: &str) -> PyResult<PathBuf> {
+    Store::open(path)
+        .and_then(|s| s.chunk_path(rid, array))
+        .map_err(to_py)
+}
+
+/// The index tables: string columns as lists, numeric columns as numpy arrays.
+#[pyfunction]
+fn read_index<'py>(py: Python<'py>, path: PathBuf) -> PyResult<Bound<'py, PyDict>> {
+    let store = Store::open(path).map_err(to_py)?;
+    let t = py.detach(|| store.read_index()).map_err(to_py)?;
+    let (r, w, f) = (t.recordings, t.windows, t.failures);
+    let recordings = PyDict::new(py);
+    for (name, col) in [
+        ("rid", r.rid),
+        ("path", r.path),
+        ("split", r.split),
+        ("patient", r.patient),
+        ("session", r.session),
+    ] {
+        recordings.set_item(name, col)?;
+    }
+    for (name, col) in [
+        ("n_samples", r.n_samples),
+        ("n_windows", r.n_windows),
+        ("window_offset", r.window_offset),
+    ] {
+        recordings.set_item(name, PyArray1::from_vec(py, col))?;
+    }
+    let windows = PyDict::new(py);
+    windows.set_item("recording", PyArray1::from_vec(py, w.recording))?;
+    windows.set_item("start", PyArray1::from_vec(py, w.start))?;
+    windows.set_item("label", PyArray1::from_vec(py, w.label))?;
+    windows.set_item(
+        "seizure_fraction",
+        PyArray1::from_vec(py, w.seizure_fraction),
+    )?;
+    let failures = PyDict::new(py);
+    failures.set_item("path", f.path)?;
+    failures.set_item("reason", f.reason)?;
+    let out = PyDict::new(py);
+    out.set_item("window_samples", t.window_samples)?;
+    out.set_item("stride_samples", t.stride_samples)?;
+    out.set_item("recordings", recordings)?;
+    out.set_item("windows", windows)?;
+    out.set_item("failures", failures)?;
+    Ok(out)
+}
+
+fn item<'py, T: FromPyObjectOwned<'py>>(dict: &Bound<'py, PyDict>, key: &str) -> PyResult<T> {
+    dict.get_item(key)?
+        .ok_or_else(|| PyValueError::new_err(format!("index is missing {key:?}")))?
+        .extract()
+        .map_err(Into::into)
+}
+
+fn table<'py>(dict: &Bound<'py, PyDict>, key: &str) -> PyResult<Bound<'py, PyDict>> {
+    item(dict, key)
+}
+
+/// `IndexTables` from a dict shaped like `read_index`'s result.
+fn index_tables(index: &Bound<'_, PyDict>) -> PyResult<IndexTables> {
+    let (r, w, f) = (
+        table(index, "recordings")?,
+        table(index, "windows")?,
+        table(index, "failures")?,
+    );
+    let mut t = IndexTables {
+        window_samples: item(index, "window_samples")?,
+        stride_samples: item(index, "stride_samples")?,
+        ..IndexTables::default()
+    };
+    t.recordings.rid = item(&r, "rid")?;
+    t.recordings.path = item(&r, "path")?;
+    t.recordings.split = item(&r, "split")?;
+    t.recordings.patient = item(&r, "patient")?;
+    t.recordings.session = item(&r, "session")?;
+    t.recordings.n_samples = item(&r, "n_samples")?;
+    t.recordings.n_windows = item(&r, "n_windows")?;
+    t.recordings.window_offset = item(&r, "window_offset")?;
+    t.windows.recording = item(&w, "recording")?;
+    t.windows.start = item(&w, "start")?;
+    t.windows.label = item(&w, "label")?;
+    t.windows.seizure_fraction = item(&w, "seizure_fraction")?;
+    t.failures.path = item(&f, "path")?;
+    t.failures.reason = item(&f, "reason")?;
+    Ok(t)
+}
+
+/// Test helper: a store at `path` with `recordings` (`rid`, float32 or
+/// float16-bits uint16 `[C, n]`, uint8 `[n]`), then `index` (shaped like
+/// `read_index`'s result) marked complete when given.
+#[pyfunction]
+#[pyo3(signature = (path, recordings, config_json="{}", index=None, fs=256.0))]
+fn _write_test_store(
+    path: PathBuf,
+    recordings: Vec<(String, Bound<'_, PyAny>, PyReadonlyArray1<'_, u8>)>,
+    config_json: &str,
+    index: Option<Bound<'_, PyDict>>,
+    fs: f64,
+) -> PyResult<()> {
+    let config = config_json
+        .parse()
+        .map_err(|e| PyValueError::new_err(format!("config_json: {e}")))?;
+    let n_channels = match recordings.first() {
+        Some((_, x, _)) => x
+            .extract::<PyReadonlyArray2<'_, f32>>()
+            .map(|a| a.shape()[0])
+            .or_else(|_| {
+                x.extract::<PyReadonlyArray2<'_, u16>>()
+                    .map(|a| a.shape()[0])
+            })?,
+        None => 0,
+    };
+    let channels = (0..n_channels).map(|i| format!("ch{i}")).collect();
+    let root = RootMeta::new(config, "test", channels, fs);
+    let mut store = Store::create(&path, root).map_err(to_py)?;
+    for (rid, signal, labels) in &recordings {
+        let labels = labels.as_slice()?;
+        let write = |shape: &[usize], data: SignalData<'_>| {
+            let meta = RecordingMeta {
+                source: format!("{rid}.edf"),
+                size: 0,
+                mtime_ns: 0,
+                config_hash: "test".to_owned(),
+                fs_in: fs,
+                n_in: shape[1] as u64,
+                fs,
+                n_samples: shape[1] as u64,
+                n_channels: shape[0] as u64,
+                split: None,
+                patient: None,
+                session: None,
+                montage: None,
+                annotation: None,
+                labeled: true,
+                warnings: Vec::new(),
+                interpolated: Vec::new(),
+            };
+            store
+                .write_recording(rid, &meta, data, labels)
+                .map_err(to_py)
+        };
+        if let Ok(x) = signal.extract::<PyReadonlyArray2<'_, f32>>() {
+            write(x.shape(), SignalData::F32(x.as_slice()?))?;
+        } else {
+            let x: PyReadonlyArray2<'_, u16> = signal.extract()?;
+            write(x.shape(), SignalData::F16(x.as_slice()?))?;
+        }
+    }
+    if let Some(index) = index {
+        store.write_index(&index_tables(&index)?).map_err(to_py)?;
+        store
+            .set_index_complete(true, Default::default())
+            .map_err(to_py)?;
+    }
+    Ok(())
+}
+
+pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_function(wrap_pyfunction!(store_info, m)?)?;
+    m.add_function(wrap_pyfunction!(verify_store, m)?)?;
+    m.add_function(wrap_pyfunction!(chunk_path, m)?)?;
+    m.add_function(wrap_pyfunction!(read_index, m)?)?;
+    m.add_function(wrap_pyfunction!(_write_test_store, m)?)?;
+    Ok(())
+}
