@@ -8,10 +8,12 @@ __version__: str
 
 import datetime as _dt
 import os as _os
+from typing import final
 
 import numpy as _np
 import numpy.typing as _npt
 
+@final
 class EdfRecording:
     """An open EDF/EDF+/BDF file; samples are decoded on request from a memory map."""
 
@@ -76,8 +78,8 @@ def write_edf(
     labels: list[str],
     *,
     record_duration: float = 1.0,
-    patient: str = "",
-    recording: str = "",
+    patient: str = ...,
+    recording: str = ...,
     start: _dt.datetime | None = None,
     annotations: list[tuple[float, float | None, str]] = ...,
 ) -> None: ...
@@ -164,3 +166,22 @@ def _write_test_store(
     index: dict[str, _Any] | None = None,
     fs: float = 256.0,
 ) -> None: ...
+
+# --- gather ---
+
+class WindowGatherer:
+    def __new__(
+        cls,
+        paths: list[str | _os.PathLike[str]],
+        n_samples: list[int],
+        n_channels: int,
+        dtype: str,
+        threads: int = 0,
+    ) -> WindowGatherer: ...
+    def __len__(self) -> int: ...
+    def gather(
+        self,
+        recordings: _npt.NDArray[_np.int64],
+        starts: _npt.NDArray[_np.int64],
+        out: _npt.NDArray[_np.float32] | _npt.NDArray[_np.uint16],
+    ) -> None: ...

@@ -25,6 +25,7 @@ class Progress:
         self.total = self.done = self.failed = self.skipped = 0
         self.bytes_total = self.bytes_done = 0
         self.t0 = self.last = time.monotonic()
+        self.drawn: tuple[int, int, int] | None = None
 
     def __call__(self, event: dict[str, Any]) -> None:
         kind = event["event"]
@@ -52,9 +53,11 @@ class Progress:
 
     def _draw(self, force: bool = False) -> None:
         now = time.monotonic()
-        if not (self.tty or force or now - self.last >= self.interval or self.done == self.total):
+        state = (self.done, self.failed, self.skipped)
+        due = self.tty or now - self.last >= self.interval or self.done == self.total
+        if state == self.drawn or not (due or force):
             return
-        self.last = now
+        self.last, self.drawn = now, state
         elapsed = max(now - self.t0, 1e-9)
         rate = self.bytes_done / elapsed / 1e6
         left = (self.bytes_total - self.bytes_done) / (self.bytes_done / elapsed) if self.bytes_done else float("nan")

@@ -9,6 +9,7 @@ pub mod config;
 pub mod dsp;
 pub mod edf;
 pub mod error;
+pub mod gather;
 pub mod ingest;
 pub mod labels;
 pub mod mem;

@@ -50,6 +50,7 @@ mod commit;
 mod error;
 mod index;
 mod meta;
+mod read;
 mod recording;
 mod verify;
 

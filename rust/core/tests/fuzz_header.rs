@@ -16,7 +16,16 @@ use proptest::prelude::*;
 fn seeds() -> &'static [Vec<u8>] {
     static SEEDS: OnceLock<Vec<Vec<u8>>> = OnceLock::new();
     SEEDS.get_or_init(|| {
-        common::real_edf_files().iter().map(|p| std::fs::read(p).expect("readable").into_iter().take(64 * 1024).collect()).collect()
+        common::real_edf_files()
+            .iter()
+            .map(|p| {
+                std::fs::read(p)
+                    .expect("readable")
+                    .into_iter()
+                    .take(64 * 1024)
+                    .collect()
+            })
+            .collect()
     })
 }
 
@@ -32,10 +41,30 @@ enum Mutation {
 
 fn mutation() -> impl Strategy<Value = Mutation> {
     prop_oneof![
-        (0usize..4096, prop::collection::vec(any::<u8>(), 1..16)).prop_map(|(o, b)| Mutation::Bytes(o, b)),
+        (0usize..4096, prop::collection::vec(any::<u8>(), 1..16))
+            .prop_map(|(o, b)| Mutation::Bytes(o, b)),
         (
-            prop::sample::select(vec![184usize, 236, 244, 252, 256 + 216, 256 + 224, 256 + 232]),
-            prop::sample::select(vec!["-1", "0", "+1e3", "1e308", "-99999999", "NaN", "inf", " 2.5", "", "99999999"]),
+            prop::sample::select(vec![
+                184usize,
+                236,
+                244,
+                252,
+                256 + 216,
+                256 + 224,
+                256 + 232
+            ]),
+            prop::sample::select(vec![
+                "-1",
+                "0",
+                "+1e3",
+                "1e308",
+                "-99999999",
+                "NaN",
+                "inf",
+                " 2.5",
+                "",
+                "99999999"
+            ]),
         )
             .prop_map(|(o, s)| Mutation::Field(o, s.to_owned())),
         (0usize..70_000).prop_map(Mutation::Truncate),
@@ -88,7 +117,11 @@ proptest! {
 fn tempfile() -> (std::path::PathBuf, std::fs::File) {
     use std::sync::atomic::{AtomicUsize, Ordering};
     static N: AtomicUsize = AtomicUsize::new(0);
-    let path = std::env::temp_dir().join(format!("brainbrr-fuzz-{}-{}.edf", std::process::id(), N.fetch_add(1, Ordering::Relaxed)));
+    let path = std::env::temp_dir().join(format!(
+        "brainbrr-fuzz-{}-{}.edf",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    ));
     let file = std::fs::File::create(&path).expect("create temp file");
     (path, file)
 }

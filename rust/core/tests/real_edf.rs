@@ -12,11 +12,19 @@ use serde_json::Value;
 
 #[test]
 fn real_files_match_independent_readers() {
-    let expected: Value = serde_json::from_str(include_str!("fixtures/real_edf_expected.json")).expect("fixture is JSON");
+    let expected: Value = serde_json::from_str(include_str!("fixtures/real_edf_expected.json"))
+        .expect("fixture is JSON");
     let files = common::real_edf_files();
-    assert_eq!(files.len(), expected.as_object().map_or(0, |o| o.len()), "fixture out of date");
+    assert_eq!(
+        files.len(),
+        expected.as_object().map_or(0, |o| o.len()),
+        "fixture out of date"
+    );
     for path in files {
-        let name = path.file_name().and_then(|n| n.to_str()).expect("utf-8 name");
+        let name = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .expect("utf-8 name");
         let want = &expected[name];
         if let Some(message) = want["error"].as_str() {
             let err = Edf::open(&path).expect_err(name).to_string();
@@ -30,20 +38,52 @@ fn real_files_match_independent_readers() {
             let s = edf.signal(i).expect("index");
             assert_eq!(s.label, w["label"].as_str().expect("label"), "{name}");
             let rate = edf.sample_rate(i).expect("index");
-            assert!((rate - w["rate"].as_f64().expect("rate")).abs() < 1e-9, "{name} {}", s.label);
+            assert!(
+                (rate - w["rate"].as_f64().expect("rate")).abs() < 1e-9,
+                "{name} {}",
+                s.label
+            );
             let x: Vec<f64> = edf.read_physical(i).expect("scalable");
-            assert_eq!(x.len() as u64, w["n"].as_u64().expect("n"), "{name} {}", s.label);
-            let half_step = 0.5 * ((s.physical_max - s.physical_min) / (s.digital_max - s.digital_min)).abs() * (1.0 + 1e-9);
-            let probes = w["probe_index"].as_array().expect("probes").iter().zip(w["probe_value"].as_array().expect("values"));
+            assert_eq!(
+                x.len() as u64,
+                w["n"].as_u64().expect("n"),
+                "{name} {}",
+                s.label
+            );
+            let half_step = 0.5
+                * ((s.physical_max - s.physical_min) / (s.digital_max - s.digital_min)).abs()
+                * (1.0 + 1e-9);
+            let probes = w["probe_index"]
+                .as_array()
+                .expect("probes")
+                .iter()
+                .zip(w["probe_value"].as_array().expect("values"));
             for (j, v) in probes {
-                let (j, v) = (j.as_u64().expect("index") as usize, v.as_f64().expect("value"));
-                assert!((x[j] - v).abs() <= half_step, "{name} {} [{j}]: {} vs {v}", s.label, x[j]);
+                let (j, v) = (
+                    j.as_u64().expect("index") as usize,
+                    v.as_f64().expect("value"),
+                );
+                assert!(
+                    (x[j] - v).abs() <= half_step,
+                    "{name} {} [{j}]: {} vs {v}",
+                    s.label,
+                    x[j]
+                );
             }
             let sum: f64 = x.iter().sum();
             let want_sum = w["sum"].as_f64().expect("sum");
-            assert!((sum - want_sum).abs() <= half_step * x.len() as f64 + 1e-9 * want_sum.abs(), "{name} {} sum", s.label);
+            assert!(
+                (sum - want_sum).abs() <= half_step * x.len() as f64 + 1e-9 * want_sum.abs(),
+                "{name} {} sum",
+                s.label
+            );
             let f32s: Vec<f32> = edf.read_physical(i).expect("scalable");
-            assert!(f32s.iter().zip(&x).all(|(a, b)| (f64::from(*a) - b).abs() <= 1e-6 * b.abs() + 1e-30), "{name}");
+            assert!(
+                f32s.iter()
+                    .zip(&x)
+                    .all(|(a, b)| (f64::from(*a) - b).abs() <= 1e-6 * b.abs() + 1e-30),
+                "{name}"
+            );
         }
     }
 }

@@ -18,11 +18,18 @@ pub struct EdfRecording(Edf);
 fn wants_f32(dtype: Option<&Bound<'_, PyAny>>) -> pyo3::PyResult<bool> {
     let Some(dtype) = dtype else { return Ok(false) };
     let py = dtype.py();
-    let name: String = py.import("numpy")?.getattr("dtype")?.call1((dtype,))?.getattr("name")?.extract()?;
+    let name: String = py
+        .import("numpy")?
+        .getattr("dtype")?
+        .call1((dtype,))?
+        .getattr("name")?
+        .extract()?;
     match name.as_str() {
         "float64" => Ok(false),
         "float32" => Ok(true),
-        other => Err(PyValueError::new_err(format!("dtype must be float64 or float32, not {other}"))),
+        other => Err(PyValueError::new_err(format!(
+            "dtype must be float64 or float32, not {other}"
+        ))),
     }
 }
 
@@ -31,14 +38,27 @@ impl EdfRecording {
         self.0.signals().map(f).collect()
     }
 
-    fn read<'py>(&self, py: Python<'py>, indices: &[usize], dtype: Option<&Bound<'py, PyAny>>) -> pyo3::PyResult<Vec<Bound<'py, PyAny>>> {
+    fn read<'py>(
+        &self,
+        py: Python<'py>,
+        indices: &[usize],
+        dtype: Option<&Bound<'py, PyAny>>,
+    ) -> pyo3::PyResult<Vec<Bound<'py, PyAny>>> {
         let edf = &self.0;
         Ok(if wants_f32(dtype)? {
-            let out = py.detach(|| edf.read_many::<f32>(indices)).map_err(PyBrainbrrError::from)?;
-            out.into_iter().map(|v| v.into_pyarray(py).into_any()).collect()
+            let out = py
+                .detach(|| edf.read_many::<f32>(indices))
+                .map_err(PyBrainbrrError::from)?;
+            out.into_iter()
+                .map(|v| v.into_pyarray(py).into_any())
+                .collect()
         } else {
-            let out = py.detach(|| edf.read_many::<f64>(indices)).map_err(PyBrainbrrError::from)?;
-            out.into_iter().map(|v| v.into_pyarray(py).into_any()).collect()
+            let out = py
+                .detach(|| edf.read_many::<f64>(indices))
+                .map_err(PyBrainbrrError::from)?;
+            out.into_iter()
+                .map(|v| v.into_pyarray(py).into_any())
+                .collect()
         })
     }
 }
@@ -63,9 +83,13 @@ impl EdfRecording {
     }
     #[getter]
     fn start<'py>(&self, py: Python<'py>) -> pyo3::PyResult<Option<Bound<'py, PyAny>>> {
-        let Some(t) = self.0.header().start else { return Ok(None) };
+        let Some(t) = self.0.header().start else {
+            return Ok(None);
+        };
         let datetime = py.import("datetime")?.getattr("datetime")?;
-        datetime.call1((t.year, t.month, t.day, t.hour, t.minute, t.second)).map(Some)
+        datetime
+            .call1((t.year, t.month, t.day, t.hour, t.minute, t.second))
+            .map(Some)
     }
     #[getter]
     fn record_duration(&self) -> f64 {
@@ -131,7 +155,11 @@ impl EdfRecording {
     }
     #[getter]
     fn annotations(&self) -> Vec<(f64, Option<f64>, String)> {
-        self.0.annotations().iter().map(|a| (a.onset, a.duration, a.text.clone())).collect()
+        self.0
+            .annotations()
+            .iter()
+            .map(|a| (a.onset, a.duration, a.text.clone()))
+            .collect()
     }
     #[getter]
     fn record_onsets<'py>(&self, py: Python<'py>) -> Bound<'py, PyArray1<f64>> {
@@ -158,13 +186,24 @@ impl EdfRecording {
     }
 
     #[pyo3(signature = (i, dtype = None))]
-    fn signal<'py>(&self, py: Python<'py>, i: usize, dtype: Option<Bound<'py, PyAny>>) -> pyo3::PyResult<Bound<'py, PyAny>> {
+    fn signal<'py>(
+        &self,
+        py: Python<'py>,
+        i: usize,
+        dtype: Option<Bound<'py, PyAny>>,
+    ) -> pyo3::PyResult<Bound<'py, PyAny>> {
         let mut out = self.read(py, &[i], dtype.as_ref())?;
-        out.pop().ok_or_else(|| PyValueError::new_err("no signal read"))
+        out.pop()
+            .ok_or_else(|| PyValueError::new_err("no signal read"))
     }
 
     #[pyo3(signature = (indices = None, dtype = None))]
-    fn signals<'py>(&self, py: Python<'py>, indices: Option<Vec<usize>>, dtype: Option<Bound<'py, PyAny>>) -> pyo3::PyResult<Bound<'py, PyList>> {
+    fn signals<'py>(
+        &self,
+        py: Python<'py>,
+        indices: Option<Vec<usize>>,
+        dtype: Option<Bound<'py, PyAny>>,
+    ) -> pyo3::PyResult<Bound<'py, PyList>> {
         let indices = indices.unwrap_or_else(|| (0..self.0.n_signals()).collect());
         PyList::new(py, self.read(py, &indices, dtype.as_ref())?)
     }
@@ -192,10 +231,19 @@ fn write_edf(
     annotations: Vec<(f64, Option<f64>, String)>,
 ) -> pyo3::PyResult<()> {
     if signals.len() != sample_rates.len() || signals.len() != labels.len() {
-        return Err(PyValueError::new_err("signals, sample_rates and labels must have the same length"));
+        return Err(PyValueError::new_err(
+            "signals, sample_rates and labels must have the same length",
+        ));
     }
     let start = match start {
-        None => StartTime { year: 2000, month: 1, day: 1, hour: 0, minute: 0, second: 0 },
+        None => StartTime {
+            year: 2000,
+            month: 1,
+            day: 1,
+            hour: 0,
+            minute: 0,
+            second: 0,
+        },
         Some(t) => StartTime {
             year: t.getattr("year")?.extract()?,
             month: t.getattr("month")?.extract()?,
@@ -211,9 +259,24 @@ fn write_edf(
         .zip(labels)
         .map(|((x, fs), label)| Ok(WriteSignal::new(label, fs, x.as_slice()?.to_vec())))
         .collect::<pyo3::PyResult<Vec<_>>>()?;
-    let annotations = annotations.into_iter().map(|(onset, duration, text)| Annotation { onset, duration, text }).collect();
-    let writer = EdfWriter { patient, recording, start, record_duration, signals, annotations };
-    py.detach(|| writer.write(&path)).map_err(PyBrainbrrError::from)?;
+    let annotations = annotations
+        .into_iter()
+        .map(|(onset, duration, text)| Annotation {
+            onset,
+            duration,
+            text,
+        })
+        .collect();
+    let writer = EdfWriter {
+        patient,
+        recording,
+        start,
+        record_duration,
+        signals,
+        annotations,
+    };
+    py.detach(|| writer.write(&path))
+        .map_err(PyBrainbrrError::from)?;
     Ok(())
 }
 

@@ -6,13 +6,13 @@
 
 use std::io;
 
+use brainbrr_core::Error;
 use brainbrr_core::dsp::DspError;
 use brainbrr_core::edf::EdfError;
 use brainbrr_core::ingest::IngestError;
 use brainbrr_core::labels::LabelError;
 use brainbrr_core::montage::MontageError;
 use brainbrr_core::store::StoreError;
-use brainbrr_core::Error;
 use pyo3::PyErr;
 use pyo3::exceptions::{PyFileNotFoundError, PyOSError, PyPermissionError};
 
@@ -45,7 +45,14 @@ macro_rules! from_family {
         }
     )*};
 }
-from_family!(EdfError, DspError, MontageError, LabelError, StoreError, IngestError);
+from_family!(
+    EdfError,
+    DspError,
+    MontageError,
+    LabelError,
+    StoreError,
+    IngestError
+);
 
 fn io_to_py(kind: io::ErrorKind, msg: String) -> PyErr {
     match kind {

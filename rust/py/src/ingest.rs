@@ -39,7 +39,13 @@ fn ingest(
         None => PreprocessConfig::default(),
     };
     let codec = zstd_level.map_or(SignalCodec::Raw, |level| SignalCodec::Zstd { level });
-    let opts = IngestOptions { jobs, overwrite, strict, codec, files };
+    let opts = IngestOptions {
+        jobs,
+        overwrite,
+        strict,
+        codec,
+        files,
+    };
     let cancel = Arc::new(AtomicBool::new(false));
     let (tx, mut rx) = mpsc::channel::<String>();
     let worker = {
@@ -75,7 +81,9 @@ fn ingest(
             interrupt.get_or_insert(e);
         }
     }
-    let result = py.detach(|| worker.join()).map_err(|_| PyRuntimeError::new_err("the ingest thread panicked"))?;
+    let result = py
+        .detach(|| worker.join())
+        .map_err(|_| PyRuntimeError::new_err("the ingest thread panicked"))?;
     if let Some(e) = interrupt {
         return Err(e);
     }

@@ -6,6 +6,7 @@ use pyo3::prelude::*;
 mod dsp;
 mod edf;
 mod error;
+mod gather;
 mod ingest;
 mod labels;
 mod montage;
@@ -20,5 +21,6 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     labels::register(m)?;
     store::register(m)?;
     ingest::register(m)?;
+    gather::register(m)?;
     Ok(())
 }

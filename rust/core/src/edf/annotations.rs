@@ -19,7 +19,11 @@ pub struct Annotation {
 
 /// Parses one record's annotation bytes; returns the record's onset (its
 /// time-keeping TAL) and appends the annotations it carries.
-pub(crate) fn parse_record(bytes: &[u8], out: &mut Vec<Annotation>, warnings: &mut Vec<String>) -> Option<f64> {
+pub(crate) fn parse_record(
+    bytes: &[u8],
+    out: &mut Vec<Annotation>,
+    warnings: &mut Vec<String>,
+) -> Option<f64> {
     let mut record_onset = None;
     for tal in bytes.split(|&b| b == 0).filter(|t| !t.is_empty()) {
         let mut parts = tal.split(|&b| b == 0x14);
@@ -29,8 +33,14 @@ pub(crate) fn parse_record(bytes: &[u8], out: &mut Vec<Annotation>, warnings: &m
             Some((o, d)) => (o, Some(d)),
             None => (time.as_ref(), None),
         };
-        let Some(onset) = onset.starts_with(['+', '-']).then(|| number(onset)).flatten() else {
-            warnings.push(format!("annotation with unreadable onset {onset:?} ignored"));
+        let Some(onset) = onset
+            .starts_with(['+', '-'])
+            .then(|| number(onset))
+            .flatten()
+        else {
+            warnings.push(format!(
+                "annotation with unreadable onset {onset:?} ignored"
+            ));
             continue;
         };
         let duration = duration.filter(|d| !d.is_empty()).and_then(number);
@@ -41,7 +51,11 @@ pub(crate) fn parse_record(bytes: &[u8], out: &mut Vec<Annotation>, warnings: &m
             record_onset = Some(onset);
         }
         for t in texts.iter().filter(|t| !t.is_empty()) {
-            out.push(Annotation { onset, duration, text: String::from_utf8_lossy(t).into_owned() });
+            out.push(Annotation {
+                onset,
+                duration,
+                text: String::from_utf8_lossy(t).into_owned(),
+            });
         }
     }
     record_onset
@@ -53,20 +67,38 @@ mod tests {
 
     #[test]
     fn parses_timekeeping_and_annotations() {
-        let bytes = b"+0\x14\x14\0+1.5\x152.25\x14Stage 1\x14Sleep\x14\0+3\x14\x14Arousal\x14\0\0\0";
+        let bytes =
+            b"+0\x14\x14\0+1.5\x152.25\x14Stage 1\x14Sleep\x14\0+3\x14\x14Arousal\x14\0\0\0";
         let (mut out, mut w) = (Vec::new(), Vec::new());
         assert_eq!(parse_record(bytes, &mut out, &mut w), Some(0.0));
         assert_eq!(out.len(), 3);
-        assert_eq!(out[0], Annotation { onset: 1.5, duration: Some(2.25), text: "Stage 1".into() });
+        assert_eq!(
+            out[0],
+            Annotation {
+                onset: 1.5,
+                duration: Some(2.25),
+                text: "Stage 1".into()
+            }
+        );
         assert_eq!(out[1].text, "Sleep");
-        assert_eq!(out[2], Annotation { onset: 3.0, duration: None, text: "Arousal".into() });
+        assert_eq!(
+            out[2],
+            Annotation {
+                onset: 3.0,
+                duration: None,
+                text: "Arousal".into()
+            }
+        );
         assert!(w.is_empty());
     }
 
     #[test]
     fn garbage_is_a_warning_not_a_panic() {
         let (mut out, mut w) = (Vec::new(), Vec::new());
-        assert_eq!(parse_record(b"abc\x14\x14\0\x15\x14\0+\x14", &mut out, &mut w), None);
+        assert_eq!(
+            parse_record(b"abc\x14\x14\0\x15\x14\0+\x14", &mut out, &mut w),
+            None
+        );
         assert!(out.is_empty());
         assert_eq!(w.len(), 3);
     }

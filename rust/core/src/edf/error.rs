@@ -94,7 +94,9 @@ pub enum EdfErrorKind {
 }
 
 fn signal_suffix(signal: Option<usize>) -> String {
-    signal.map(|i| format!(" of signal {i}")).unwrap_or_default()
+    signal
+        .map(|i| format!(" of signal {i}"))
+        .unwrap_or_default()
 }
 
 impl EdfError {

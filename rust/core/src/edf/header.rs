@@ -150,7 +150,10 @@ pub(crate) fn text(bytes: &[u8]) -> String {
 /// Tolerant number parsing: padding, a leading `+`, exponents and a decimal comma.
 pub(crate) fn number(s: &str) -> Option<f64> {
     let s = s.trim();
-    let v = s.parse::<f64>().or_else(|_| s.replace(',', ".").parse::<f64>()).ok()?;
+    let v = s
+        .parse::<f64>()
+        .or_else(|_| s.replace(',', ".").parse::<f64>())
+        .ok()?;
     v.is_finite().then_some(v)
 }
 
@@ -160,8 +163,18 @@ fn integer(s: &str) -> Option<i64> {
     (v.fract() == 0.0 && v.abs() < 1e15).then_some(v as i64)
 }
 
-fn bad(field: &'static str, signal: Option<usize>, value: &str, reason: &'static str) -> EdfErrorKind {
-    EdfErrorKind::BadField { field, signal, value: value.to_owned(), reason }
+fn bad(
+    field: &'static str,
+    signal: Option<usize>,
+    value: &str,
+    reason: &'static str,
+) -> EdfErrorKind {
+    EdfErrorKind::BadField {
+        field,
+        signal,
+        value: value.to_owned(),
+        reason,
+    }
 }
 
 impl Header {
@@ -173,7 +186,9 @@ impl Header {
     /// needed to locate the samples cannot be read.
     pub(crate) fn parse(file: &[u8], warnings: &mut Vec<String>) -> Result<Self, EdfErrorKind> {
         if file.len() < BLOCK {
-            return Err(EdfErrorKind::TooShort { len: file.len() as u64 });
+            return Err(EdfErrorKind::TooShort {
+                len: file.len() as u64,
+            });
         }
         let f = |a: usize, b: usize| text(&file[a..b]);
         let kind = kind(&file[..8], &f(192, 236))?;
@@ -184,23 +199,46 @@ impl Header {
         // Bound ns by the file before allocating anything sized by it.
         let expected = (ns as u64 + 1) * BLOCK as u64;
         if expected > file.len() as u64 {
-            return Err(EdfErrorKind::TruncatedHeader { len: file.len() as u64, header_bytes: expected });
+            return Err(EdfErrorKind::TruncatedHeader {
+                len: file.len() as u64,
+                header_bytes: expected,
+            });
         }
         let ns = ns as usize;
         let header_field = f(184, 192);
-        let declared = integer(&header_field)
-            .ok_or_else(|| bad("number of bytes in header", None, &header_field, "not a number"))?;
+        let declared = integer(&header_field).ok_or_else(|| {
+            bad(
+                "number of bytes in header",
+                None,
+                &header_field,
+                "not a number",
+            )
+        })?;
         if declared as u64 != expected {
-            return Err(EdfErrorKind::HeaderSize { declared: declared.max(0) as u64, expected, n_signals: ns });
+            return Err(EdfErrorKind::HeaderSize {
+                declared: declared.max(0) as u64,
+                expected,
+                n_signals: ns,
+            });
         }
         let records = f(236, 244);
-        let declared_records = integer(&records)
-            .filter(|&n| n >= -1)
-            .ok_or_else(|| bad("number of data records", None, &records, "not a count or -1"))?;
+        let declared_records = integer(&records).filter(|&n| n >= -1).ok_or_else(|| {
+            bad(
+                "number of data records",
+                None,
+                &records,
+                "not a count or -1",
+            )
+        })?;
         let duration = f(244, 252);
-        let record_duration = number(&duration)
-            .filter(|&d| d >= 0.0)
-            .ok_or_else(|| bad("duration of a data record", None, &duration, "not a non-negative number"))?;
+        let record_duration = number(&duration).filter(|&d| d >= 0.0).ok_or_else(|| {
+            bad(
+                "duration of a data record",
+                None,
+                &duration,
+                "not a non-negative number",
+            )
+        })?;
 
         let recording = f(88, 168);
         let start = start_time(&f(168, 176), &f(176, 184), &recording, warnings);
@@ -213,11 +251,25 @@ impl Header {
                 .samples_per_record
                 .checked_mul(bps)
                 .and_then(|b| b.checked_add(record_bytes))
-                .ok_or_else(|| bad("number of samples in each data record", Some(i), &s.samples_per_record.to_string(), "too large"))?;
+                .ok_or_else(|| {
+                    bad(
+                        "number of samples in each data record",
+                        Some(i),
+                        &s.samples_per_record.to_string(),
+                        "too large",
+                    )
+                })?;
         }
-        let has_data = signals.iter().any(|s| !s.is_annotation && s.samples_per_record > 0);
+        let has_data = signals
+            .iter()
+            .any(|s| !s.is_annotation && s.samples_per_record > 0);
         if has_data && record_duration == 0.0 {
-            return Err(bad("duration of a data record", None, &duration, "zero, but the file has data signals"));
+            return Err(bad(
+                "duration of a data record",
+                None,
+                &duration,
+                "zero, but the file has data signals",
+            ));
         }
         Ok(Self {
             kind,
@@ -240,7 +292,9 @@ fn kind(version: &[u8], reserved: &str) -> Result<FileKind, EdfErrorKind> {
         return Err(EdfErrorKind::NotEdf(text(version)));
     }
     let reserved = reserved.to_ascii_uppercase();
-    let plus = ["EDF+", "BDF+"].iter().find_map(|p| reserved.strip_prefix(p));
+    let plus = ["EDF+", "BDF+"]
+        .iter()
+        .find_map(|p| reserved.strip_prefix(p));
     Ok(match (bdf, plus.and_then(|r| r.chars().next())) {
         (false, Some('D')) => FileKind::EdfPlusD,
         (false, Some(_)) => FileKind::EdfPlusC,
@@ -252,10 +306,17 @@ fn kind(version: &[u8], reserved: &str) -> Result<FileKind, EdfErrorKind> {
 }
 
 /// The per-signal fields are stored field by field: all labels, then all transducers, ...
-fn parse_signals(block: &[u8], ns: usize, kind: FileKind, warnings: &mut Vec<String>) -> Result<Vec<SignalHeader>, EdfErrorKind> {
+fn parse_signals(
+    block: &[u8],
+    ns: usize,
+    kind: FileKind,
+    warnings: &mut Vec<String>,
+) -> Result<Vec<SignalHeader>, EdfErrorKind> {
     let mut at = 0usize;
     let mut column = |width: usize| {
-        let fields: Vec<String> = (0..ns).map(|i| text(&block[at + i * width..at + (i + 1) * width])).collect();
+        let fields: Vec<String> = (0..ns)
+            .map(|i| text(&block[at + i * width..at + (i + 1) * width]))
+            .collect();
         at += ns * width;
         fields
     };
@@ -275,13 +336,26 @@ fn parse_signals(block: &[u8], ns: usize, kind: FileKind, warnings: &mut Vec<Str
     };
     let mut out = Vec::with_capacity(ns);
     for i in 0..ns {
-        let spr = integer(&samples[i])
-            .filter(|&n| n >= 0)
-            .ok_or_else(|| bad("number of samples in each data record", Some(i), &samples[i], "not a count"))?;
+        let spr = integer(&samples[i]).filter(|&n| n >= 0).ok_or_else(|| {
+            bad(
+                "number of samples in each data record",
+                Some(i),
+                &samples[i],
+                "not a count",
+            )
+        })?;
         let label = labels[i].clone();
-        let is_annotation = matches!(label.to_ascii_uppercase().as_str(), "EDF ANNOTATIONS" | "BDF ANNOTATIONS");
+        let is_annotation = matches!(
+            label.to_ascii_uppercase().as_str(),
+            "EDF ANNOTATIONS" | "BDF ANNOTATIONS"
+        );
         let read = |v: &str| number(v).unwrap_or(f64::NAN);
-        let (pmin, pmax, dmin, dmax) = (read(&pmins[i]), read(&pmaxs[i]), read(&dmins[i]), read(&dmaxs[i]));
+        let (pmin, pmax, dmin, dmax) = (
+            read(&pmins[i]),
+            read(&pmaxs[i]),
+            read(&dmins[i]),
+            read(&dmaxs[i]),
+        );
         let degenerate = if is_annotation {
             None
         } else if [pmin, pmax, dmin, dmax].iter().any(|v| v.is_nan()) {
@@ -322,7 +396,10 @@ fn parse_signals(block: &[u8], ns: usize, kind: FileKind, warnings: &mut Vec<Str
 
 /// Splits `dd.mm.yy`-like text on any of `. : - / space` (TUSZ has `01:01:85`).
 fn triple(s: &str) -> Option<[u32; 3]> {
-    let parts: Vec<&str> = s.split(['.', ':', '-', '/', ' ']).filter(|p| !p.is_empty()).collect();
+    let parts: Vec<&str> = s
+        .split(['.', ':', '-', '/', ' '])
+        .filter(|p| !p.is_empty())
+        .collect();
     match parts.as_slice() {
         [a, b, c] => Some([a.parse().ok()?, b.parse().ok()?, c.parse().ok()?]),
         _ => None,
@@ -332,24 +409,55 @@ fn triple(s: &str) -> Option<[u32; 3]> {
 /// EDF+ writes the four-digit year in the recording field: `Startdate 02-MAR-2002 ...`.
 fn plus_year(recording: &str) -> Option<u16> {
     let date = recording.strip_prefix("Startdate ")?.split(' ').next()?;
-    date.rsplit('-').next()?.parse().ok().filter(|y| (1900..=9999).contains(y))
+    date.rsplit('-')
+        .next()?
+        .parse()
+        .ok()
+        .filter(|y| (1900..=9999).contains(y))
 }
 
-fn start_time(date: &str, time: &str, recording: &str, warnings: &mut Vec<String>) -> Option<StartTime> {
+fn start_time(
+    date: &str,
+    time: &str,
+    recording: &str,
+    warnings: &mut Vec<String>,
+) -> Option<StartTime> {
     if date.contains(':') || time.contains(':') {
-        warnings.push(format!("start date/time {date:?} {time:?} use ':' where EDF requires '.'"));
+        warnings.push(format!(
+            "start date/time {date:?} {time:?} use ':' where EDF requires '.'"
+        ));
     }
-    let parsed = triple(date).zip(triple(time)).and_then(|([d, mo, y], [h, mi, s])| {
-        let ok = (1..=31).contains(&d) && (1..=12).contains(&mo) && y < 100 && h < 24 && mi < 60 && s < 60;
-        // EDF's two-digit years cover 1985-2084; EDF+ gives all four digits in
-        // the recording field, which wins when it agrees with the two.
-        let year = plus_year(recording)
-            .filter(|p| u32::from(*p) % 100 == y)
-            .unwrap_or(if y >= 85 { 1900 + y as u16 } else { 2000 + y as u16 });
-        ok.then_some(StartTime { year, month: mo as u8, day: d as u8, hour: h as u8, minute: mi as u8, second: s as u8 })
-    });
+    let parsed = triple(date)
+        .zip(triple(time))
+        .and_then(|([d, mo, y], [h, mi, s])| {
+            let ok = (1..=31).contains(&d)
+                && (1..=12).contains(&mo)
+                && y < 100
+                && h < 24
+                && mi < 60
+                && s < 60;
+            // EDF's two-digit years cover 1985-2084; EDF+ gives all four digits in
+            // the recording field, which wins when it agrees with the two.
+            let year = plus_year(recording)
+                .filter(|p| u32::from(*p) % 100 == y)
+                .unwrap_or(if y >= 85 {
+                    1900 + y as u16
+                } else {
+                    2000 + y as u16
+                });
+            ok.then_some(StartTime {
+                year,
+                month: mo as u8,
+                day: d as u8,
+                hour: h as u8,
+                minute: mi as u8,
+                second: s as u8,
+            })
+        });
     if parsed.is_none() {
-        warnings.push(format!("unreadable start date/time {date:?} {time:?}; start set to None"));
+        warnings.push(format!(
+            "unreadable start date/time {date:?} {time:?}; start set to None"
+        ));
     }
     parsed
 }
@@ -373,14 +481,37 @@ mod tests {
     fn dates_accept_odd_separators_and_reject_nonsense() {
         let mut w = Vec::new();
         let t = start_time("01:01:85", "10.20.30", "", &mut w);
-        assert_eq!(t, Some(StartTime { year: 1985, month: 1, day: 1, hour: 10, minute: 20, second: 30 }));
+        assert_eq!(
+            t,
+            Some(StartTime {
+                year: 1985,
+                month: 1,
+                day: 1,
+                hour: 10,
+                minute: 20,
+                second: 30
+            })
+        );
         assert_eq!(w.len(), 1);
         assert_eq!(start_time("42.00.00", "26.00.99", "", &mut w), None);
-        let t = start_time("07.03.09", "00.00.00", "Startdate 07-MAR-2109 X X X", &mut w);
+        let t = start_time(
+            "07.03.09",
+            "00.00.00",
+            "Startdate 07-MAR-2109 X X X",
+            &mut w,
+        );
         assert_eq!(t.map(|t| t.year), Some(2109));
-        let t = start_time("07.03.85", "00.00.00", "Startdate 07-MAR-2009 X X X", &mut w);
+        let t = start_time(
+            "07.03.85",
+            "00.00.00",
+            "Startdate 07-MAR-2009 X X X",
+            &mut w,
+        );
         assert_eq!(t.map(|t| t.year), Some(1985));
-        assert_eq!(start_time("07.03.84", "00.00.00", "", &mut w).map(|t| t.year), Some(2084));
+        assert_eq!(
+            start_time("07.03.84", "00.00.00", "", &mut w).map(|t| t.year),
+            Some(2084)
+        );
     }
 
     #[test]

@@ -64,8 +64,19 @@ impl Edf {
         let mut warnings = Vec::new();
         let header = Header::parse(&map, &mut warnings).map_err(err)?;
         let n_records = count_records(&header, map.len(), &mut warnings).map_err(err)?;
-        let data = (0..header.signals.len()).filter(|&i| !header.signals[i].is_annotation).collect();
-        let mut edf = Self { path: path.to_owned(), map, header, n_records, data, annotations: Vec::new(), record_onsets: Vec::new(), warnings };
+        let data = (0..header.signals.len())
+            .filter(|&i| !header.signals[i].is_annotation)
+            .collect();
+        let mut edf = Self {
+            path: path.to_owned(),
+            map,
+            header,
+            n_records,
+            data,
+            annotations: Vec::new(),
+            record_onsets: Vec::new(),
+            warnings,
+        };
         edf.read_annotations();
         Ok(edf)
     }
@@ -98,7 +109,15 @@ impl Edf {
         self.data
             .get(i)
             .map(|&j| &self.header.signals[j])
-            .ok_or_else(|| EdfError::new(&self.path, EdfErrorKind::SignalIndex { index: i, n_signals: self.data.len() }))
+            .ok_or_else(|| {
+                EdfError::new(
+                    &self.path,
+                    EdfErrorKind::SignalIndex {
+                        index: i,
+                        n_signals: self.data.len(),
+                    },
+                )
+            })
     }
 
     /// Data signal headers, in file order.
@@ -174,16 +193,27 @@ impl Edf {
     ///
     /// # Errors
     /// As [`Edf::read_physical_into`].
-    pub fn read_many_into<T: Sample>(&self, indices: &[usize], out: &mut [&mut [T]]) -> Result<(), EdfError> {
+    pub fn read_many_into<T: Sample>(
+        &self,
+        indices: &[usize],
+        out: &mut [&mut [T]],
+    ) -> Result<(), EdfError> {
         let err = |kind| EdfError::new(&self.path, kind);
         let mut plan = Vec::with_capacity(indices.len());
         for (&i, o) in indices.iter().zip(out.iter()) {
             let s = self.signal(i)?;
             let (gain, offset) = s.scaling().ok_or_else(|| {
-                err(EdfErrorKind::Degenerate { label: s.label.clone(), reason: s.degenerate.clone().unwrap_or_default() })
+                err(EdfErrorKind::Degenerate {
+                    label: s.label.clone(),
+                    reason: s.degenerate.clone().unwrap_or_default(),
+                })
             })?;
             if o.len() != s.samples_per_record * self.n_records {
-                return Err(err(EdfErrorKind::BufferLength { label: s.label.clone(), expected: s.samples_per_record * self.n_records, got: o.len() }));
+                return Err(err(EdfErrorKind::BufferLength {
+                    label: s.label.clone(),
+                    expected: s.samples_per_record * self.n_records,
+                    got: o.len(),
+                }));
             }
             plan.push((s, gain, offset));
         }
@@ -194,9 +224,13 @@ impl Edf {
                 let dst = &mut o[r * n..(r + 1) * n];
                 let src = self.bytes(s, r);
                 if bdf {
-                    decode(src.as_chunks::<3>().0, dst, *gain, *offset, |c| f64::from(i32::from_le_bytes([0, c[0], c[1], c[2]]) >> 8));
+                    decode(src.as_chunks::<3>().0, dst, *gain, *offset, |c| {
+                        f64::from(i32::from_le_bytes([0, c[0], c[1], c[2]]) >> 8)
+                    });
                 } else {
-                    decode(src.as_chunks::<2>().0, dst, *gain, *offset, |c| f64::from(i16::from_le_bytes(*c)));
+                    decode(src.as_chunks::<2>().0, dst, *gain, *offset, |c| {
+                        f64::from(i16::from_le_bytes(*c))
+                    });
                 }
             }
         }
@@ -214,16 +248,27 @@ impl Edf {
         for r in 0..self.n_records {
             let src = self.bytes(s, r);
             if bdf {
-                out.extend(src.chunks_exact(3).map(|c| i32::from_le_bytes([0, c[0], c[1], c[2]]) >> 8));
+                out.extend(
+                    src.chunks_exact(3)
+                        .map(|c| i32::from_le_bytes([0, c[0], c[1], c[2]]) >> 8),
+                );
             } else {
-                out.extend(src.chunks_exact(2).map(|c| i32::from(i16::from_le_bytes([c[0], c[1]]))));
+                out.extend(
+                    src.chunks_exact(2)
+                        .map(|c| i32::from(i16::from_le_bytes([c[0], c[1]]))),
+                );
             }
         }
         Ok(out)
     }
 
     fn read_annotations(&mut self) {
-        let tal_signals: Vec<&SignalHeader> = self.header.signals.iter().filter(|s| s.is_annotation).collect();
+        let tal_signals: Vec<&SignalHeader> = self
+            .header
+            .signals
+            .iter()
+            .filter(|s| s.is_annotation)
+            .collect();
         let duration = self.header.record_duration;
         let mut onsets = Vec::with_capacity(self.n_records);
         let mut annotations = Vec::new();
@@ -232,7 +277,8 @@ impl Edf {
         for r in 0..self.n_records {
             let mut onset = None;
             for s in &tal_signals {
-                let o = annotations::parse_record(self.bytes(s, r), &mut annotations, &mut warnings);
+                let o =
+                    annotations::parse_record(self.bytes(s, r), &mut annotations, &mut warnings);
                 onset = onset.or(o);
             }
             // Plain EDF has no time-keeping TAL: records are back to back.
@@ -247,9 +293,15 @@ impl Edf {
         }
         if self.header.kind.is_discontinuous() {
             if tal_signals.is_empty() {
-                warnings.push(format!("{} without an annotation signal: records taken as contiguous", self.header.kind));
+                warnings.push(format!(
+                    "{} without an annotation signal: records taken as contiguous",
+                    self.header.kind
+                ));
             }
-            let gaps = onsets.windows(2).filter(|w| w[1] - w[0] > duration + 1e-6).count();
+            let gaps = onsets
+                .windows(2)
+                .filter(|w| w[1] - w[0] > duration + 1e-6)
+                .count();
             if gaps > 0 {
                 warnings.push(format!("{gaps} gaps between records: samples are concatenated in file order; record_onsets places them in time"));
             }
@@ -262,22 +314,36 @@ impl Edf {
 
 /// Decodes `N`-byte little-endian samples; the closure is inlined so the loop vectorises.
 #[inline(always)]
-fn decode<T: Sample, const N: usize>(src: &[[u8; N]], dst: &mut [T], gain: f64, offset: f64, digital: impl Fn(&[u8; N]) -> f64) {
+fn decode<T: Sample, const N: usize>(
+    src: &[[u8; N]],
+    dst: &mut [T],
+    gain: f64,
+    offset: f64,
+    digital: impl Fn(&[u8; N]) -> f64,
+) {
     for (d, c) in dst.iter_mut().zip(src) {
         *d = T::from_f64(digital(c) * gain + offset);
     }
 }
 
 /// How many complete records the file holds, reconciled with the declared count.
-fn count_records(h: &Header, file_len: usize, warnings: &mut Vec<String>) -> Result<usize, EdfErrorKind> {
+fn count_records(
+    h: &Header,
+    file_len: usize,
+    warnings: &mut Vec<String>,
+) -> Result<usize, EdfErrorKind> {
     if h.record_bytes == 0 {
-        return Err(EdfErrorKind::NoData("every signal has 0 samples per record".into()));
+        return Err(EdfErrorKind::NoData(
+            "every signal has 0 samples per record".into(),
+        ));
     }
     let data_len = file_len - h.header_bytes;
     let (complete, extra) = (data_len / h.record_bytes, data_len % h.record_bytes);
     let n = match usize::try_from(h.declared_records) {
         Err(_) => {
-            warnings.push(format!("record count is -1; {complete} records inferred from the file size"));
+            warnings.push(format!(
+                "record count is -1; {complete} records inferred from the file size"
+            ));
             complete
         }
         Ok(declared) if declared > complete => {
@@ -288,11 +354,20 @@ fn count_records(h: &Header, file_len: usize, warnings: &mut Vec<String>) -> Res
     };
     let trailing = data_len - n * h.record_bytes;
     if trailing > 0 {
-        let what = if extra > 0 && n == complete { "a partial record" } else { "bytes" };
-        warnings.push(format!("{trailing} bytes after the last record ignored ({what})"));
+        let what = if extra > 0 && n == complete {
+            "a partial record"
+        } else {
+            "bytes"
+        };
+        warnings.push(format!(
+            "{trailing} bytes after the last record ignored ({what})"
+        ));
     }
     if n == 0 {
-        return Err(EdfErrorKind::NoData(format!("{data_len} bytes of data, a record needs {}", h.record_bytes)));
+        return Err(EdfErrorKind::NoData(format!(
+            "{data_len} bytes of data, a record needs {}",
+            h.record_bytes
+        )));
     }
     Ok(n)
 }

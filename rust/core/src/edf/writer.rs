@@ -79,27 +79,47 @@ impl EdfWriter {
     pub fn write(&self, path: impl AsRef<Path>) -> Result<(), EdfError> {
         let path = path.as_ref();
         let err = |m: String| EdfError::new(path, EdfErrorKind::Write(m));
-        if !(self.record_duration > 0.0) {
-            return Err(err(format!("record duration {} s is not positive", self.record_duration)));
+        if self.record_duration.is_nan() || self.record_duration <= 0.0 {
+            return Err(err(format!(
+                "record duration {} s is not positive",
+                self.record_duration
+            )));
         }
         let mut n_records = None;
         let mut spr = Vec::with_capacity(self.signals.len());
         for s in &self.signals {
             let n = s.sample_rate * self.record_duration;
-            if !(n >= 1.0 && (n - n.round()).abs() < 1e-9) {
-                return Err(err(format!("signal {:?}: {} Hz x {} s records is not a whole number of samples", s.label, s.sample_rate, self.record_duration)));
+            if n.is_nan() || n < 1.0 || (n - n.round()).abs() >= 1e-9 {
+                return Err(err(format!(
+                    "signal {:?}: {} Hz x {} s records is not a whole number of samples",
+                    s.label, s.sample_rate, self.record_duration
+                )));
             }
             let per_record = n.round() as usize;
             spr.push(per_record);
             if s.data.len() % per_record != 0 {
-                return Err(err(format!("signal {:?}: {} samples is not a whole number of {per_record}-sample records", s.label, s.data.len())));
+                return Err(err(format!(
+                    "signal {:?}: {} samples is not a whole number of {per_record}-sample records",
+                    s.label,
+                    s.data.len()
+                )));
             }
-            if s.physical_min == s.physical_max || s.digital_min >= s.digital_max || s.digital_min < -32768 || s.digital_max > 32767 {
-                return Err(err(format!("signal {:?}: empty or out-of-range scaling", s.label)));
+            if s.physical_min == s.physical_max
+                || s.digital_min >= s.digital_max
+                || s.digital_min < -32768
+                || s.digital_max > 32767
+            {
+                return Err(err(format!(
+                    "signal {:?}: empty or out-of-range scaling",
+                    s.label
+                )));
             }
             let n = s.data.len() / per_record;
             if *n_records.get_or_insert(n) != n {
-                return Err(err(format!("signal {:?} has {n} records, others {n_records:?}", s.label)));
+                return Err(err(format!(
+                    "signal {:?} has {n} records, others {n_records:?}",
+                    s.label
+                )));
             }
         }
         let n_records = n_records.unwrap_or(0);
@@ -112,8 +132,16 @@ impl EdfWriter {
         field(&mut h, &self.patient, 80);
         field(&mut h, &self.recording, 80);
         let t = self.start;
-        field(&mut h, &format!("{:02}.{:02}.{:02}", t.day, t.month, t.year % 100), 8);
-        field(&mut h, &format!("{:02}.{:02}.{:02}", t.hour, t.minute, t.second), 8);
+        field(
+            &mut h,
+            &format!("{:02}.{:02}.{:02}", t.day, t.month, t.year % 100),
+            8,
+        );
+        field(
+            &mut h,
+            &format!("{:02}.{:02}.{:02}", t.hour, t.minute, t.second),
+            8,
+        );
         field(&mut h, &(256 * (ns + 1)).to_string(), 8);
         field(&mut h, if tal_spr > 0 { "EDF+C" } else { "" }, 44);
         field(&mut h, &n_records.to_string(), 8);
@@ -130,7 +158,11 @@ impl EdfWriter {
             prefilter: String::new(),
             data: Vec::new(),
         };
-        let all: Vec<&WriteSignal> = self.signals.iter().chain((tal_spr > 0).then_some(&tal_header)).collect();
+        let all: Vec<&WriteSignal> = self
+            .signals
+            .iter()
+            .chain((tal_spr > 0).then_some(&tal_header))
+            .collect();
         let columns: [(usize, &Column<'_>); 10] = [
             (16, &|s| s.label.clone()),
             (80, &|_| String::new()),
@@ -140,7 +172,9 @@ impl EdfWriter {
             (8, &|s| s.digital_min.to_string()),
             (8, &|s| s.digital_max.to_string()),
             (80, &|s| s.prefilter.clone()),
-            (8, &|s| format!("{}", (s.sample_rate * self.record_duration).round())),
+            (8, &|s| {
+                format!("{}", (s.sample_rate * self.record_duration).round())
+            }),
             (32, &|_| String::new()),
         ];
         for (width, get) in columns {
@@ -169,7 +203,9 @@ impl EdfWriter {
             record.clear();
             for ((s, (gain, offset)), &n) in self.signals.iter().zip(&scales).zip(&spr) {
                 for &v in &s.data[r * n..(r + 1) * n] {
-                    let d = ((v - offset) / gain).round().clamp(f64::from(s.digital_min), f64::from(s.digital_max));
+                    let d = ((v - offset) / gain)
+                        .round()
+                        .clamp(f64::from(s.digital_min), f64::from(s.digital_max));
                     record.extend_from_slice(&(d as i16).to_le_bytes());
                 }
             }
@@ -188,12 +224,17 @@ impl EdfWriter {
         if self.annotations.is_empty() {
             return Vec::new();
         }
-        let mut tals: Vec<Vec<u8>> = (0..n_records).map(|r| format!("+{}\x14\x14\0", r as f64 * self.record_duration).into_bytes()).collect();
+        let mut tals: Vec<Vec<u8>> = (0..n_records)
+            .map(|r| format!("+{}\x14\x14\0", r as f64 * self.record_duration).into_bytes())
+            .collect();
         for a in &self.annotations {
-            let r = ((a.onset / self.record_duration).floor().max(0.0) as usize).min(n_records.saturating_sub(1));
+            let r = ((a.onset / self.record_duration).floor().max(0.0) as usize)
+                .min(n_records.saturating_sub(1));
             if let Some(t) = tals.get_mut(r) {
                 let duration = a.duration.map(|d| format!("\x15{d}")).unwrap_or_default();
-                t.extend_from_slice(format!("{:+}{duration}\x14{}\x14\0", a.onset, a.text).as_bytes());
+                t.extend_from_slice(
+                    format!("{:+}{duration}\x14{}\x14\0", a.onset, a.text).as_bytes(),
+                );
             }
         }
         tals
@@ -205,7 +246,11 @@ impl WriteSignal {
     /// symmetric, mapped onto the full 16-bit range.
     pub fn new(label: impl Into<String>, sample_rate: f64, data: Vec<f64>) -> Self {
         let peak = data.iter().fold(0.0f64, |m, v| m.max(v.abs()));
-        let peak = if peak > 0.0 && peak.is_finite() { peak } else { 1.0 };
+        let peak = if peak > 0.0 && peak.is_finite() {
+            peak
+        } else {
+            1.0
+        };
         Self {
             label: label.into(),
             sample_rate,
@@ -234,10 +279,24 @@ mod tests {
         let writer = EdfWriter {
             patient: "X M 01-JAN-1987 X".into(),
             recording: "Startdate 02-MAR-2002 X X X".into(),
-            start: StartTime { year: 2002, month: 3, day: 2, hour: 10, minute: 5, second: 7 },
+            start: StartTime {
+                year: 2002,
+                month: 3,
+                day: 2,
+                hour: 10,
+                minute: 5,
+                second: 7,
+            },
             record_duration: 1.0,
-            signals: vec![WriteSignal::new("EEG FP1-REF", 250.0, sine.clone()), WriteSignal::new("IBI", 1.0, vec![1.0; 10])],
-            annotations: vec![Annotation { onset: 2.5, duration: Some(1.0), text: "seiz".into() }],
+            signals: vec![
+                WriteSignal::new("EEG FP1-REF", 250.0, sine.clone()),
+                WriteSignal::new("IBI", 1.0, vec![1.0; 10]),
+            ],
+            annotations: vec![Annotation {
+                onset: 2.5,
+                duration: Some(1.0),
+                text: "seiz".into(),
+            }],
         };
         writer.write(&path).expect("write");
         let edf = Edf::open(&path).expect("read back");
@@ -246,7 +305,11 @@ mod tests {
         assert_eq!(edf.sample_rate(1).ok(), Some(1.0));
         let x: Vec<f64> = edf.read_physical(0).expect("scalable");
         let step = 200.0 / 65534.0 * 1.0001;
-        assert!(x.iter().zip(&sine).all(|(a, b)| (a - b).abs() <= step / 2.0 + 1e-12));
+        assert!(
+            x.iter()
+                .zip(&sine)
+                .all(|(a, b)| (a - b).abs() <= step / 2.0 + 1e-12)
+        );
         assert_eq!(edf.annotations(), &writer.annotations[..]);
         assert_eq!(edf.record_onsets()[3], 3.0);
         assert!(edf.warnings().is_empty(), "{:?}", edf.warnings());
@@ -258,13 +321,23 @@ mod tests {
         let mut w = EdfWriter {
             patient: String::new(),
             recording: String::new(),
-            start: StartTime { year: 2000, month: 1, day: 1, hour: 0, minute: 0, second: 0 },
+            start: StartTime {
+                year: 2000,
+                month: 1,
+                day: 1,
+                hour: 0,
+                minute: 0,
+                second: 0,
+            },
             record_duration: 1.0,
             signals: vec![WriteSignal::new("A", 10.0, vec![0.0; 25])],
             annotations: Vec::new(),
         };
         assert!(w.write(std::env::temp_dir().join("never.edf")).is_err());
-        w.signals = vec![WriteSignal::new("A", 10.0, vec![0.0; 20]), WriteSignal::new("B", 5.0, vec![0.0; 15])];
+        w.signals = vec![
+            WriteSignal::new("A", 10.0, vec![0.0; 20]),
+            WriteSignal::new("B", 5.0, vec![0.0; 15]),
+        ];
         assert!(w.write(std::env::temp_dir().join("never.edf")).is_err());
         w.signals = vec![WriteSignal::new("A", 2.5, vec![0.0; 20])];
         assert!(w.write(std::env::temp_dir().join("never.edf")).is_err());

@@ -26,20 +26,33 @@ pub struct SourceFile {
 const SPLITS: [&str; 3] = ["train", "dev", "eval"];
 
 fn is_recording(p: &Path) -> bool {
-    p.extension().and_then(|e| e.to_str()).is_some_and(|e| e.eq_ignore_ascii_case("edf") || e.eq_ignore_ascii_case("bdf"))
+    p.extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| e.eq_ignore_ascii_case("edf") || e.eq_ignore_ascii_case("bdf"))
 }
 
 impl SourceFile {
     /// Describes `path`, which lies under `root`.
     pub fn new(root: &Path, path: PathBuf) -> Self {
         let rel_path = path.strip_prefix(root).unwrap_or(&path);
-        let parts: Vec<String> = rel_path.components().map(|c| c.as_os_str().to_string_lossy().into_owned()).collect();
+        let parts: Vec<String> = rel_path
+            .components()
+            .map(|c| c.as_os_str().to_string_lossy().into_owned())
+            .collect();
         let rel = parts.join("/");
         // Only folders count: the split is a folder with at least patient/session/montage folders below it.
         let folders = &parts[..parts.len().saturating_sub(1)];
         let at = folders.iter().position(|p| SPLITS.contains(&p.as_str()));
         let field = |k: usize| at.and_then(|i| folders.get(i + k)).cloned();
-        Self { rid: rel.replace('/', "~"), split: field(0), patient: field(1), session: field(2), montage: field(3), rel, path }
+        Self {
+            rid: rel.replace('/', "~"),
+            split: field(0),
+            patient: field(1),
+            session: field(2),
+            montage: field(3),
+            rel,
+            path,
+        }
     }
 }
 
@@ -75,10 +88,21 @@ pub fn discover(root: &Path) -> io::Result<Vec<SourceFile>> {
 pub fn from_list(root: &Path, list: &Path) -> io::Result<Vec<SourceFile>> {
     let text = fs::read_to_string(list)?;
     let mut out = Vec::new();
-    for line in text.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')) {
+    for line in text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+    {
         let path = root.join(line);
         if !path.is_file() {
-            return Err(io::Error::new(io::ErrorKind::NotFound, format!("{}: listed in {} but not found", path.display(), list.display())));
+            return Err(io::Error::new(
+                io::ErrorKind::NotFound,
+                format!(
+                    "{}: listed in {} but not found",
+                    path.display(),
+                    list.display()
+                ),
+            ));
         }
         out.push(SourceFile::new(root, path));
     }
@@ -92,9 +116,18 @@ mod tests {
     #[test]
     fn tusz_fields_come_from_the_folders() {
         let root = Path::new("/data/tusz");
-        let f = SourceFile::new(root, root.join("edf/train/aaaaaimu/s005_2014/01_tcp_ar/aaaaaimu_s005_t000.edf"));
-        assert_eq!(f.rel, "edf/train/aaaaaimu/s005_2014/01_tcp_ar/aaaaaimu_s005_t000.edf");
-        assert_eq!(f.rid, "edf~train~aaaaaimu~s005_2014~01_tcp_ar~aaaaaimu_s005_t000.edf");
+        let f = SourceFile::new(
+            root,
+            root.join("edf/train/aaaaaimu/s005_2014/01_tcp_ar/aaaaaimu_s005_t000.edf"),
+        );
+        assert_eq!(
+            f.rel,
+            "edf/train/aaaaaimu/s005_2014/01_tcp_ar/aaaaaimu_s005_t000.edf"
+        );
+        assert_eq!(
+            f.rid,
+            "edf~train~aaaaaimu~s005_2014~01_tcp_ar~aaaaaimu_s005_t000.edf"
+        );
         assert_eq!(f.split.as_deref(), Some("train"));
         assert_eq!(f.patient.as_deref(), Some("aaaaaimu"));
         assert_eq!(f.session.as_deref(), Some("s005_2014"));
@@ -104,7 +137,10 @@ mod tests {
     #[test]
     fn other_layouts_have_no_fields() {
         let f = SourceFile::new(Path::new("/d"), PathBuf::from("/d/sub/rec.bdf"));
-        assert_eq!((f.rel.as_str(), f.split, f.patient), ("sub/rec.bdf", None, None));
+        assert_eq!(
+            (f.rel.as_str(), f.split, f.patient),
+            ("sub/rec.bdf", None, None)
+        );
         // A file named like a split is not a split folder.
         let f = SourceFile::new(Path::new("/d"), PathBuf::from("/d/x/dev/p.edf"));
         assert_eq!((f.split.as_deref(), f.patient), (Some("dev"), None));
@@ -118,11 +154,19 @@ mod tests {
             fs::create_dir_all(p.parent().expect("has parent")).expect("mkdir");
             fs::write(p, b"").expect("write");
         }
-        let found: Vec<String> = discover(&root).expect("discover").into_iter().map(|f| f.rel).collect();
+        let found: Vec<String> = discover(&root)
+            .expect("discover")
+            .into_iter()
+            .map(|f| f.rel)
+            .collect();
         assert_eq!(found, ["a/y.edf", "a/z.bdf", "b/x.EDF"]);
         let list = root.join("list.txt");
         fs::write(&list, "b/x.EDF\n# comment\n\na/y.edf\n").expect("write");
-        let listed: Vec<String> = from_list(&root, &list).expect("list").into_iter().map(|f| f.rel).collect();
+        let listed: Vec<String> = from_list(&root, &list)
+            .expect("list")
+            .into_iter()
+            .map(|f| f.rel)
+            .collect();
         assert_eq!(listed, ["b/x.EDF", "a/y.edf"]);
         fs::write(&list, "missing.edf\n").expect("write");
         assert!(from_list(&root, &list).is_err());

@@ -30,7 +30,10 @@ pub(crate) enum Outcome {
 /// Size and modification time: what decides whether a committed recording is current.
 pub(crate) fn fingerprint(path: &Path) -> std::io::Result<(u64, i64)> {
     let meta = std::fs::metadata(path)?;
-    let mtime = meta.modified()?.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_nanos() as i64);
+    let mtime = meta
+        .modified()?
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as i64);
     Ok((meta.len(), mtime))
 }
 
@@ -45,13 +48,22 @@ macro_rules! fail_on {
 
 /// Reads, montages, preprocesses and labels `src`, then commits it to `store`.
 /// Checks `cancel` between stages so Ctrl-C never waits for more than one stage.
-pub(crate) fn ingest_one(src: &SourceFile, cfg: &PreprocessConfig, config_hash: &str, store: &Store, cancel: &AtomicBool) -> Outcome {
-    let (size, mtime_ns) = fail_on!(fingerprint(&src.path).map_err(|e| format!("{}: {e}", src.path.display())));
+pub(crate) fn ingest_one(
+    src: &SourceFile,
+    cfg: &PreprocessConfig,
+    config_hash: &str,
+    store: &Store,
+    cancel: &AtomicBool,
+) -> Outcome {
+    let (size, mtime_ns) =
+        fail_on!(fingerprint(&src.path).map_err(|e| format!("{}: {e}", src.path.display())));
     let edf = fail_on!(Edf::open(&src.path));
     let labels: Vec<&str> = edf.signals().map(|s| s.label.as_str()).collect();
     let picked = match pick(&labels, &cfg.montage) {
         Ok(p) => p,
-        Err(e @ MontageError::MissingChannels(_)) => return Outcome::Skipped(format!("{}: {e}", src.path.display())),
+        Err(e @ MontageError::MissingChannels(_)) => {
+            return Outcome::Skipped(format!("{}: {e}", src.path.display()));
+        }
         Err(e) => return Outcome::Failed(format!("{}: {e}", src.path.display())),
     };
     // (output row, EDF signal) of the channels read from the file; the others are interpolated.
@@ -65,12 +77,20 @@ pub(crate) fn ingest_one(src: &SourceFile, cfg: &PreprocessConfig, config_hash: 
         })
         .collect();
     // The montage channels must share one rate: they become one matrix.
-    let rates: Vec<f64> = fail_on!(rows.iter().map(|&(_, i)| edf.sample_rate(i)).collect::<Result<_, _>>());
+    let rates: Vec<f64> = fail_on!(
+        rows.iter()
+            .map(|&(_, i)| edf.sample_rate(i))
+            .collect::<Result<_, _>>()
+    );
     let fs_in = rates.first().copied().unwrap_or(0.0);
     if rates.iter().any(|&r| r != fs_in) {
         let mut distinct: Vec<String> = rates.iter().map(|r| format!("{r}")).collect();
         distinct.dedup();
-        return Outcome::Failed(format!("{}: montage channels at different sample rates ({} Hz)", src.path.display(), distinct.join(", ")));
+        return Outcome::Failed(format!(
+            "{}: montage channels at different sample rates ({} Hz)",
+            src.path.display(),
+            distinct.join(", ")
+        ));
     }
     let n_channels = picked.channels().len();
     let n_in = edf.n_samples(rows.first().map_or(0, |r| r.1)).unwrap_or(0);
@@ -84,16 +104,24 @@ pub(crate) fn ingest_one(src: &SourceFile, cfg: &PreprocessConfig, config_hash: 
         .collect();
     let indices: Vec<usize> = rows.iter().map(|r| r.1).collect();
     fail_on!(edf.read_many_into(&indices, &mut targets));
-    fail_on!(picked.fill_interpolated(&mut x, n_in).map_err(|e| format!("{}: {e}", src.path.display())));
+    fail_on!(
+        picked
+            .fill_interpolated(&mut x, n_in)
+            .map_err(|e| format!("{}: {e}", src.path.display()))
+    );
     if cancel.load(Ordering::Relaxed) {
         return Outcome::Cancelled;
     }
 
-    let pre = fail_on!(Preprocessor::new(cfg, fs_in).map_err(|e| format!("{}: {e}", src.path.display())));
+    let pre =
+        fail_on!(Preprocessor::new(cfg, fs_in).map_err(|e| format!("{}: {e}", src.path.display())));
     let fs = pre.fs_out();
     let n = pre.output_len(n_in);
     let mut y = mem::zeroed::<f32>(n_channels * n);
-    fail_on!(pre.run_into(&x, n_channels, &mut y).map_err(|e| format!("{}: {e}", src.path.display())));
+    fail_on!(
+        pre.run_into(&x, n_channels, &mut y)
+            .map_err(|e| format!("{}: {e}", src.path.display()))
+    );
     drop(x);
     if cancel.load(Ordering::Relaxed) {
         return Outcome::Cancelled;
@@ -103,7 +131,10 @@ pub(crate) fn ingest_one(src: &SourceFile, cfg: &PreprocessConfig, config_hash: 
     let label = fail_on!(recording_labels(annotation.as_deref(), n, fs, &cfg.labels));
     // The annotation lies beside the EDF: its relative path is the EDF's with its name.
     let rel_annotation = annotation.as_ref().and_then(|a| a.file_name()).map(|name| {
-        Path::new(&src.rel).with_file_name(name).to_string_lossy().into_owned()
+        Path::new(&src.rel)
+            .with_file_name(name)
+            .to_string_lossy()
+            .into_owned()
     });
     let meta = RecordingMeta {
         source: src.rel.clone(),
@@ -127,7 +158,10 @@ pub(crate) fn ingest_one(src: &SourceFile, cfg: &PreprocessConfig, config_hash: 
     let written = match cfg.dtype {
         Dtype::Float32 => store.write_recording(&src.rid, &meta, SignalData::F32(&y), &label),
         Dtype::Float16 => {
-            let half: Vec<u16> = y.iter().map(|&v| half::f16::from_f32(v).to_bits()).collect();
+            let half: Vec<u16> = y
+                .iter()
+                .map(|&v| half::f16::from_f32(v).to_bits())
+                .collect();
             store.write_recording(&src.rid, &meta, SignalData::F16(&half), &label)
         }
     };

@@ -12,7 +12,9 @@ use super::recording::{Outcome, fingerprint, ingest_one};
 use super::{Event, IngestError, IngestOptions, Summary};
 use crate::config::PreprocessConfig;
 use crate::labels::{SEIZURE, UNLABELED, WindowSpec, windows};
-use crate::store::{FailureRows, IndexTables, RecordingMeta, RecordingRows, RootMeta, Store, WindowRows};
+use crate::store::{
+    FailureRows, IndexTables, RecordingMeta, RecordingRows, RootMeta, Store, TMP_DIR, WindowRows,
+};
 use crate::{Error, Result};
 
 /// Ingests the EDF files under `source` into the store at `out`.
@@ -36,31 +38,66 @@ pub fn ingest(
     let t0 = Instant::now();
     cfg.validate()?;
     let sources = match &opts.files {
-        Some(list) => from_list(source, list).map_err(|e| IngestError::Source { path: list.clone(), source: e })?,
-        None => discover(source).map_err(|e| IngestError::Source { path: source.to_owned(), source: e })?,
+        Some(list) => from_list(source, list).map_err(|e| IngestError::Source {
+            path: list.clone(),
+            source: e,
+        })?,
+        None => discover(source).map_err(|e| IngestError::Source {
+            path: source.to_owned(),
+            source: e,
+        })?,
     };
     let hash = cfg.hash();
-    let config = serde_json::from_str(&cfg.to_canonical_json()).map_err(|e| IngestError::Config(e.to_string()))?;
-    let root = RootMeta::new(config, hash.clone(), cfg.montage.channels.clone(), cfg.target_fs);
+    let config = serde_json::from_str(&cfg.to_canonical_json())
+        .map_err(|e| IngestError::Config(e.to_string()))?;
+    let root = RootMeta::new(
+        config,
+        hash.clone(),
+        cfg.montage.channels.clone(),
+        cfg.target_fs,
+    );
     let mut store = Store::open_or_create(out, root, opts.overwrite)?.with_signal_codec(opts.codec);
     store.set_index_complete(false, serde_json::json!({ "state": "ingesting" }))?;
     store.clean_temporaries()?;
 
     let committed = store.committed()?;
     let is_current = |s: &SourceFile| {
-        committed.get(&s.rid).is_some_and(|m| m.config_hash == hash && fingerprint(&s.path).ok() == Some((m.size, m.mtime_ns)))
+        committed.get(&s.rid).is_some_and(|m| {
+            m.config_hash == hash && fingerprint(&s.path).ok() == Some((m.size, m.mtime_ns))
+        })
     };
-    let (current, todo): (Vec<&SourceFile>, Vec<&SourceFile>) = sources.iter().partition(|s| is_current(s));
-    let bytes: u64 = todo.iter().filter_map(|s| fingerprint(&s.path).ok()).map(|f| f.0).sum();
-    on_event(&Event::Started { found: sources.len(), current: current.len(), bytes });
+    let (current, todo): (Vec<&SourceFile>, Vec<&SourceFile>) =
+        sources.iter().partition(|s| is_current(s));
+    let bytes: u64 = todo
+        .iter()
+        .filter_map(|s| fingerprint(&s.path).ok())
+        .map(|f| f.0)
+        .sum();
+    on_event(&Event::Started {
+        found: sources.len(),
+        current: current.len(),
+        bytes,
+    });
 
-    let jobs = if opts.jobs == 0 { std::thread::available_parallelism().map_or(1, |n| n.get()) } else { opts.jobs };
+    let jobs = if opts.jobs == 0 {
+        std::thread::available_parallelism().map_or(1, |n| n.get())
+    } else {
+        opts.jobs
+    };
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(jobs)
         .thread_name(|i| format!("brainbrr-ingest-{i}"))
         .build()
-        .map_err(|e| IngestError::Pool { jobs, reason: e.to_string() })?;
-    let results = Mutex::new(Summary { store: out.to_owned(), found: sources.len(), current: current.len(), ..Summary::default() });
+        .map_err(|e| IngestError::Pool {
+            jobs,
+            reason: e.to_string(),
+        })?;
+    let results = Mutex::new(Summary {
+        store: out.to_owned(),
+        found: sources.len(),
+        current: current.len(),
+        ..Summary::default()
+    });
     let stop = AtomicBool::new(false);
     // One recording per worker at a time bounds memory by jobs x the largest recording.
     pool.install(|| {
@@ -88,40 +125,81 @@ pub fn ingest(
                     Outcome::Cancelled => {}
                 }
             }
-            on_event(&Event::Recording { path: src.rel.clone(), outcome: name, reason, bytes });
+            on_event(&Event::Recording {
+                path: src.rel.clone(),
+                outcome: name,
+                reason,
+                bytes,
+            });
         });
     });
     let mut summary = results.into_inner().unwrap_or_else(|p| p.into_inner());
     summary.skipped.sort();
     summary.failed.sort();
     if let (true, Some((_, reason))) = (opts.strict, summary.failed.first()) {
-        return Err(IngestError::Strict { reason: reason.clone() }.into());
+        return Err(IngestError::Strict {
+            reason: reason.clone(),
+        }
+        .into());
     }
     if cancel.load(Ordering::Relaxed) {
         summary.cancelled = true;
         summary.seconds = t0.elapsed().as_secs_f64();
+        remove_empty_tmp(out);
         return Ok(summary);
     }
 
     let committed = store.committed()?;
-    on_event(&Event::Indexing { recordings: committed.len() });
+    on_event(&Event::Indexing {
+        recordings: committed.len(),
+    });
     let tables = pool.install(|| build_index(&store, &committed, cfg, &summary))?;
     summary.recordings = committed.len();
-    summary.hours = committed.values().map(|m| m.n_samples as f64 / m.fs).sum::<f64>() / 3600.0;
+    summary.hours = committed
+        .values()
+        .map(|m| m.n_samples as f64 / m.fs)
+        .sum::<f64>()
+        / 3600.0;
     summary.windows = tables.windows.label.len();
-    summary.seizure_windows = tables.windows.label.iter().filter(|&&l| l == SEIZURE).count();
-    summary.unlabeled_windows = tables.windows.label.iter().filter(|&&l| l == UNLABELED).count();
+    summary.seizure_windows = tables
+        .windows
+        .label
+        .iter()
+        .filter(|&&l| l == SEIZURE)
+        .count();
+    summary.unlabeled_windows = tables
+        .windows
+        .label
+        .iter()
+        .filter(|&&l| l == UNLABELED)
+        .count();
     store.write_index(&tables)?;
     summary.store_bytes = dir_size(out);
     summary.seconds = t0.elapsed().as_secs_f64();
     let as_json = serde_json::to_value(&summary).unwrap_or_default();
     store.set_index_complete(true, as_json)?;
+    remove_empty_tmp(out);
     Ok(summary)
 }
 
+/// zarr-python warns about any folder in the store that is not a Zarr node;
+/// the temporaries' folder is only needed while recordings are being written.
+fn remove_empty_tmp(out: &Path) {
+    // Fails harmlessly when a concurrent writer still has temporaries in it.
+    let _ = std::fs::remove_dir(out.join(TMP_DIR));
+}
+
 /// The index tables of every committed recording, windows computed from the stored labels.
-fn build_index(store: &Store, committed: &std::collections::BTreeMap<String, RecordingMeta>, cfg: &PreprocessConfig, summary: &Summary) -> Result<IndexTables> {
-    let spec = WindowSpec { window_s: cfg.window_s, stride_s: cfg.stride_s };
+fn build_index(
+    store: &Store,
+    committed: &std::collections::BTreeMap<String, RecordingMeta>,
+    cfg: &PreprocessConfig,
+    summary: &Summary,
+) -> Result<IndexTables> {
+    let spec = WindowSpec {
+        window_s: cfg.window_s,
+        stride_s: cfg.stride_s,
+    };
     let (window_samples, stride_samples) = spec.samples(cfg.target_fs)?;
     let per_recording: Vec<Vec<crate::labels::Window>> = committed
         .par_iter()
@@ -133,8 +211,12 @@ fn build_index(store: &Store, committed: &std::collections::BTreeMap<String, Rec
         recordings.rid.push(rid.clone());
         recordings.path.push(m.source.clone());
         recordings.split.push(m.split.clone().unwrap_or_default());
-        recordings.patient.push(m.patient.clone().unwrap_or_default());
-        recordings.session.push(m.session.clone().unwrap_or_default());
+        recordings
+            .patient
+            .push(m.patient.clone().unwrap_or_default());
+        recordings
+            .session
+            .push(m.session.clone().unwrap_or_default());
         recordings.n_samples.push(m.n_samples as i64);
         recordings.n_windows.push(ws.len() as i64);
         recordings.window_offset.push(rows.start.len() as i64);
@@ -154,12 +236,23 @@ fn build_index(store: &Store, committed: &std::collections::BTreeMap<String, Rec
         failures.path.push(path.clone());
         failures.reason.push(format!("skipped: {reason}"));
     }
-    Ok(IndexTables { window_samples: window_samples as u64, stride_samples: stride_samples as u64, recordings, windows: rows, failures })
+    Ok(IndexTables {
+        window_samples: window_samples as u64,
+        stride_samples: stride_samples as u64,
+        recordings,
+        windows: rows,
+        failures,
+    })
 }
 
 fn dir_size(path: &Path) -> u64 {
-    std::fs::read_dir(path).into_iter().flatten().flatten().map(|e| match e.file_type() {
-        Ok(t) if t.is_dir() => dir_size(&e.path()),
-        _ => e.metadata().map_or(0, |m| m.len()),
-    }).sum()
+    std::fs::read_dir(path)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| match e.file_type() {
+            Ok(t) if t.is_dir() => dir_size(&e.path()),
+            _ => e.metadata().map_or(0, |m| m.len()),
+        })
+        .sum()
 }

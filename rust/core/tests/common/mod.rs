@@ -8,7 +8,11 @@ pub fn real_edf_dir() -> PathBuf {
         || PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/real-edf"),
         PathBuf::from,
     );
-    assert!(dir.is_dir(), "real EDF files not found at {}; set BRAINBRR_REAL_EDF", dir.display());
+    assert!(
+        dir.is_dir(),
+        "real EDF files not found at {}; set BRAINBRR_REAL_EDF",
+        dir.display()
+    );
     dir
 }
 
@@ -16,7 +20,10 @@ pub fn real_edf_files() -> Vec<PathBuf> {
     let mut files: Vec<PathBuf> = std::fs::read_dir(real_edf_dir())
         .expect("readable dir")
         .map(|e| e.expect("dir entry").path())
-        .filter(|p| p.extension().is_some_and(|e| e.eq_ignore_ascii_case("edf") || e.eq_ignore_ascii_case("bdf")))
+        .filter(|p| {
+            p.extension()
+                .is_some_and(|e| e.eq_ignore_ascii_case("edf") || e.eq_ignore_ascii_case("bdf"))
+        })
         .collect();
     files.sort();
     files
