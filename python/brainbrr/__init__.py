@@ -6,8 +6,18 @@ training reads windows back as views of memory-mapped arrays.
 
 from __future__ import annotations
 
-from brainbrr._native import EdfRecording, __version__, read_edf
-from brainbrr.errors import BrainbrrError, DspError, EdfError, MontageError
+from typing import TYPE_CHECKING, Any
+
+from brainbrr._native import EdfRecording, __version__, read_edf, write_edf
+from brainbrr.errors import (
+    AnnotationError,
+    BrainbrrError,
+    DspError,
+    EdfError,
+    IngestError,
+    MontageError,
+    StoreError,
+)
 from brainbrr.montage import (
     STANDARD_CHANNELS,
     apply_montage,
@@ -17,20 +27,43 @@ from brainbrr.montage import (
 )
 from brainbrr.preprocessing import PreprocessConfig, default_config, preprocess
 
+if TYPE_CHECKING:
+    from brainbrr.dataset import ZarrWindowDataset, balanced_sampler
+
+#: Names imported on first use: they import torch, which takes seconds.
+_LAZY = {"ZarrWindowDataset": "brainbrr.dataset", "balanced_sampler": "brainbrr.dataset"}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        import importlib
+
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'brainbrr' has no attribute {name!r}")
+
+
 __all__ = [
     "STANDARD_CHANNELS",
+    "AnnotationError",
     "BrainbrrError",
     "DspError",
     "EdfRecording",
     "EdfError",
+    "IngestError",
     "MontageError",
     "PreprocessConfig",
+    "StoreError",
+    "ZarrWindowDataset",
     "__version__",
     "apply_montage",
+    "balanced_sampler",
     "default_config",
     "interpolation_matrix",
     "normalize_label",
     "pick_channels",
     "preprocess",
     "read_edf",
+    "write_edf",
 ]

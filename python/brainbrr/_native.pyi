@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-__version__: str
-
-# --- edf ---
-
 import datetime as _dt
 import os as _os
+import pathlib as _pathlib
+from typing import Any as _Any
 from typing import final
 
 import numpy as _np
 import numpy.typing as _npt
+
+__version__: str
+
+# --- edf ---
 
 @final
 class EdfRecording:
@@ -86,9 +88,6 @@ def write_edf(
 
 # --- preprocessing (dsp, config) ---
 
-import numpy as _np
-import numpy.typing as _npt
-
 def preprocess(
     x: _npt.NDArray[_np.float64], fs: float, config_json: str | None = None
 ) -> tuple[_npt.NDArray[_np.float32], float]: ...
@@ -122,9 +121,6 @@ def _rational_ratio(fs_in: float, fs_out: float) -> tuple[int, int]: ...
 
 # --- montage ---
 
-import numpy as _np
-import numpy.typing as _npt
-
 def default_montage_channels() -> list[str]: ...
 def normalize_label(label: str, config_json: str | None = None) -> str: ...
 def pick_channels(labels: list[str], config_json: str | None = None) -> list[int | None]: ...
@@ -136,10 +132,6 @@ def apply_montage(
 ) -> _npt.NDArray[_np.float64]: ...
 
 # --- labels ---
-
-import os as _os
-import pathlib as _pathlib
-from typing import Any as _Any
 
 def find_annotation(edf_path: str | _os.PathLike[str], config_json: str | None = None) -> _pathlib.Path | None: ...
 def parse_annotation(path: str | _os.PathLike[str], config_json: str | None = None) -> dict[str, _Any]: ...
@@ -166,6 +158,21 @@ def _write_test_store(
     index: dict[str, _Any] | None = None,
     fs: float = 256.0,
 ) -> None: ...
+
+# --- ingest ---
+
+def ingest(
+    source: str | _os.PathLike[str],
+    out: str | _os.PathLike[str],
+    config_json: str | None = None,
+    *,
+    jobs: int = 0,
+    overwrite: bool = False,
+    strict: bool = False,
+    zstd_level: int | None = None,
+    files: str | _os.PathLike[str] | None = None,
+    progress: _Any | None = None,
+) -> str: ...
 
 # --- gather ---
 

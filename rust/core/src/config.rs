@@ -190,9 +190,7 @@ impl PreprocessConfig {
     /// The parameters that differ, as `(path, self's value, other's value)`
     /// with dotted paths (`bandpass.high`) and values as canonical JSON.
     pub fn diff(&self, other: &Self) -> Vec<(String, String, String)> {
-        let mut out = Vec::new();
-        diff_values("", &canonical(self), &canonical(other), &mut out);
-        out
+        crate::json::diff(&canonical(self), &canonical(other))
     }
 
     /// Checks every value against its range.
@@ -280,31 +278,6 @@ fn sorted(v: Value) -> Value {
         }
         Value::Array(items) => Value::Array(items.into_iter().map(sorted).collect()),
         other => other,
-    }
-}
-
-fn diff_values(path: &str, a: &Value, b: &Value, out: &mut Vec<(String, String, String)>) {
-    match (a, b) {
-        (Value::Object(x), Value::Object(y)) => {
-            let mut keys: Vec<&String> = x.keys().chain(y.keys()).collect();
-            keys.sort();
-            keys.dedup();
-            for k in keys {
-                let sub = if path.is_empty() {
-                    k.clone()
-                } else {
-                    format!("{path}.{k}")
-                };
-                diff_values(
-                    &sub,
-                    x.get(k).unwrap_or(&Value::Null),
-                    y.get(k).unwrap_or(&Value::Null),
-                    out,
-                );
-            }
-        }
-        _ if a != b => out.push((path.to_owned(), a.to_string(), b.to_string())),
-        _ => {}
     }
 }
 

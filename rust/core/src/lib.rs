@@ -11,6 +11,7 @@ pub mod edf;
 pub mod error;
 pub mod gather;
 pub mod ingest;
+pub mod json;
 pub mod labels;
 pub mod mem;
 pub mod montage;

@@ -3,7 +3,6 @@
 //! `PreprocessConfig` JSON (`None`: defaults). The `_`-prefixed functions
 //! expose the DSP primitives for the parity tests against scipy.
 
-use brainbrr_core::Error;
 use brainbrr_core::config::PreprocessConfig;
 use brainbrr_core::dsp::butter::{self, Band};
 use brainbrr_core::dsp::filter::{self, Ba, Iir, Sos};
@@ -13,14 +12,9 @@ use numpy::ndarray::Array2;
 use numpy::{IntoPyArray, PyArray1, PyArray2, PyArrayMethods, PyReadonlyArray1, PyReadonlyArray2};
 use pyo3::prelude::*;
 
-use crate::error::PyBrainbrrError;
+use crate::error::{PyBrainbrrError, to_py};
 
 type Array1Py<'py> = Bound<'py, PyArray1<f64>>;
-
-/// Core DSP errors become `brainbrr.DspError` through the crate's one mapping.
-fn to_py(e: DspError) -> PyErr {
-    PyBrainbrrError::from(Error::from(e)).into()
-}
 
 fn config(json: Option<&str>) -> PyResult<PreprocessConfig> {
     json.map_or_else(

@@ -89,5 +89,10 @@ impl From<PyBrainbrrError> for PyErr {
     }
 }
 
+/// Any core error as a Python exception, for `map_err` in functions returning `pyo3::PyResult`.
+pub fn to_py(e: impl Into<Error>) -> PyErr {
+    PyBrainbrrError(e.into()).into()
+}
+
 /// `PyResult` for functions that return core errors.
 pub type PyResult<T> = Result<T, PyBrainbrrError>;

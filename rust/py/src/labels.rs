@@ -3,19 +3,12 @@
 
 use std::path::PathBuf;
 
-use brainbrr_core::Error;
 use brainbrr_core::labels::{self, LabelConfig, LabelError, WindowSpec};
 use numpy::{IntoPyArray, PyArray1, PyReadonlyArray1};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
-use crate::error::PyBrainbrrError;
-
-/// Core label errors become `brainbrr.AnnotationError` (or `FileNotFoundError`)
-/// through the crate's one mapping.
-fn to_py(e: LabelError) -> PyErr {
-    PyBrainbrrError::from(Error::from(e)).into()
-}
+use crate::error::to_py;
 
 fn config(json: Option<&str>) -> PyResult<LabelConfig> {
     json.map_or_else(|| Ok(LabelConfig::default()), LabelConfig::from_json)

@@ -1,18 +1,12 @@
 //! Bindings of `brainbrr_core::montage`: argument conversion, GIL release and
 //! error mapping only. Configs arrive as `MontageConfig` JSON (`None`: defaults).
 
-use brainbrr_core::Error;
 use brainbrr_core::montage::{self, ChannelSource, MontageConfig, MontageError};
 use numpy::{PyArray1, PyArray2, PyArrayMethods, PyReadonlyArray1};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 
-use crate::error::PyBrainbrrError;
-
-/// Core montage errors become `brainbrr.MontageError` through the crate's one mapping.
-fn to_py(e: MontageError) -> PyErr {
-    PyBrainbrrError::from(Error::from(e)).into()
-}
+use crate::error::to_py;
 
 fn config(json: Option<&str>) -> PyResult<MontageConfig> {
     json.map_or_else(|| Ok(MontageConfig::default()), MontageConfig::from_json)

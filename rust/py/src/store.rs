@@ -3,20 +3,13 @@
 
 use std::path::PathBuf;
 
-use brainbrr_core::Error;
-use brainbrr_core::store::{IndexTables, RecordingMeta, RootMeta, SignalData, Store, StoreError};
+use brainbrr_core::store::{IndexTables, RecordingMeta, RootMeta, SignalData, Store};
 use numpy::{PyArray1, PyReadonlyArray1, PyReadonlyArray2, PyUntypedArrayMethods};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyDictMethods};
 
-use crate::error::PyBrainbrrError;
-
-/// Store errors become `brainbrr.errors.StoreError` (or `FileNotFoundError`)
-/// through the crate's one mapping.
-fn to_py(e: StoreError) -> PyErr {
-    PyBrainbrrError::from(Error::from(e)).into()
-}
+use crate::error::to_py;
 
 /// The root `brainbrr` attributes of the store at `path`, as JSON.
 #[pyfunction]

@@ -137,63 +137,16 @@ pub struct RecordingMeta {
 /// compared key by key, arrays of equal length element by element; anything
 /// else is reported whole.
 pub fn json_diff(stored: &Value, requested: &Value) -> Vec<String> {
-    let mut out = Vec::new();
-    diff_into(String::new(), Some(stored), Some(requested), &mut out);
-    out
-}
-
-fn diff_into(path: String, a: Option<&Value>, b: Option<&Value>, out: &mut Vec<String>) {
-    match (a, b) {
-        (Some(Value::Object(a)), Some(Value::Object(b))) => {
-            let keys: std::collections::BTreeSet<&String> = a.keys().chain(b.keys()).collect();
-            for key in keys {
-                let sub = if path.is_empty() {
-                    key.clone()
-                } else {
-                    format!("{path}.{key}")
-                };
-                diff_into(sub, a.get(key), b.get(key), out);
-            }
-        }
-        (Some(Value::Array(a)), Some(Value::Array(b))) if a.len() == b.len() => {
-            for (i, (x, y)) in a.iter().zip(b).enumerate() {
-                diff_into(format!("{path}[{i}]"), Some(x), Some(y), out);
-            }
-        }
-        (a, b) if a == b => {}
-        (a, b) => {
-            let show =
-                |v: Option<&Value>| v.map_or_else(|| "(absent)".to_owned(), Value::to_string);
-            let path = if path.is_empty() { "(root)" } else { &path };
-            out.push(format!("{path}: {} != {}", show(a), show(b)));
-        }
-    }
+    crate::json::diff(stored, requested)
+        .into_iter()
+        .map(|(path, a, b)| format!("{path}: {a} != {b}"))
+        .collect()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;
-
-    #[test]
-    fn diff_names_each_path() {
-        let a = json!({"dsp": {"fs": 256, "band": [0.5, 120.0]}, "jobs": 1, "old": true});
-        let b = json!({"dsp": {"fs": 250, "band": [0.5, 100.0]}, "jobs": 1, "new": "x"});
-        assert_eq!(
-            json_diff(&a, &b),
-            [
-                "dsp.band[1]: 120.0 != 100.0",
-                "dsp.fs: 256 != 250",
-                "new: (absent) != \"x\"",
-                "old: true != (absent)",
-            ]
-        );
-        assert!(json_diff(&a, &a).is_empty());
-        assert_eq!(
-            json_diff(&json!([1]), &json!([1, 2])),
-            ["(root): [1] != [1,2]"]
-        );
-    }
 
     #[test]
     fn new_root_is_format_1_and_incomplete() {
