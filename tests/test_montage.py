@@ -14,6 +14,7 @@ from mne.channels.interpolation import _make_interpolation_matrix
 
 import brainbrr
 from brainbrr import MontageError
+from tests.old_pipeline import MNE_NAME, MONTAGE
 
 ROOT = Path(__file__).resolve().parent.parent
 POSITIONS_RS = ROOT / "rust" / "core" / "src" / "montage" / "positions.rs"
@@ -21,18 +22,6 @@ DESIGN_CHANNELS = "FP1 F3 C3 P3 F7 T3 T5 O1 FZ CZ PZ FP2 F4 C4 P4 F8 T4 T6 O2".s
 OTHER_LABELS = ["EEG EKG1-REF", "PHOTIC-REF", "IBI", "BURSTS", "EEG ROC-REF"]
 FS = 256.0
 
-
-def _standard_1020() -> mne.channels.DigMontage:
-    # MNE 1.13 renamed standard_1020 to colin27_1020 (same positions) and warns
-    # on the old name; the pipeline brainbrr reproduces used the old name.
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", "Montage name 'standard_1020'", FutureWarning)
-        return mne.channels.make_standard_montage("standard_1020")
-
-
-MONTAGE = _standard_1020()
-# MNE matches montage names case-sensitively: FP1 -> Fp1, FZ -> Fz.
-MNE_NAME = {name.upper(): name for name in MONTAGE.ch_names}
 
 
 def mne_head_positions() -> dict[str, tuple[float, float, float]]:

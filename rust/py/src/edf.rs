@@ -236,14 +236,7 @@ fn write_edf(
         ));
     }
     let start = match start {
-        None => StartTime {
-            year: 2000,
-            month: 1,
-            day: 1,
-            hour: 0,
-            minute: 0,
-            second: 0,
-        },
+        None => StartTime::default(),
         Some(t) => StartTime {
             year: t.getattr("year")?.extract()?,
             month: t.getattr("month")?.extract()?,

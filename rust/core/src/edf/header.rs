@@ -74,6 +74,20 @@ pub struct StartTime {
     pub second: u8,
 }
 
+impl Default for StartTime {
+    /// 2000-01-01 00:00:00, for files written without a known start.
+    fn default() -> Self {
+        Self {
+            year: 2000,
+            month: 1,
+            day: 1,
+            hour: 0,
+            minute: 0,
+            second: 0,
+        }
+    }
+}
+
 /// One signal's header fields.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SignalHeader {

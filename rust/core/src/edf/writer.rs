@@ -321,14 +321,7 @@ mod tests {
         let mut w = EdfWriter {
             patient: String::new(),
             recording: String::new(),
-            start: StartTime {
-                year: 2000,
-                month: 1,
-                day: 1,
-                hour: 0,
-                minute: 0,
-                second: 0,
-            },
+            start: StartTime::default(),
             record_duration: 1.0,
             signals: vec![WriteSignal::new("A", 10.0, vec![0.0; 25])],
             annotations: Vec::new(),
