@@ -6,19 +6,19 @@ import re
 import warnings
 from pathlib import Path
 
+import brainbrr
 import mne
 import numpy as np
 import numpy.typing as npt
 import pytest
+from brainbrr import MontageError
 from mne.channels.interpolation import _make_interpolation_matrix
 
-import brainbrr
-from brainbrr import MontageError
 from tests.old_pipeline import MNE_NAME, MONTAGE
 
 ROOT = Path(__file__).resolve().parent.parent
 POSITIONS_RS = ROOT / "rust" / "core" / "src" / "montage" / "positions.rs"
-DESIGN_CHANNELS = "FP1 F3 C3 P3 F7 T3 T5 O1 FZ CZ PZ FP2 F4 C4 P4 F8 T4 T6 O2".split()
+DESIGN_CHANNELS = ["FP1", "F3", "C3", "P3", "F7", "T3", "T5", "O1", "FZ", "CZ", "PZ", "FP2", "F4", "C4", "P4", "F8", "T4", "T6", "O2"]
 OTHER_LABELS = ["EEG EKG1-REF", "PHOTIC-REF", "IBI", "BURSTS", "EEG ROC-REF"]
 FS = 256.0
 

@@ -46,7 +46,9 @@ pub enum GatherError {
         source: std::io::Error,
     },
     /// A source does not hold `n_channels * n_samples` samples.
-    #[error("{what}: {actual} bytes, expected {expected} ({n_channels} channels x {n_samples} samples)")]
+    #[error(
+        "{what}: {actual} bytes, expected {expected} ({n_channels} channels x {n_samples} samples)"
+    )]
     SourceSize {
         /// The chunk file or source index.
         what: String,
@@ -70,7 +72,9 @@ pub enum GatherError {
         n_recordings: usize,
     },
     /// Window `item` does not lie inside its recording.
-    #[error("window {item}: samples {start}..{start}+{window} outside recording {recording} (0..{n_samples})")]
+    #[error(
+        "window {item}: samples {start}..{start}+{window} outside recording {recording} (0..{n_samples})"
+    )]
     OutOfBounds {
         /// Position in the batch.
         item: usize,
@@ -137,7 +141,7 @@ impl<'a, T: Sample> Source<'a, T> {
             let size = size_of::<T>();
             return Err(GatherError::SourceSize {
                 what: "slice".to_owned(),
-                actual: data.len() * size,
+                actual: size_of_val(data),
                 expected: n_channels.saturating_mul(n_samples).saturating_mul(size),
                 n_channels,
                 n_samples,
@@ -164,9 +168,15 @@ pub fn gather_windows<T: Sample>(
     window: usize,
     out: &mut [T],
 ) -> Result<(), GatherError> {
-    let items = check_windows(recordings, starts, window, n_channels, out.len(), sources.len(), |r| {
-        sources.get(r).map(|s| s.n_samples)
-    })?;
+    let items = check_windows(
+        recordings,
+        starts,
+        window,
+        n_channels,
+        out.len(),
+        sources.len(),
+        |r| sources.get(r).map(|s| s.n_samples),
+    )?;
     copy_windows(pool, &items, |r| sources[r].data, n_channels, window, out);
     Ok(())
 }
@@ -183,10 +193,17 @@ fn check_windows(
 ) -> Result<Vec<(usize, usize)>, GatherError> {
     if recordings.len() != starts.len() {
         return Err(GatherError::Shape {
-            reason: format!("{} recordings but {} starts", recordings.len(), starts.len()),
+            reason: format!(
+                "{} recordings but {} starts",
+                recordings.len(),
+                starts.len()
+            ),
         });
     }
-    let want = recordings.len().checked_mul(n_channels).and_then(|x| x.checked_mul(window));
+    let want = recordings
+        .len()
+        .checked_mul(n_channels)
+        .and_then(|x| x.checked_mul(window));
     if want != Some(out_len) {
         return Err(GatherError::Shape {
             reason: format!(
@@ -329,10 +346,10 @@ impl Gatherer {
     fn pool(&self) -> Result<Arc<ThreadPool>, GatherError> {
         let pid = std::process::id();
         let mut slot = self.pool.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some((owner, pool)) = slot.as_ref() {
-            if *owner == pid {
-                return Ok(pool.clone());
-            }
+        if let Some((owner, pool)) = slot.as_ref()
+            && *owner == pid
+        {
+            return Ok(pool.clone());
         }
         if let Some(stale) = slot.take() {
             // Built in the parent: its threads do not exist here (see the module doc).
@@ -432,8 +449,11 @@ impl Gatherer {
         let mut used: Vec<usize> = items.iter().map(|&(r, _)| r).collect();
         used.sort_unstable();
         used.dedup();
-        let slices: Vec<&[T]> =
-            pool.install(|| used.par_iter().map(|&r| self.map::<T>(r)).collect::<Result<_, _>>())?;
+        let slices: Vec<&[T]> = pool.install(|| {
+            used.par_iter()
+                .map(|&r| self.map::<T>(r))
+                .collect::<Result<_, _>>()
+        })?;
         let items: Vec<(usize, usize)> = items
             .iter()
             .map(|&(r, s)| (used.partition_point(|&u| u < r), s))
@@ -480,7 +500,11 @@ mod tests {
     #[test]
     fn slices_gather_like_the_naive_copy() -> Result<(), GatherError> {
         let (c, t) = (3, 7);
-        let recs: Vec<Vec<f32>> = [20, 7, 50].iter().enumerate().map(|(r, &n)| recording(r, c, n)).collect();
+        let recs: Vec<Vec<f32>> = [20, 7, 50]
+            .iter()
+            .enumerate()
+            .map(|(r, &n)| recording(r, c, n))
+            .collect();
         let sources = recs
             .iter()
             .map(|x| Source::new(x, c, x.len() / c))
@@ -505,22 +529,49 @@ mod tests {
         };
         assert!(matches!(
             run(&[0, 0], &[0, 7], 4, &mut out),
-            Err(GatherError::OutOfBounds { item: 1, start: 7, n_samples: 10, .. })
+            Err(GatherError::OutOfBounds {
+                item: 1,
+                start: 7,
+                n_samples: 10,
+                ..
+            })
         ));
-        assert!(matches!(run(&[0, 0], &[-1, 0], 4, &mut out), Err(GatherError::OutOfBounds { .. })));
+        assert!(matches!(
+            run(&[0, 0], &[-1, 0], 4, &mut out),
+            Err(GatherError::OutOfBounds { .. })
+        ));
         assert!(matches!(
             run(&[0, 1], &[0, 0], 4, &mut out),
-            Err(GatherError::BadRecording { item: 1, recording: 1, n_recordings: 1 })
+            Err(GatherError::BadRecording {
+                item: 1,
+                recording: 1,
+                n_recordings: 1
+            })
         ));
-        assert!(matches!(run(&[-3, 0], &[0, 0], 4, &mut out), Err(GatherError::BadRecording { .. })));
-        assert!(matches!(run(&[0, 0], &[0, i64::MAX], 4, &mut out), Err(GatherError::OutOfBounds { .. })));
-        assert!(matches!(run(&[0], &[0, 0], 4, &mut out), Err(GatherError::Shape { .. })));
-        assert!(matches!(run(&[0, 0], &[0, 0], 3, &mut out), Err(GatherError::Shape { .. })));
+        assert!(matches!(
+            run(&[-3, 0], &[0, 0], 4, &mut out),
+            Err(GatherError::BadRecording { .. })
+        ));
+        assert!(matches!(
+            run(&[0, 0], &[0, i64::MAX], 4, &mut out),
+            Err(GatherError::OutOfBounds { .. })
+        ));
+        assert!(matches!(
+            run(&[0], &[0, 0], 4, &mut out),
+            Err(GatherError::Shape { .. })
+        ));
+        assert!(matches!(
+            run(&[0, 0], &[0, 0], 3, &mut out),
+            Err(GatherError::Shape { .. })
+        ));
         assert!(out.iter().all(|&x| x == -1.0));
         run(&[0, 0], &[6, 0], 4, &mut out)?;
         assert_eq!(out, naive(&[data.clone()], c, &[(0, 6), (0, 0)], 4));
         run(&[], &[], 4, &mut [])?;
-        assert!(matches!(Source::new(&data, 3, 10), Err(GatherError::SourceSize { .. })));
+        assert!(matches!(
+            Source::new(&data, 3, 10),
+            Err(GatherError::SourceSize { .. })
+        ));
         Ok(())
     }
 
@@ -537,7 +588,8 @@ mod tests {
     }
 
     fn tempdir(name: &str) -> PathBuf {
-        let dir = std::env::temp_dir().join(format!("brainbrr-gather-{name}-{}", std::process::id()));
+        let dir =
+            std::env::temp_dir().join(format!("brainbrr-gather-{name}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{e}"));
         dir
@@ -548,8 +600,15 @@ mod tests {
         let dir = tempdir("f32");
         let (c, t) = (4, 16);
         let lens = [100usize, 40, 0, 64];
-        let recs: Vec<Vec<f32>> = lens.iter().enumerate().map(|(r, &n)| recording(r, c, n)).collect();
-        let bytes: Vec<Vec<u8>> = recs.iter().map(|x| x.iter().flat_map(|v| v.to_le_bytes()).collect()).collect();
+        let recs: Vec<Vec<f32>> = lens
+            .iter()
+            .enumerate()
+            .map(|(r, &n)| recording(r, c, n))
+            .collect();
+        let bytes: Vec<Vec<u8>> = recs
+            .iter()
+            .map(|x| x.iter().flat_map(|v| v.to_le_bytes()).collect())
+            .collect();
         let mut paths = write_chunks(&dir, &bytes);
         // An empty recording has no chunk file; it must never be opened.
         std::fs::remove_file(&paths[2]).unwrap_or_else(|e| panic!("{e}"));
@@ -560,9 +619,15 @@ mod tests {
         let mut out = vec![0f32; items.len() * c * t];
         g.gather(&rs, &ss, t, &mut out)?;
         assert_eq!(out, naive(&recs, c, &items, t));
-        assert!(matches!(g.gather(&[2], &[0], t, &mut out[..c * t]), Err(GatherError::OutOfBounds { .. })));
+        assert!(matches!(
+            g.gather(&[2], &[0], t, &mut out[..c * t]),
+            Err(GatherError::OutOfBounds { .. })
+        ));
         let mut half = vec![0u16; c * t];
-        assert!(matches!(g.gather(&[0], &[0], t, &mut half), Err(GatherError::SampleType { .. })));
+        assert!(matches!(
+            g.gather(&[0], &[0], t, &mut half),
+            Err(GatherError::SampleType { .. })
+        ));
         let _ = std::fs::remove_dir_all(&dir);
         Ok(())
     }
@@ -572,7 +637,10 @@ mod tests {
         let dir = tempdir("f16");
         let c = 2;
         let bits: Vec<u16> = (0..c as u16 * 30).map(|i| i.wrapping_mul(2654)).collect();
-        let bytes = bits.iter().flat_map(|v| v.to_le_bytes()).collect::<Vec<u8>>();
+        let bytes = bits
+            .iter()
+            .flat_map(|v| v.to_le_bytes())
+            .collect::<Vec<u8>>();
         let short = bytes[..bytes.len() - 2].to_vec();
         let paths = write_chunks(&dir, &[bytes, short]);
         let g = Gatherer::new(paths, vec![30, 30], c, 2, 1)?;
@@ -580,9 +648,18 @@ mod tests {
         g.gather(&[0], &[10], 5, &mut out)?;
         assert_eq!(&out[..5], &bits[10..15]);
         assert_eq!(&out[5..], &bits[40..45]);
-        assert!(matches!(g.gather(&[1], &[0], 5, &mut out), Err(GatherError::SourceSize { .. })));
-        assert!(matches!(Gatherer::new(vec![], vec![1], c, 2, 1), Err(GatherError::Shape { .. })));
-        assert!(matches!(Gatherer::new(vec![], vec![], c, 8, 1), Err(GatherError::Shape { .. })));
+        assert!(matches!(
+            g.gather(&[1], &[0], 5, &mut out),
+            Err(GatherError::SourceSize { .. })
+        ));
+        assert!(matches!(
+            Gatherer::new(vec![], vec![1], c, 2, 1),
+            Err(GatherError::Shape { .. })
+        ));
+        assert!(matches!(
+            Gatherer::new(vec![], vec![], c, 8, 1),
+            Err(GatherError::Shape { .. })
+        ));
         let _ = std::fs::remove_dir_all(&dir);
         Ok(())
     }

@@ -5,7 +5,9 @@ use std::path::PathBuf;
 
 use brainbrr_core::gather::{GatherError, Gatherer, Sample};
 use numpy::{PyReadonlyArray1, PyReadwriteArray3, PyUntypedArrayMethods};
-use pyo3::exceptions::{PyFileNotFoundError, PyIndexError, PyOSError, PyRuntimeError, PyValueError};
+use pyo3::exceptions::{
+    PyFileNotFoundError, PyIndexError, PyOSError, PyRuntimeError, PyValueError,
+};
 use pyo3::prelude::*;
 
 /// Gather errors as the builtin a caller expects: a window outside the store
@@ -14,7 +16,9 @@ use pyo3::prelude::*;
 fn to_py(e: GatherError) -> PyErr {
     let msg = e.to_string();
     match e {
-        GatherError::BadRecording { .. } | GatherError::OutOfBounds { .. } => PyIndexError::new_err(msg),
+        GatherError::BadRecording { .. } | GatherError::OutOfBounds { .. } => {
+            PyIndexError::new_err(msg)
+        }
         GatherError::Io { source, .. } if source.kind() == std::io::ErrorKind::NotFound => {
             PyFileNotFoundError::new_err(msg)
         }
@@ -39,21 +43,36 @@ fn fill<T: Sample + numpy::Element>(
     mut out: PyReadwriteArray3<'_, T>,
 ) -> PyResult<()> {
     let window = out.shape()[2];
-    let out = out.as_slice_mut().map_err(|e| PyValueError::new_err(format!("out: {e}")))?;
-    py.detach(|| g.gather(recordings, starts, window, out)).map_err(to_py)
+    let out = out
+        .as_slice_mut()
+        .map_err(|e| PyValueError::new_err(format!("out: {e}")))?;
+    py.detach(|| g.gather(recordings, starts, window, out))
+        .map_err(to_py)
 }
 
 #[pymethods]
 impl WindowGatherer {
     #[new]
     #[pyo3(signature = (paths, n_samples, n_channels, dtype, threads=0))]
-    fn new(paths: Vec<PathBuf>, n_samples: Vec<usize>, n_channels: usize, dtype: &str, threads: usize) -> PyResult<Self> {
+    fn new(
+        paths: Vec<PathBuf>,
+        n_samples: Vec<usize>,
+        n_channels: usize,
+        dtype: &str,
+        threads: usize,
+    ) -> PyResult<Self> {
         let size = match dtype {
             "float32" => 4,
             "float16" => 2,
-            other => return Err(PyValueError::new_err(format!("dtype must be float32 or float16, not {other}"))),
+            other => {
+                return Err(PyValueError::new_err(format!(
+                    "dtype must be float32 or float16, not {other}"
+                )));
+            }
         };
-        Gatherer::new(paths, n_samples, n_channels, size, threads).map(Self).map_err(to_py)
+        Gatherer::new(paths, n_samples, n_channels, size, threads)
+            .map(Self)
+            .map_err(to_py)
     }
 
     fn __len__(&self) -> usize {
