@@ -34,17 +34,18 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from torch.utils.data import DataLoader, RandomSampler
-
 from brainbrr import _native
 from brainbrr.dataset import ZarrWindowDataset
 from brainbrr.ingest import ingest
 from brainbrr.synthetic import make_corpus
+from torch.utils.data import DataLoader, RandomSampler
 
 BATCH = 64
 
 
-def write_npz_cache(ds: ZarrWindowDataset, out: Path, recordings: list[int]) -> dict[int, Path]:
+def write_npz_cache(
+    ds: ZarrWindowDataset, out: Path, recordings: list[int]
+) -> dict[int, Path]:
     """The old pipeline's cache for ``recordings``: one compressed npz each."""
     out.mkdir(parents=True, exist_ok=True)
     paths = {}
@@ -52,7 +53,9 @@ def write_npz_cache(ds: ZarrWindowDataset, out: Path, recordings: list[int]) -> 
     for r in recordings:
         sig = np.asarray(ds._read("signal", r))
         mine = np.flatnonzero(ds._rec == r)
-        windows = np.stack([sig[:, a : a + t] for a in ds._start[mine]]).astype(np.float32)
+        windows = np.stack([sig[:, a : a + t] for a in ds._start[mine]]).astype(
+            np.float32
+        )
         path = out / f"{ds.rids[r]}.npz"
         np.savez_compressed(path, windows=windows, labels=ds._label[mine])
         paths[r] = path
@@ -63,7 +66,9 @@ def rate(n_windows: int, seconds: float, window_bytes: int) -> tuple[float, floa
     return n_windows / seconds, n_windows * window_bytes / seconds / 1e9
 
 
-def bench_old(ds: ZarrWindowDataset, npz: dict[int, Path], items: int, rng: np.random.Generator) -> float:
+def bench_old(
+    ds: ZarrWindowDataset, npz: dict[int, Path], items: int, rng: np.random.Generator
+) -> float:
     local = {r: np.flatnonzero(ds._rec == r) for r in npz}
     rs = list(npz)
     t0 = time.perf_counter()
@@ -118,14 +123,18 @@ def bench_memcpy(ds: ZarrWindowDataset, batches: int) -> float:
     return time.perf_counter() - t0
 
 
-def bench_open_large(root: Path, n_recordings: int = 7400, n_windows: int = 300_000) -> list[float]:
+def bench_open_large(
+    root: Path, n_recordings: int = 7400, n_windows: int = 300_000
+) -> list[float]:
     """Open time of a store with a TUSZ-size index (tiny signals: opening never reads them)."""
     per = n_windows // n_recordings + 1
     stride = 2560
     n = np.full(n_recordings, (per - 1) * stride + 15360, np.int64)
     rec = np.repeat(np.arange(n_recordings, dtype=np.int32), per)[:n_windows]
     counts = np.bincount(rec, minlength=n_recordings).astype(np.int64)
-    start = (np.arange(n_windows) - np.repeat(np.cumsum(counts) - counts, counts)) * stride
+    start = (
+        np.arange(n_windows) - np.repeat(np.cumsum(counts) - counts, counts)
+    ) * stride
     rids = [f"p{r // 4:05d}_s001_t{r % 4:03d}" for r in range(n_recordings)]
     index = {
         "window_samples": 15360,
@@ -151,7 +160,9 @@ def bench_open_large(root: Path, n_recordings: int = 7400, n_windows: int = 300_
     # Only the first recording is written (the reader looks at one for the chunk layout).
     sig = np.zeros((19, 16), np.float32)
     path = root / "large.zarr"
-    _native._write_test_store(path, [(rids[0], sig, np.zeros(16, np.uint8))], index=index)
+    _native._write_test_store(
+        path, [(rids[0], sig, np.zeros(16, np.uint8))], index=index
+    )
     times = []
     for _ in range(5):
         t0 = time.perf_counter()
@@ -166,8 +177,16 @@ def main() -> int:
     p.add_argument("--patients", type=int, default=8)
     p.add_argument("--duration", type=int, nargs=2, default=(600, 900))
     p.add_argument("--batches", type=int, default=40, help="batches timed per loader")
-    p.add_argument("--old-items", type=int, default=12, help="items timed for the old loader (seconds each)")
-    p.add_argument("--workdir", help="where the corpus, store and npz go (default: a temporary folder)")
+    p.add_argument(
+        "--old-items",
+        type=int,
+        default=12,
+        help="items timed for the old loader (seconds each)",
+    )
+    p.add_argument(
+        "--workdir",
+        help="where the corpus, store and npz go (default: a temporary folder)",
+    )
     p.add_argument("--out", help="write the results as markdown here")
     args = p.parse_args()
     command = "python " + " ".join(shlex.quote(a) for a in sys.argv)
@@ -179,7 +198,10 @@ def main() -> int:
         ingest(work / "edf", store)
     ds = ZarrWindowDataset(store)
     window_bytes = len(ds.channels) * ds.window_samples * ds.dtype.itemsize
-    print(f"{ds!r}; {len(ds.rids)} recordings; window {window_bytes / 1e6:.2f} MB", flush=True)
+    print(
+        f"{ds!r}; {len(ds.rids)} recordings; window {window_bytes / 1e6:.2f} MB",
+        flush=True,
+    )
     npz = write_npz_cache(ds, work / "npz", list(range(min(4, len(ds.rids)))))
     for r in range(len(ds.rids)):  # warm the page cache
         if ds.n_samples[r]:
@@ -189,10 +211,19 @@ def main() -> int:
 
     rng = np.random.default_rng(0)
     res: dict[str, tuple[int, float]] = {}
-    res["(a) old npz loader"] = (args.old_items, bench_old(ds, npz, args.old_items, rng))
+    res["(a) old npz loader"] = (
+        args.old_items,
+        bench_old(ds, npz, args.old_items, rng),
+    )
     for workers in (0, 2):
-        res[f"(b) DataLoader, {workers} workers"] = (args.batches * BATCH, bench_dataloader(ds, workers, args.batches))
-    res["(c) ds.batches (cpu)"] = (args.batches * BATCH, bench_batches(ds, args.batches))
+        res[f"(b) DataLoader, {workers} workers"] = (
+            args.batches * BATCH,
+            bench_dataloader(ds, workers, args.batches),
+        )
+    res["(c) ds.batches (cpu)"] = (
+        args.batches * BATCH,
+        bench_batches(ds, args.batches),
+    )
     res["(d) memcpy ceiling"] = (args.batches * BATCH, bench_memcpy(ds, args.batches))
     opens = bench_open_large(work)
 
@@ -203,11 +234,15 @@ def main() -> int:
         "",
         f"`{command}`",
         "",
-        f"{time.strftime('%Y-%m-%d')}, {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
-        f"Python {platform.python_version()}, torch {torch.__version__}, numpy {np.__version__}.",
-        f"Store: {len(ds.rids)} synthetic recordings, {len(ds)} windows of {len(ds.channels)} x "
-        f"{ds.window_samples} float32 ({window_bytes / 1e6:.2f} MB); random windows, batch {BATCH}, "
-        "warm page cache. (a) timed per item on the npz of 4 recordings.",
+        (
+            f"{time.strftime('%Y-%m-%d')}, {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
+            f"Python {platform.python_version()}, torch {torch.__version__}, numpy {np.__version__}."
+        ),
+        (
+            f"Store: {len(ds.rids)} synthetic recordings, {len(ds)} windows of {len(ds.channels)} x "
+            f"{ds.window_samples} float32 ({window_bytes / 1e6:.2f} MB); random windows, batch {BATCH}, "
+            "warm page cache. (a) timed per item on the npz of 4 recordings."
+        ),
         "",
         "| loader | windows/s | GB/s | (c) / this |",
         "|---|---:|---:|---:|",
@@ -216,8 +251,10 @@ def main() -> int:
         lines.append(f"| {k} | {w:,.1f} | {gb:.3f} | {c / w:,.2f}x |")
     lines += [
         "",
-        f"Opening a store with 7,400 recordings and 300,000 windows: median {statistics.median(opens) * 1e3:.0f} ms "
-        f"(min {min(opens) * 1e3:.0f}, max {max(opens) * 1e3:.0f}, 5 runs).",
+        (
+            f"Opening a store with 7,400 recordings and 300,000 windows: median {statistics.median(opens) * 1e3:.0f} ms "
+            f"(min {min(opens) * 1e3:.0f}, max {max(opens) * 1e3:.0f}, 5 runs)."
+        ),
     ]
     text = "\n".join(lines) + "\n"
     print(text)

@@ -176,11 +176,16 @@ def ingest(
 
 # --- gather ---
 
+from collections.abc import Sequence as _Sequence
+
+@final
 class WindowGatherer:
+    """Windows of a store's recordings gathered into batches by Rust threads."""
+
     def __new__(
         cls,
-        paths: list[str | _os.PathLike[str]],
-        n_samples: list[int],
+        paths: _Sequence[str | _os.PathLike[str]],
+        n_samples: _Sequence[int],
         n_channels: int,
         dtype: str,
         threads: int = 0,

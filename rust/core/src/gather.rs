@@ -524,7 +524,7 @@ mod tests {
         let sources = [Source::new(&data, c, 10)?];
         let mut out = vec![-1.0f32; 2 * c * 4];
         let p = pool();
-        let mut run = |rs: &[i64], ss: &[i64], t: usize, out: &mut [f32]| {
+        let run = |rs: &[i64], ss: &[i64], t: usize, out: &mut [f32]| {
             gather_windows(&p, &sources, c, rs, ss, t, out)
         };
         assert!(matches!(
@@ -566,7 +566,10 @@ mod tests {
         ));
         assert!(out.iter().all(|&x| x == -1.0));
         run(&[0, 0], &[6, 0], 4, &mut out)?;
-        assert_eq!(out, naive(&[data.clone()], c, &[(0, 6), (0, 0)], 4));
+        assert_eq!(
+            out,
+            naive(std::slice::from_ref(&data), c, &[(0, 6), (0, 0)], 4)
+        );
         run(&[], &[], 4, &mut [])?;
         assert!(matches!(
             Source::new(&data, 3, 10),

@@ -9,12 +9,15 @@ use std::io;
 use brainbrr_core::Error;
 use brainbrr_core::dsp::DspError;
 use brainbrr_core::edf::EdfError;
+use brainbrr_core::gather::GatherError;
 use brainbrr_core::ingest::IngestError;
 use brainbrr_core::labels::LabelError;
 use brainbrr_core::montage::MontageError;
 use brainbrr_core::store::StoreError;
 use pyo3::PyErr;
-use pyo3::exceptions::{PyFileNotFoundError, PyOSError, PyPermissionError};
+use pyo3::exceptions::{
+    PyFileNotFoundError, PyIndexError, PyOSError, PyPermissionError, PyRuntimeError, PyValueError,
+};
 
 /// The Python classes, imported from `brainbrr.errors` on first use.
 mod py {
@@ -83,6 +86,15 @@ impl From<PyBrainbrrError> for PyErr {
             Error::Ingest(ingest) => match ingest.io_kind() {
                 Some(kind) => io_to_py(kind, msg),
                 None => py::IngestError::new_err(msg),
+            },
+            // A window outside the store is an IndexError, a wrong buffer a ValueError.
+            Error::Gather(g) => match g {
+                GatherError::BadRecording { .. } | GatherError::OutOfBounds { .. } => {
+                    PyIndexError::new_err(msg)
+                }
+                GatherError::Io { source, .. } => io_to_py(source.kind(), msg),
+                GatherError::Pool { .. } => PyRuntimeError::new_err(msg),
+                _ => PyValueError::new_err(msg),
             },
             _ => PyOSError::new_err(msg),
         }

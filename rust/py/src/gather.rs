@@ -3,30 +3,12 @@
 
 use std::path::PathBuf;
 
-use brainbrr_core::gather::{GatherError, Gatherer, Sample};
+use brainbrr_core::gather::{Gatherer, Sample};
 use numpy::{PyReadonlyArray1, PyReadwriteArray3, PyUntypedArrayMethods};
-use pyo3::exceptions::{
-    PyFileNotFoundError, PyIndexError, PyOSError, PyRuntimeError, PyValueError,
-};
+use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 
-/// Gather errors as the builtin a caller expects: a window outside the store
-/// is an `IndexError`, a wrong buffer a `ValueError`. (`error.rs` would map
-/// `Error::Gather` to a bare `OSError`.)
-fn to_py(e: GatherError) -> PyErr {
-    let msg = e.to_string();
-    match e {
-        GatherError::BadRecording { .. } | GatherError::OutOfBounds { .. } => {
-            PyIndexError::new_err(msg)
-        }
-        GatherError::Io { source, .. } if source.kind() == std::io::ErrorKind::NotFound => {
-            PyFileNotFoundError::new_err(msg)
-        }
-        GatherError::Io { .. } => PyOSError::new_err(msg),
-        GatherError::Pool { .. } => PyRuntimeError::new_err(msg),
-        _ => PyValueError::new_err(msg),
-    }
-}
+use crate::error::to_py;
 
 /// Windows of a store's recordings gathered into batches by Rust threads.
 ///

@@ -1,0 +1,607 @@
+"""Reading a store: a map-style torch Dataset of windows, and a batch loader.
+
+Items are views of memory-mapped signal chunks (no copy, no decode). The batch
+path, :meth:`ZarrWindowDataset.batches`, gathers windows with Rust threads
+(GIL released) into pinned host memory and copies them to the GPU on a side
+stream while the previous batch is in use.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import warnings
+from collections import OrderedDict
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import numpy.typing as npt
+import torch
+from torch.utils.data import Dataset, Sampler
+
+from brainbrr import _native
+from brainbrr.errors import StoreError
+
+__all__ = ["ZarrWindowDataset", "balanced_sampler"]
+
+LabelMode = Literal["any", "fraction", "per_sample"]
+
+#: Memory maps kept open per process. CPython's ``mmap`` holds a file
+#: descriptor per map, and a TUSZ-size store has 7,400 recordings; a view
+#: handed out keeps its map alive after eviction.
+_MAX_OPEN_MAPS = 256
+
+_DTYPES: dict[str, np.dtype[Any]] = {
+    "float32": np.dtype("<f4"),
+    "float16": np.dtype("<f2"),
+}
+
+
+def _group_json(path: Path) -> dict[str, Any]:
+    with open(path / "zarr.json", encoding="utf-8") as f:
+        doc: dict[str, Any] = json.load(f)
+    return doc
+
+
+class ZarrWindowDataset(Dataset[tuple[torch.Tensor, torch.Tensor]]):
+    """Windows of a brainbrr store (format 1) as a map-style torch Dataset.
+
+    Opening reads the index tables only (never the recordings), so a store
+    of TUSZ size opens in well under a second.
+
+    Parameters
+    ----------
+    store : path-like
+        The Zarr store written by ``brainbrr-ingest``.
+    split : str or sequence of str, optional
+        Keep the recordings of these splits (``"train"``, ``"dev"``, ``"eval"``).
+    patients : sequence of str, optional
+        Keep the recordings of these patients.
+    window_s, stride_s : float, optional
+        Window length and stride in seconds; default the ingest's. Other values
+        rebuild the window index from the recordings' per-sample labels (read
+        once, vectorized), with no re-ingest.
+    label : {"any", "fraction", "per_sample"}
+        ``y`` of an item: the window label (int64: 0 background, 1 seizure,
+        255 unlabeled), the seizure fraction (float32), or the per-sample
+        labels (uint8 ``[T]``, a view like ``x``).
+    transform : callable, optional
+        Applied to ``x`` in ``__getitem__`` (not by :meth:`batches`).
+    allow_incomplete : bool
+        Open a store whose index is marked incomplete (an ingest running or
+        interrupted); the index may then miss recordings.
+
+    Raises
+    ------
+    brainbrr.StoreError
+        Not a format-1 store, or an incomplete index without ``allow_incomplete``.
+    FileNotFoundError
+        ``store`` does not exist.
+
+    Notes
+    -----
+    Memory maps are opened lazily in each process and dropped when pickled,
+    so DataLoader workers work under ``fork`` and ``spawn``. Maps are
+    copy-on-write: writing to an item changes that process's copy, never the store.
+    """
+
+    def __init__(
+        self,
+        store: str | os.PathLike[str],
+        split: str | Sequence[str] | None = None,
+        patients: Sequence[str] | None = None,
+        window_s: float | None = None,
+        stride_s: float | None = None,
+        label: LabelMode = "any",
+        transform: Callable[[torch.Tensor], torch.Tensor] | None = None,
+        allow_incomplete: bool = False,
+    ) -> None:
+        if label not in ("any", "fraction", "per_sample"):
+            raise ValueError(
+                f"label must be 'any', 'fraction' or 'per_sample', not {label!r}"
+            )
+        self.path = Path(store)
+        self.label = label
+        self.transform = transform
+        self.meta: dict[str, Any] = json.loads(_native.store_info(self.path))
+        if self.meta.get("format") != 1:
+            raise StoreError(
+                f"{self.path}: store format {self.meta.get('format')!r}, this brainbrr reads format 1"
+            )
+        if (
+            not self.meta.get("index", {}).get("complete", False)
+            and not allow_incomplete
+        ):
+            raise StoreError(
+                f"{self.path}: the window index is incomplete (index.complete is false): an ingest is "
+                "still running, or was interrupted before it rebuilt the index. Wait for it, or run "
+                f"`brainbrr-ingest SOURCE --out {self.path}` again with the same options (it resumes "
+                "and rebuilds the index); pass allow_incomplete=True to open the index as it is."
+            )
+        try:
+            index = _native.read_index(self.path)
+        except (StoreError, FileNotFoundError) as e:
+            raise StoreError(
+                f"{self.path}: no readable window index ({e}); run the ingest to completion"
+            ) from e
+        self.channels: list[str] = list(self.meta["channels"])
+        self.fs = float(self.meta["fs"])
+        config = self.meta.get("config", {})
+        dtype = config.get("dtype", "float32")
+        if dtype not in _DTYPES:
+            raise StoreError(
+                f"{self.path}: signal dtype {dtype!r} is neither float32 nor float16"
+            )
+        self.dtype: np.dtype[Any] = _DTYPES[dtype]
+
+        recs = index["recordings"]
+        self.rids: list[str] = list(recs["rid"])
+        self.patients: list[str] = list(recs["patient"])
+        self.splits: list[str] = list(recs["split"])
+        self.sessions: list[str] = list(recs["session"])
+        self.n_samples: npt.NDArray[np.int64] = np.asarray(
+            recs["n_samples"], dtype=np.int64
+        )
+        keep = np.ones(len(self.rids), dtype=bool)
+        if split is not None:
+            wanted = {split} if isinstance(split, str) else set(split)
+            keep &= np.fromiter(
+                (s in wanted for s in self.splits), bool, len(self.splits)
+            )
+        if patients is not None:
+            wanted = set(patients)
+            keep &= np.fromiter(
+                (p in wanted for p in self.patients), bool, len(self.patients)
+            )
+
+        self._maps: OrderedDict[tuple[int, str], np.ndarray] = OrderedDict()
+        self._gatherer: _native.WindowGatherer | None = None
+        self._layout()
+
+        ingest_t, ingest_s = int(index["window_samples"]), int(index["stride_samples"])
+        t = ingest_t if window_s is None else self._samples(window_s, "window_s")
+        s = ingest_s if stride_s is None else self._samples(stride_s, "stride_s")
+        self.window_samples, self.stride_samples = t, s
+        if (t, s) == (ingest_t, ingest_s):
+            w = index["windows"]
+            rec = np.asarray(w["recording"], dtype=np.int64)
+            sel = keep[rec]
+            self._rec = rec[sel]
+            self._start = np.asarray(w["start"], dtype=np.int64)[sel]
+            self._label = np.asarray(w["label"], dtype=np.uint8)[sel]
+            self._frac = np.asarray(w["seizure_fraction"], dtype=np.float32)[sel]
+        else:
+            self._rebuild(np.flatnonzero(keep), t, s)
+
+    def _samples(self, seconds: float, what: str) -> int:
+        n = round(seconds * self.fs)
+        if not np.isfinite(seconds) or n < 1:
+            raise ValueError(
+                f"{what}={seconds} is less than one sample at {self.fs} Hz"
+            )
+        return n
+
+    def _layout(self) -> None:
+        """Where the chunk files are, and whether they can be memory-mapped.
+
+        The ingest writes every recording with one codec chain and one chunk
+        key encoding, so one non-empty recording tells them for the store.
+        """
+        self._suffix = {"signal": Path("c/0/0"), "label": Path("c/0")}
+        self.compressed = False
+        nonempty = np.flatnonzero(self.n_samples > 0)
+        if nonempty.size == 0:
+            return
+        rid = self.rids[int(nonempty[0])]
+        base = self.path / "recordings" / rid
+        for array in ("signal", "label"):
+            chunk = Path(_native.chunk_path(self.path, rid, array))
+            self._suffix[array] = chunk.relative_to(base / array)
+        codecs = _group_json(base / "signal").get("codecs", [])
+        self.compressed = any(c.get("name") != "bytes" for c in codecs)
+        if self.compressed:
+            warnings.warn(
+                f"{self.path} is compressed: windows are decoded on every read, not zero-copy "
+                "memory-mapped views (re-ingest without --zstd for training)",
+                UserWarning,
+                stacklevel=3,
+            )
+
+    def _rebuild(self, recordings: npt.NDArray[np.int64], t: int, s: int) -> None:
+        """The window index for window ``t`` and stride ``s`` (samples), from
+        the per-sample labels, with the ingest's rules: a window holding any
+        unlabeled sample is unlabeled, else seizure if any sample is one."""
+        parts: list[tuple[np.ndarray, ...]] = []
+        for r in recordings:
+            n = int(self.n_samples[r])
+            count = (n - t) // s + 1 if n >= t else 0
+            if count == 0:
+                continue
+            labels = self._read("label", int(r))
+            starts = np.arange(count, dtype=np.int64) * s
+            # prefix[k]: count among the first k samples.
+            seiz = np.concatenate(([0], np.cumsum(labels == 1, dtype=np.int64)))
+            unlab = np.concatenate(([0], np.cumsum(labels == 255, dtype=np.int64)))
+            n_seiz = seiz[starts + t] - seiz[starts]
+            n_unlab = unlab[starts + t] - unlab[starts]
+            label = np.where(n_unlab > 0, 255, np.where(n_seiz > 0, 1, 0)).astype(
+                np.uint8
+            )
+            frac = np.where(label == 1, n_seiz / t, 0.0).astype(np.float32)
+            parts.append((np.full(count, r, dtype=np.int64), starts, label, frac))
+        if parts:
+            cols = [np.concatenate(c) for c in zip(*parts, strict=True)]
+        else:
+            cols = [
+                np.zeros(0, np.int64),
+                np.zeros(0, np.int64),
+                np.zeros(0, np.uint8),
+                np.zeros(0, np.float32),
+            ]
+        self._rec, self._start, self._label, self._frac = cols
+
+    # --- reading ----------------------------------------------------------
+
+    def chunk_file(self, r: int, array: Literal["signal", "label"] = "signal") -> Path:
+        """The chunk file of ``array`` of recording ``r`` (absent when empty)."""
+        return self.path / "recordings" / self.rids[r] / array / self._suffix[array]
+
+    def _read(self, array: Literal["signal", "label"], r: int) -> np.ndarray:
+        """Recording ``r``'s whole ``array``: a copy-on-write memory map, or
+        the decoded array of a compressed store."""
+        key = (r, array)
+        hit = self._maps.get(key)
+        if hit is not None:
+            self._maps.move_to_end(key)
+            return hit
+        n = int(self.n_samples[r])
+        shape = (len(self.channels), n) if array == "signal" else (n,)
+        dtype = self.dtype if array == "signal" else np.dtype(np.uint8)
+        if n == 0:
+            a = np.zeros(shape, dtype)
+        elif self.compressed:
+            import zarr
+
+            a = np.asarray(
+                zarr.open_array(
+                    self.path / "recordings" / self.rids[r] / array, mode="r"
+                )[...]
+            )
+        else:
+            # mode "c": a private mapping. Pages are shared with the page cache
+            # until written, and torch gets a writable array (no warning).
+            a = np.memmap(self.chunk_file(r, array), dtype=dtype, mode="c", shape=shape)
+        self._maps[key] = a
+        if len(self._maps) > _MAX_OPEN_MAPS:
+            self._maps.popitem(last=False)
+        return a
+
+    def __len__(self) -> int:
+        return int(self._rec.size)
+
+    def _check(self, i: int) -> int:
+        n = len(self)
+        i = int(i)
+        if not -n <= i < n:
+            raise IndexError(f"window {i} out of range for {n} windows")
+        return i % n if n else i
+
+    def __getitem__(self, i: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """Window ``i``: ``(x, y)``, ``x`` a ``[C, T]`` view of the memory-mapped signal."""
+        i = self._check(i)
+        r, a = int(self._rec[i]), int(self._start[i])
+        b = a + self.window_samples
+        x = torch.from_numpy(self._read("signal", r)[:, a:b])
+        if self.transform is not None:
+            x = self.transform(x)
+        if self.label == "any":
+            y = torch.tensor(int(self._label[i]), dtype=torch.int64)
+        elif self.label == "fraction":
+            y = torch.tensor(float(self._frac[i]), dtype=torch.float32)
+        else:
+            y = torch.from_numpy(self._read("label", r)[a:b])
+        return x, y
+
+    def info(self, i: int) -> dict[str, Any]:
+        """Where window ``i`` comes from: recording id and index, patient,
+        session, split, start in samples and seconds, label, seizure fraction."""
+        i = self._check(i)
+        r = int(self._rec[i])
+        start = int(self._start[i])
+        return {
+            "recording": self.rids[r],
+            "recording_index": r,
+            "patient": self.patients[r],
+            "session": self.sessions[r],
+            "split": self.splits[r],
+            "start": start,
+            "start_s": start / self.fs,
+            "label": int(self._label[i]),
+            "seizure_fraction": float(self._frac[i]),
+        }
+
+    @property
+    def labels(self) -> npt.NDArray[np.uint8]:
+        """The window labels (0, 1, 255), from the index; read-only."""
+        v = self._label.view()
+        v.flags.writeable = False
+        return v
+
+    @property
+    def seizure_fractions(self) -> npt.NDArray[np.float32]:
+        """The windows' seizure fractions, from the index; read-only."""
+        v = self._frac.view()
+        v.flags.writeable = False
+        return v
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = self.__dict__.copy()
+        state["_maps"] = OrderedDict()
+        state["_gatherer"] = None
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+
+    def __repr__(self) -> str:
+        return (
+            f"ZarrWindowDataset({str(self.path)!r}, windows={len(self)}, channels={len(self.channels)}, "
+            f"window={self.window_samples / self.fs:g}s, stride={self.stride_samples / self.fs:g}s, "
+            f"dtype={self.dtype.name}, label={self.label!r})"
+        )
+
+    # --- batches ----------------------------------------------------------
+
+    def _gather_into(self, idx: npt.NDArray[np.int64], dst: np.ndarray) -> None:
+        """Fill ``dst`` ``[len(idx), C, T]`` with windows ``idx`` (Rust threads, GIL released)."""
+        if self.compressed:
+            for k, i in enumerate(idx):
+                r, a = int(self._rec[i]), int(self._start[i])
+                dst[k] = self._read("signal", r)[:, a : a + self.window_samples]
+            return
+        if self._gatherer is None:
+            paths = [str(self.chunk_file(r)) for r in range(len(self.rids))]
+            self._gatherer = _native.WindowGatherer(
+                paths,
+                [int(n) for n in self.n_samples],
+                len(self.channels),
+                self.dtype.name,
+            )
+        if self.dtype == np.float16:
+            dst = dst.view(np.uint16)
+        self._gatherer.gather(self._rec[idx], self._start[idx], dst)
+
+    def _targets(self, idx: npt.NDArray[np.int64]) -> torch.Tensor:
+        if self.label == "any":
+            return torch.from_numpy(self._label[idx].astype(np.int64))
+        if self.label == "fraction":
+            return torch.from_numpy(self._frac[idx])
+        y = np.empty((idx.size, self.window_samples), np.uint8)
+        for k, i in enumerate(idx):
+            a = int(self._start[i])
+            y[k] = self._read("label", int(self._rec[i]))[a : a + self.window_samples]
+        return torch.from_numpy(y)
+
+    def order(
+        self, shuffle: bool = True, seed: int = 0, sampler: Sampler[int] | None = None
+    ) -> npt.NDArray[np.int64]:
+        """The window order of one epoch of :meth:`batches`: the sampler's, a
+        permutation drawn from ``numpy.random.default_rng(seed)``, or index order."""
+        if sampler is not None:
+            return np.fromiter(iter(sampler), dtype=np.int64)
+        if shuffle:
+            return np.random.default_rng(seed).permutation(len(self)).astype(np.int64)
+        return np.arange(len(self), dtype=np.int64)
+
+    def batches(
+        self,
+        batch_size: int,
+        shuffle: bool = True,
+        seed: int = 0,
+        device: str | torch.device | None = None,
+        drop_last: bool = False,
+        sampler: Sampler[int] | None = None,
+        dtype: torch.dtype | None = None,
+    ) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        """One epoch of ``(x [B, C, T], y [B] or [B, T])`` batches on ``device``.
+
+        Windows are gathered by Rust threads into host memory (pinned on CUDA,
+        two buffers used in turn) and copied to the GPU with ``non_blocking``
+        on a side stream, so the copy of one batch overlaps the work on the
+        previous one. Without a sampler every window comes exactly once.
+
+        Parameters
+        ----------
+        batch_size : int
+            Windows per batch.
+        shuffle : bool
+            Shuffle the windows, deterministically for ``seed``.
+        seed : int
+            Seed of the permutation (use ``seed + epoch`` for a new order per epoch).
+        device : str or torch.device, optional
+            Default ``"cuda"`` when available, else ``"cpu"``.
+        drop_last : bool
+            Drop the last batch when it is smaller than ``batch_size``.
+        sampler : torch Sampler, optional
+            Draw the window indices from this sampler instead (e.g.
+            :func:`balanced_sampler`); ``shuffle`` and ``seed`` are then unused.
+        dtype : torch.dtype, optional
+            Cast ``x`` on the device (e.g. a float16 store to ``torch.float32``).
+
+        Yields
+        ------
+        x : torch.Tensor
+            ``[B, C, T]``, the store's dtype unless ``dtype`` is given.
+        y : torch.Tensor
+            As the items' ``y``, stacked. ``transform`` is not applied.
+        """
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be at least 1, not {batch_size}")
+        dev = torch.device(
+            device
+            if device is not None
+            else ("cuda" if torch.cuda.is_available() else "cpu")
+        )
+        order = self.order(shuffle, seed, sampler)
+        stops = range(0, order.size, batch_size)
+        chunks = [order[a : a + batch_size] for a in stops]
+        if drop_last and chunks and chunks[-1].size < batch_size:
+            chunks.pop()
+        shape = (len(self.channels), self.window_samples)
+        tdtype = torch.float16 if self.dtype == np.float16 else torch.float32
+        if dev.type != "cuda":
+            ring = _BufferRing((batch_size, *shape), self.dtype)
+            for idx in chunks:
+                buf = ring.take()[: idx.size]
+                self._gather_into(idx, buf)
+                x = torch.from_numpy(buf)
+                yield (x if dtype is None else x.to(dtype)), self._targets(idx)
+            return
+        yield from self._cuda_batches(chunks, shape, tdtype, dev, dtype)
+
+    def _cuda_batches(
+        self,
+        chunks: list[npt.NDArray[np.int64]],
+        shape: tuple[int, int],
+        tdtype: torch.dtype,
+        dev: torch.device,
+        dtype: torch.dtype | None,
+    ) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        b = max((c.size for c in chunks), default=0)
+        host = [
+            torch.empty((b, *shape), dtype=tdtype, pin_memory=True) for _ in range(2)
+        ]
+        copied = [torch.cuda.Event(), torch.cuda.Event()]
+        side = torch.cuda.Stream(device=dev)
+        for k, idx in enumerate(chunks):
+            slot = k % 2
+            # The buffer's previous H2D copy (two batches ago) must be done before it is refilled.
+            copied[slot].synchronize()
+            buf = host[slot]
+            self._gather_into(idx, buf[: idx.size].numpy())
+            y_host = self._targets(idx)
+            if y_host.numel():
+                y_host = y_host.pin_memory()
+            main = torch.cuda.current_stream(dev)
+            with torch.cuda.stream(side):
+                x = buf[: idx.size].to(dev, non_blocking=True)
+                y = y_host.to(dev, non_blocking=True)
+                copied[slot].record(side)
+            main.wait_stream(side)
+            # Allocated on the side stream, used on the main one: keep the allocator from reusing them early.
+            x.record_stream(main)
+            y.record_stream(main)
+            yield (x if dtype is None else x.to(dtype)), y
+
+
+class _BufferRing:
+    """Reusable host batch buffers for the CPU path.
+
+    Fresh memory costs more than the gather itself (the kernel zeroes and maps
+    every page: measured 1.9 GB/s into new buffers against 6.4 GB/s into
+    reused ones), so batches are gathered into a few buffers in turn. A buffer
+    is reused only when nothing refers to it any more: ``torch.from_numpy``
+    holds a reference to the array for as long as any tensor or view of the
+    batch lives, so a batch the caller keeps is never overwritten.
+    """
+
+    #: Buffers kept; a caller holding more batches gets fresh ones.
+    KEEP = 3
+
+    def __init__(self, shape: tuple[int, int, int], dtype: np.dtype[Any]) -> None:
+        self.shape, self.dtype = shape, dtype
+        # The count of a buffer only the ring holds, measured the way `take` measures.
+        self.buffers: list[np.ndarray] = [np.empty(0)]
+        self.idle = self._refs(0)
+        self.buffers.clear()
+
+    def _refs(self, i: int) -> int:
+        return sys.getrefcount(self.buffers[i])
+
+    def take(self) -> np.ndarray:
+        """A buffer nobody else refers to."""
+        for i in range(len(self.buffers)):
+            if self._refs(i) <= self.idle:
+                return self.buffers[i]
+        a = np.empty(self.shape, self.dtype)
+        if len(self.buffers) < self.KEEP:
+            self.buffers.append(a)
+        return a
+
+
+class _WeightedWindows(Sampler[int]):
+    """Window indices drawn with replacement from fixed per-window weights."""
+
+    def __init__(
+        self, weights: npt.NDArray[np.float64], num_samples: int, seed: int
+    ) -> None:
+        self.weights = weights / weights.sum()
+        self.num_samples = num_samples
+        self.seed = seed
+        self.epoch = 0
+
+    def set_epoch(self, epoch: int) -> None:
+        """Draw another sequence for ``epoch`` (same seed, same epoch: same draws)."""
+        self.epoch = epoch
+
+    def __len__(self) -> int:
+        return self.num_samples
+
+    def __iter__(self) -> Iterator[int]:
+        rng = np.random.default_rng([self.seed, self.epoch])
+        draws = rng.choice(
+            self.weights.size, size=self.num_samples, replace=True, p=self.weights
+        )
+        return iter(draws.tolist())
+
+
+def balanced_sampler(
+    ds: ZarrWindowDataset,
+    seizure_rate: float = 0.5,
+    num_samples: int | None = None,
+    seed: int = 0,
+) -> Sampler[int]:
+    """A sampler drawing seizure windows (label 1) at ``seizure_rate``.
+
+    Computed from the index only (no window is read). Unlabeled windows (255)
+    are never drawn; background and seizure windows are drawn with replacement,
+    uniformly within each class.
+
+    Parameters
+    ----------
+    ds : ZarrWindowDataset
+        The dataset whose window indices are drawn.
+    seizure_rate : float
+        Expected fraction of seizure windows, in (0, 1).
+    num_samples : int, optional
+        Draws per epoch; default the number of labeled windows.
+    seed : int
+        Seed; the sampler's ``set_epoch(e)`` gives epoch ``e`` its own draws.
+
+    Returns
+    -------
+    torch.utils.data.Sampler
+        Usable as a DataLoader ``sampler`` and as :meth:`ZarrWindowDataset.batches`' ``sampler``.
+
+    Raises
+    ------
+    ValueError
+        A rate outside (0, 1), or a dataset without seizure or background windows.
+    """
+    if not 0.0 < seizure_rate < 1.0:
+        raise ValueError(f"seizure_rate must lie in (0, 1), not {seizure_rate}")
+    labels = ds.labels
+    seiz, bckg = labels == 1, labels == 0
+    n_seiz, n_bckg = int(seiz.sum()), int(bckg.sum())
+    if n_seiz == 0 or n_bckg == 0:
+        raise ValueError(
+            f"cannot balance {n_seiz} seizure and {n_bckg} background windows"
+        )
+    weights = np.where(
+        seiz, seizure_rate / n_seiz, np.where(bckg, (1.0 - seizure_rate) / n_bckg, 0.0)
+    )
+    n = n_seiz + n_bckg if num_samples is None else int(num_samples)
+    return _WeightedWindows(weights, n, seed)
