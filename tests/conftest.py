@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import pytest
 import zarr
 
@@ -89,16 +90,6 @@ def edf_to_bdf(edf: Path, bdf: Path) -> None:
     bdf.write_bytes(bytes(header) + data)
 
 
-def _copy_with_annotation(src: Path, dest: Path) -> None:
-    shutil.copyfile(src, dest)
-    shutil.copyfile(src.with_suffix(".csv_bi"), dest.with_suffix(".csv_bi"))
-
-
-def _edf_header_cut(good: Path) -> bytes:
-    raw = good.read_bytes()
-    return raw[: int(raw[184:192]) - 300]
-
-
 def _build_tusz_corpus(root: Path) -> TuszCorpus:
     """make_corpus (mixed rates, REF and LE, FZ/PZ missing) plus every bad-input kind and a non-TUSZ tree."""
     corpus = TuszCorpus(root)
@@ -125,7 +116,15 @@ def _build_tusz_corpus(root: Path) -> TuszCorpus:
     def add(name: str, fs: int, duration: int, seizures: Intervals | None, missing: tuple[str, ...] = ()) -> Path:
         path = root / session / name
         seed = len(corpus.recordings)
-        write_recording(path, fs=fs, duration_s=duration, seizures=seizures or (), missing=missing, seed=seed, annotations=seizures is not None)
+        write_recording(
+            path,
+            fs=fs,
+            duration_s=duration,
+            seizures=seizures or (),
+            missing=missing,
+            seed=seed,
+            annotations=seizures is not None,
+        )
         rel = f"{session}/{name}"
         corpus.recordings[rel] = ExpectedRecording(rel, fs, fs * duration, seizures, interpolated=missing, **tusz)
         return path
@@ -157,7 +156,12 @@ def _build_tusz_corpus(root: Path) -> TuszCorpus:
     corpus.failed[f"{session}/aaaazzzz_s002_t006.edf"] = ("aaaazzzz_s002_t006.edf", "0 bytes")
     dup = [f"EEG {c}-REF" for c in EEG_19] + ["EEG C3-LE"]
     rng = np.random.default_rng(1)
-    write_edf(root / session / "aaaazzzz_s002_t007.edf", list(rng.standard_normal((len(dup), 256 * 70))), [256.0] * len(dup), dup)
+    write_edf(
+        root / session / "aaaazzzz_s002_t007.edf",
+        list(rng.standard_normal((len(dup), 256 * 70))),
+        [256.0] * len(dup),
+        dup,
+    )
     corpus.failed[f"{session}/aaaazzzz_s002_t007.edf"] = ("aaaazzzz_s002_t007.edf", "C3", "more than once")
 
     # A tree without the TUSZ layout: no split/patient/session.
@@ -166,28 +170,29 @@ def _build_tusz_corpus(root: Path) -> TuszCorpus:
     # 0.1 s records at 250 Hz, 70.3 s: 17575 samples -> 17996.8 at 256 Hz, a length that must be rounded.
     plain = other / "site_b" / "rec01.edf"
     write_edf(plain, list(rng.standard_normal((19, 17575)) * 30), [250.0] * 19, list(EEG_19), record_duration=0.1)
-    plain.with_suffix(".csv_bi").write_text(csv_bi("70.3000", [(0, 3.3, "bckg"), (3.3, 9.9, "seiz"), (9.9, 70.3, "bckg")]))
+    plain.with_suffix(".csv_bi").write_text(
+        csv_bi("70.3000", [(0, 3.3, "bckg"), (3.3, 9.9, "seiz"), (9.9, 70.3, "bckg")])
+    )
     corpus.recordings["other/site_b/rec01.edf"] = ExpectedRecording("other/site_b/rec01.edf", 250, 17575, ((3.3, 9.9),))
     for name, source in (("UPPER.EDF", written[1]), ("conv.bdf", written[3])):
         twin = source.path.relative_to(root).as_posix()
         if name.endswith(".bdf"):
             edf_to_bdf(source.path, other / name)
-            shutil.copyfile(source.path.with_suffix(".csv_bi"), (other / name).with_suffix(".csv_bi"))
         else:
-            _copy_with_annotation(source.path, other / name)
+            shutil.copyfile(source.path, other / name)
+        shutil.copyfile(source.path.with_suffix(".csv_bi"), (other / name).with_suffix(".csv_bi"))
         corpus.recordings[f"other/{name}"] = ExpectedRecording(
             f"other/{name}", source.fs, source.fs * source.duration_s, source.seizures, same_signal_as=twin
         )
 
     junk = other / "junk"
     junk.mkdir()
-    good = written[0].path
-    raw = good.read_bytes()
+    raw = written[0].path.read_bytes()
     header_bytes = int(raw[184:192])
     bad: dict[str, tuple[bytes, tuple[str, ...]]] = {
         "png.edf": (b"\x89PNG\r\n\x1a\n" + bytes(2000), ("not an EDF",)),
         "zip.edf": (b"PK\x03\x04" + bytes(2000), ("not an EDF",)),
-        "header_cut.edf": (_edf_header_cut(good), ("header",)),
+        "header_cut.edf": (raw[: header_bytes - 300], ("header",)),
         "first_record_cut.edf": (raw[: header_bytes + 1000], ("record",)),
         "header_corrupt.edf": (raw[:252] + b"x9  " + raw[256:], ("number of signals", "x9")),
     }
@@ -223,7 +228,9 @@ def run_cli(program: str, *args: str | Path, timeout: float = 120) -> subprocess
     return subprocess.run([str(BIN / program), *map(str, args)], capture_output=True, text=True, timeout=timeout)
 
 
-def run_ingest(source: Path, store: Path, *args: str | Path) -> tuple[subprocess.CompletedProcess[str], dict[str, Any] | None]:
+def run_ingest(
+    source: Path, store: Path, *args: str | Path
+) -> tuple[subprocess.CompletedProcess[str], dict[str, Any] | None]:
     """``brainbrr-ingest SOURCE --out STORE --json -j 2 ARGS``; the parsed summary when one was printed."""
     proc = run_cli("brainbrr-ingest", source, "--out", store, "--json", "-j", "2", *args)
     return proc, json.loads(proc.stdout) if proc.stdout.strip() else None
@@ -233,7 +240,7 @@ def open_store(store: Path) -> zarr.Group:
     return zarr.open_group(store, mode="r")
 
 
-def store_arrays(store: Path) -> dict[str, zarr.Array]:
+def store_arrays(store: Path) -> dict[str, zarr.Array[Any]]:
     """Every array of the store, by path, found by walking the hierarchy with zarr-python."""
     with warnings.catch_warnings():
         # zarr-python warns about the store's `.brainbrr-tmp` folder when listing the root;
@@ -243,7 +250,20 @@ def store_arrays(store: Path) -> dict[str, zarr.Array]:
     return {name: node for name, node in members if isinstance(node, zarr.Array)}
 
 
-def read_column(group: zarr.Group, name: str) -> list[Any]:
+def read_array(store: Path, name: str) -> npt.NDArray[Any]:
+    """The whole array ``name`` of the store, read by zarr-python."""
+    node = open_store(store)[name]
+    assert isinstance(node, zarr.Array), name
+    return np.asarray(node[...])
+
+
+def read_column(store: Path, name: str) -> list[Any]:
     """An index column as a Python list (strings as str)."""
-    values = group[name][:]
-    return [str(v) for v in values] if values.dtype.kind in "OTU" else values.tolist()
+    values = read_array(store, name)
+    return [str(v) for v in values] if values.dtype.kind in "OTU" else list(values.tolist())
+
+
+def read_attrs(store: Path, name: str = "") -> dict[str, Any]:
+    """The attributes of the group or array ``name`` (the root by default)."""
+    node = open_store(store)[name] if name else open_store(store)
+    return dict(node.attrs.asdict())
