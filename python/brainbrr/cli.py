@@ -12,7 +12,7 @@ from typing import Any
 
 import brainbrr
 from brainbrr import _native
-from brainbrr.errors import BrainbrrError
+from brainbrr.errors import BrainbrrError, IngestError
 from brainbrr.ingest import ingest
 from brainbrr.progress import Progress
 
@@ -79,6 +79,9 @@ def _run_ingest(source: Path, out: Path, args: argparse.Namespace) -> int:
             files=args.files,
             progress=show,
         )
+    except IngestError as e:  # --strict: stopped at the first failed recording
+        print(f"error: {e}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print("\ninterrupted: committed recordings are kept; run the same command again to continue", file=sys.stderr)
         return 130
@@ -127,6 +130,7 @@ EXIT_CODES = """exit status:
   0    every recording was ingested, or skipped for a documented reason
        (montage channels missing); skips are listed in the summary and index/failures
   1    at least one recording failed (listed with its reason); the rest were ingested
+       (with --strict: the run stopped at the first failure; what was committed stays)
   2    nothing was ingested: bad arguments, unreadable source, or a store built with
        another config (the differing parameters are named; use --overwrite to rebuild)
   130  interrupted (Ctrl-C); committed recordings are kept, re-run to continue

@@ -131,16 +131,24 @@ impl Store {
                 path: path.to_owned(),
             });
         }
-        fs::create_dir_all(path).map_err(|e| StoreError::io(path, e))?;
-        let store = Self::with_root(path, root)?;
-        let recordings = GroupBuilder::new()
-            .build(store.zarr.clone(), "/recordings")
-            .map_err(|e| StoreError::zarr(path, e))?;
-        recordings
-            .store_metadata()
-            .map_err(|e| StoreError::zarr(path.join("recordings"), e))?;
-        store.write_root()?;
-        Ok(store)
+        // Built beside `path` and renamed into place: a crash never leaves a
+        // half-created store that later runs would refuse.
+        let staging = sibling(path, "creating");
+        fs::create_dir_all(&staging).map_err(|e| StoreError::io(&staging, e))?;
+        {
+            let store = Self::with_root(&staging, root.clone())?;
+            GroupBuilder::new()
+                .build(store.zarr.clone(), "/recordings")
+                .and_then(|g| g.store_metadata().map_err(Into::into))
+                .map_err(|e| StoreError::zarr(staging.join("recordings"), e))?;
+            store.write_root()?;
+        }
+        if path.exists() {
+            fs::remove_dir(path).map_err(|e| StoreError::io(path, e))?;
+        }
+        fs::rename(&staging, path).map_err(|e| StoreError::io(path, e))?;
+        commit::sync_dir(parent_dir(path))?;
+        Self::with_root(path, root)
     }
 
     /// Open an existing store.
@@ -190,13 +198,19 @@ impl Store {
         overwrite: bool,
     ) -> Result<Self, StoreError> {
         let path = path.as_ref();
+        remove_stale_siblings(path);
         if is_empty_dir(path)? {
             return Self::create(path, root);
         }
         let existing = Self::open(path)?;
         if overwrite {
-            fs::remove_dir_all(path).map_err(|e| StoreError::io(path, e))?;
-            return Self::create(path, root);
+            // Moved aside first, so a crash while deleting never leaves a store
+            // whose recordings lost their arrays but kept their commit markers.
+            let old = sibling(path, "old");
+            fs::rename(path, &old).map_err(|e| StoreError::io(path, e))?;
+            let store = Self::create(path, root)?;
+            fs::remove_dir_all(&old).map_err(|e| StoreError::io(&old, e))?;
+            return Ok(store);
         }
         let differences = json_diff(&existing.root.identity(), &root.identity());
         if differences.is_empty() {
@@ -283,5 +297,36 @@ impl Store {
             }
         }
         Ok(removed)
+    }
+}
+
+/// `<parent>/.<name>.brainbrr-<what>.<pid>`: where a store is built or moved
+/// aside; on the same file system, so renames are atomic.
+fn sibling(path: &Path, what: &str) -> PathBuf {
+    let name = path
+        .file_name()
+        .map_or_else(|| "store".into(), |n| n.to_string_lossy());
+    path.with_file_name(format!(".{name}.brainbrr-{what}.{}", std::process::id()))
+}
+
+/// The folder holding `path` (`.` for a bare name).
+fn parent_dir(path: &Path) -> &Path {
+    path.parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."))
+}
+
+/// Removes what a crashed create or overwrite left beside `path`.
+fn remove_stale_siblings(path: &Path) {
+    let Some(name) = path.file_name() else { return };
+    let prefix = format!(".{}.brainbrr-", name.to_string_lossy());
+    for entry in fs::read_dir(parent_dir(path))
+        .into_iter()
+        .flatten()
+        .flatten()
+    {
+        if entry.file_name().to_string_lossy().starts_with(&prefix) {
+            let _ = fs::remove_dir_all(entry.path());
+        }
     }
 }

@@ -58,6 +58,16 @@ pub(crate) fn ingest_one(
     let (size, mtime_ns) =
         fail_on!(fingerprint(&src.path).map_err(|e| format!("{}: {e}", src.path.display())));
     let edf = fail_on!(Edf::open(&src.path));
+    // The reader tolerates a truncated file (complete records stay readable),
+    // but a cache built from part of a recording must not pass unnoticed.
+    let declared = edf.header().declared_records;
+    if declared > edf.n_records() as i64 {
+        return Outcome::Failed(format!(
+            "{}: truncated: the header declares {declared} records, the file holds {} complete ones",
+            src.path.display(),
+            edf.n_records()
+        ));
+    }
     let labels: Vec<&str> = edf.signals().map(|s| s.label.as_str()).collect();
     let picked = match pick(&labels, &cfg.montage) {
         Ok(p) => p,

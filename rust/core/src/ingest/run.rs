@@ -99,6 +99,7 @@ pub fn ingest(
         ..Summary::default()
     });
     let stop = AtomicBool::new(false);
+    let first_failure: Mutex<Option<String>> = Mutex::new(None);
     // One recording per worker at a time bounds memory by jobs x the largest recording.
     pool.install(|| {
         todo.par_iter().with_max_len(1).for_each(|src| {
@@ -113,14 +114,24 @@ pub fn ingest(
                 Outcome::Failed(r) => ("failed", Some(r.clone())),
                 Outcome::Cancelled => return,
             };
+            // A source that changed and now fails (or is skipped) must not leave
+            // its stale earlier version in the store.
+            if !matches!(outcome, Outcome::Ingested) && committed.contains_key(&src.rid) {
+                let _ = store.remove_recording(&src.rid);
+            }
             if let Ok(mut s) = results.lock() {
                 s.source_bytes += bytes;
                 match outcome {
                     Outcome::Ingested => s.ingested += 1,
                     Outcome::Skipped(r) => s.skipped.push((src.rel.clone(), r)),
                     Outcome::Failed(r) => {
+                        if opts.strict
+                            && !stop.swap(true, Ordering::Relaxed)
+                            && let Ok(mut first) = first_failure.lock()
+                        {
+                            first.get_or_insert_with(|| r.clone());
+                        }
                         s.failed.push((src.rel.clone(), r));
-                        stop.store(opts.strict, Ordering::Relaxed);
                     }
                     Outcome::Cancelled => {}
                 }

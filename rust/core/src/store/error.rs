@@ -51,7 +51,7 @@ pub enum StoreError {
     },
     /// The store was built with another preprocessing config; nothing was changed.
     #[error(
-        "{path} was built with another config; use overwrite to rebuild it. Differences (store != requested):\n  {}",
+        "{path} was built with another config; rebuild it with --overwrite (overwrite=True in Python). Differences (store != requested):\n  {}",
         differences.join("\n  ")
     )]
     ConfigMismatch {
