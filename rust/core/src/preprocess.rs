@@ -29,13 +29,18 @@ enum Resampling {
     Poly(PolyResampler),
 }
 
-/// Buffers of one worker, reused across channels.
+/// Buffers of one worker thread, reused across channels and recordings:
+/// allocating them per call cost more in page faults than the filters did.
 #[derive(Default)]
 struct Work {
     signal: Vec<f64>,
     scratch: Vec<f64>,
     state: Vec<f64>,
     fft: FftWork,
+}
+
+thread_local! {
+    static WORK: std::cell::RefCell<Work> = std::cell::RefCell::new(Work::default());
 }
 
 impl Preprocessor {
@@ -143,8 +148,8 @@ impl Preprocessor {
             .then(|| FftResampler::new(n_in, n_out));
         out.par_chunks_mut(n_out)
             .zip(x.par_chunks(n_in))
-            .for_each_init(Work::default, |work, (o, xi)| {
-                self.channel(xi, o, fft.as_ref(), work);
+            .for_each(|(o, xi)| {
+                WORK.with_borrow_mut(|work| self.channel(xi, o, fft.as_ref(), work));
             });
         Ok(())
     }

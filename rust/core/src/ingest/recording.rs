@@ -104,77 +104,108 @@ pub(crate) fn ingest_one(
     }
     let n_channels = picked.channels().len();
     let n_in = edf.n_samples(rows.first().map_or(0, |r| r.1)).unwrap_or(0);
-    // Decode straight into the rows of the [C, n] matrix: no copy.
-    let mut x = mem::zeroed::<f64>(n_channels * n_in);
-    let mut targets: Vec<&mut [f64]> = x
-        .chunks_exact_mut(n_in.max(1))
-        .enumerate()
-        .filter(|(row, _)| rows.iter().any(|r| r.0 == *row))
-        .map(|(_, s)| s)
-        .collect();
-    let indices: Vec<usize> = rows.iter().map(|r| r.1).collect();
-    fail_on!(edf.read_many_into(&indices, &mut targets));
-    fail_on!(
-        picked
-            .fill_interpolated(&mut x, n_in)
-            .map_err(|e| format!("{}: {e}", src.path.display()))
-    );
-    if cancel.load(Ordering::Relaxed) {
-        return Outcome::Cancelled;
-    }
-
-    let pre =
-        fail_on!(Preprocessor::new(cfg, fs_in).map_err(|e| format!("{}: {e}", src.path.display())));
-    let fs = pre.fs_out();
-    let n = pre.output_len(n_in);
-    let mut y = mem::zeroed::<f32>(n_channels * n);
-    fail_on!(
-        pre.run_into(&x, n_channels, &mut y)
-            .map_err(|e| format!("{}: {e}", src.path.display()))
-    );
-    drop(x);
-    if cancel.load(Ordering::Relaxed) {
-        return Outcome::Cancelled;
-    }
-
-    let annotation = find_annotation(&src.path, &cfg.labels);
-    let label = fail_on!(recording_labels(annotation.as_deref(), n, fs, &cfg.labels));
-    // The annotation lies beside the EDF: its relative path is the EDF's with its name.
-    let rel_annotation = annotation.as_ref().and_then(|a| a.file_name()).map(|name| {
-        Path::new(&src.rel)
-            .with_file_name(name)
-            .to_string_lossy()
-            .into_owned()
-    });
-    let meta = RecordingMeta {
-        source: src.rel.clone(),
-        size,
-        mtime_ns,
-        config_hash: config_hash.to_owned(),
-        fs_in,
-        n_in: n_in as u64,
-        fs,
-        n_samples: n as u64,
-        n_channels: n_channels as u64,
-        split: src.split.clone(),
-        patient: src.patient.clone(),
-        session: src.session.clone(),
-        montage: src.montage.clone(),
-        labeled: rel_annotation.is_some(),
-        annotation: rel_annotation,
-        warnings: edf.warnings().to_vec(),
-        interpolated: picked.interpolated().map(str::to_owned).collect(),
-    };
-    let written = match cfg.dtype {
-        Dtype::Float32 => store.write_recording(&src.rid, &meta, SignalData::F32(&y), &label),
-        Dtype::Float16 => {
-            let half: Vec<u16> = y
-                .iter()
-                .map(|&v| half::f16::from_f32(v).to_bits())
+    // The [C, n] matrices live in buffers this worker thread reuses: allocating
+    // them per recording cost more in page faults than decoding did.
+    BUFFERS.with_borrow_mut(|(x, y)| {
+        let outcome = (|| {
+            // Decode straight into the rows of the [C, n] matrix: no copy.
+            reuse(x, n_channels * n_in);
+            let mut targets: Vec<&mut [f64]> = x
+                .chunks_exact_mut(n_in.max(1))
+                .enumerate()
+                .filter(|(row, _)| rows.iter().any(|r| r.0 == *row))
+                .map(|(_, s)| s)
                 .collect();
-            store.write_recording(&src.rid, &meta, SignalData::F16(&half), &label)
+            let indices: Vec<usize> = rows.iter().map(|r| r.1).collect();
+            fail_on!(edf.read_many_into(&indices, &mut targets));
+            fail_on!(
+                picked
+                    .fill_interpolated(x, n_in)
+                    .map_err(|e| format!("{}: {e}", src.path.display()))
+            );
+            if cancel.load(Ordering::Relaxed) {
+                return Outcome::Cancelled;
+            }
+
+            let pre = fail_on!(
+                Preprocessor::new(cfg, fs_in).map_err(|e| format!("{}: {e}", src.path.display()))
+            );
+            let fs = pre.fs_out();
+            let n = pre.output_len(n_in);
+            reuse(y, n_channels * n);
+            fail_on!(
+                pre.run_into(x, n_channels, y)
+                    .map_err(|e| format!("{}: {e}", src.path.display()))
+            );
+            if cancel.load(Ordering::Relaxed) {
+                return Outcome::Cancelled;
+            }
+
+            let annotation = find_annotation(&src.path, &cfg.labels);
+            let label = fail_on!(recording_labels(annotation.as_deref(), n, fs, &cfg.labels));
+            // The annotation lies beside the EDF: its relative path is the EDF's with its name.
+            let rel_annotation = annotation.as_ref().and_then(|a| a.file_name()).map(|name| {
+                Path::new(&src.rel)
+                    .with_file_name(name)
+                    .to_string_lossy()
+                    .into_owned()
+            });
+            let meta = RecordingMeta {
+                source: src.rel.clone(),
+                size,
+                mtime_ns,
+                config_hash: config_hash.to_owned(),
+                fs_in,
+                n_in: n_in as u64,
+                fs,
+                n_samples: n as u64,
+                n_channels: n_channels as u64,
+                split: src.split.clone(),
+                patient: src.patient.clone(),
+                session: src.session.clone(),
+                montage: src.montage.clone(),
+                labeled: rel_annotation.is_some(),
+                annotation: rel_annotation,
+                warnings: edf.warnings().to_vec(),
+                interpolated: picked.interpolated().map(str::to_owned).collect(),
+            };
+            let written = match cfg.dtype {
+                Dtype::Float32 => {
+                    store.write_recording(&src.rid, &meta, SignalData::F32(y), &label)
+                }
+                Dtype::Float16 => {
+                    let half: Vec<u16> = y
+                        .iter()
+                        .map(|&v| half::f16::from_f32(v).to_bits())
+                        .collect();
+                    store.write_recording(&src.rid, &meta, SignalData::F16(&half), &label)
+                }
+            };
+            fail_on!(written);
+            Outcome::Ingested
+        })();
+        // Not kept for the next recording when outsized.
+        if x.capacity() > KEEP_SAMPLES {
+            (*x, *y) = (Vec::new(), Vec::new());
         }
-    };
-    fail_on!(written);
-    Outcome::Ingested
+        outcome
+    })
+}
+
+/// Largest input (f64 samples) whose buffers a worker keeps between recordings: 256 MB.
+const KEEP_SAMPLES: usize = 32 << 20;
+
+thread_local! {
+    /// The `[C, n]` input and output matrices of this worker's recordings.
+    static BUFFERS: std::cell::RefCell<(Vec<f64>, Vec<f32>)> = const { std::cell::RefCell::new((Vec::new(), Vec::new())) };
+}
+
+/// Resizes `v` to `n` elements, asking for huge pages when it must grow.
+fn reuse<T: Copy + Default>(v: &mut Vec<T>, n: usize) {
+    if v.capacity() < n {
+        *v = mem::zeroed(n);
+    } else {
+        v.clear();
+        v.resize(n, T::default());
+    }
 }
