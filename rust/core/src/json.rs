@@ -10,6 +10,17 @@ use serde_json::Value;
 pub type Difference = (String, String, String);
 
 /// The leaves where `a` and `b` differ, in path order; empty when equal.
+///
+/// ```
+/// use serde_json::json;
+///
+/// let stored = json!({"bandpass": {"low": 0.5, "high": 120.0}, "target_fs": 256.0});
+/// let asked = json!({"bandpass": {"low": 0.5, "high": 100.0}, "target_fs": 256.0});
+/// assert_eq!(
+///     brainbrr_core::json::diff(&stored, &asked),
+///     [("bandpass.high".to_owned(), "120.0".to_owned(), "100.0".to_owned())]
+/// );
+/// ```
 pub fn diff(a: &Value, b: &Value) -> Vec<Difference> {
     let mut out = Vec::new();
     diff_into(String::new(), Some(a), Some(b), &mut out);
