@@ -52,6 +52,9 @@ class Run:
 def measure(cmd: list[str]) -> Run:
     """Run ``cmd`` to completion; its wall time, CPU time (user + system) and peak RSS (bytes)."""
     timed = [str(TIME), "-v", *cmd] if TIME.exists() else cmd
+    # Start from no pending writeback: otherwise the side measured second pays
+    # for flushing what the first one wrote (1.4 GB of npz files).
+    os.sync()
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
         t0 = time.perf_counter()
         proc = subprocess.Popen(timed, stdin=subprocess.DEVNULL, stdout=out, stderr=err)
@@ -239,7 +242,7 @@ Command (from the repository root, extension built with `pip install -e .`):
 Date: {dt.date.today().isoformat()}. Machine: {machine()}; Python {platform.python_version()},
 numpy {version("numpy")}, scipy {version("scipy")}, MNE {version("mne")}, brainbrr {version("brainbrr")}.
 One run of each side, each in its own subprocess (wall time from the parent,
-peak RSS from {"`/usr/bin/time -v`" if TIME.exists() else "the child's rusage"}), page cache warm for both.
+peak RSS from {"`/usr/bin/time -v`" if TIME.exists() else "the child's rusage"}), page cache warm for both, dirty pages flushed (`os.sync()`) before each.
 Load average (1 min) before the run: {load_before:.2f}, after: {os.getloadavg()[0]:.2f}
 (other work on the machine inflates both sides' wall times; CPU time, from the
 child's rusage, is less sensitive to it).
