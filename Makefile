@@ -1,5 +1,5 @@
 # brainbrr developer targets; `make help` lists them.
-.PHONY: help install demo test lint bench stubs
+.PHONY: help install demo test lint bench gpu
 
 help:  ## list the targets
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-8s %s\n", $$1, $$2}'
@@ -17,5 +17,11 @@ lint:  ## rustfmt and clippy, as CI runs them
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets -- -D warnings
 
-bench:  ## the benchmarks in bench/ (minutes; see bench/README.md)
+bench:  ## the benchmarks in bench/ (minutes; see bench/README.md for each one's results file)
 	python bench/bench_edf.py --out bench/RESULTS-edf.md
+	RAYON_NUM_THREADS=1 python bench/bench_preprocess.py --runs 5
+	python bench/bench_ingest.py
+	python bench/bench_loader.py
+
+gpu:  ## the CUDA check of ds.batches (exits 0 without a GPU)
+	python bench/gpu_check.py --batches 200
