@@ -40,3 +40,17 @@ def test_cli_edf_and_version(real_edf_dir) -> None:
         check=False,
     )
     assert bad.returncode == 1 and "Invalid DataRecord Count.edf: no data" in bad.stderr
+
+
+def test_demo_runs_the_main_job(tmp_path) -> None:
+    """The README's first command: a sample corpus ingested into a store the dataset opens."""
+    run = subprocess.run(
+        [sys.executable, "-m", "brainbrr.cli", "demo", "--out", str(tmp_path), "--patients", "3"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert run.returncode == 0, run.stderr
+    assert "6 found, 6 ingested" in run.stdout and "0 failed" in run.stdout
+    assert (tmp_path / "cache.zarr" / "zarr.json").is_file()
+    assert f"ZarrWindowDataset({str(tmp_path / 'cache.zarr')!r}" in run.stdout

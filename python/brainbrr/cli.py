@@ -101,7 +101,10 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     print(f"wrote a TUSZ-like sample corpus: {len(files)} EDF files, {mb:.1f} MB, under {out / 'edf'}")
     print(f"brainbrr-ingest {out / 'edf'} --out {out / 'cache.zarr'}")
     args.overwrite = True
-    return _run_ingest(out / "edf", out / "cache.zarr", args)
+    status = _run_ingest(out / "edf", out / "cache.zarr", args)
+    if status == 0 and not args.json:
+        print(f"train on it: ZarrWindowDataset({str(out / 'cache.zarr')!r}, split='train')")
+    return status
 
 
 def _cmd_info(args: argparse.Namespace) -> int:
