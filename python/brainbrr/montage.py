@@ -14,12 +14,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from typing import Any
-
-import numpy as np
-import numpy.typing as npt
+from typing import TYPE_CHECKING, Any
 
 from brainbrr import _native
+
+if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
 
 __all__ = [
     "STANDARD_CHANNELS",
@@ -120,6 +121,8 @@ def apply_montage(
     ValueError
         If ``signals`` and ``labels`` differ in length.
     """
+    import numpy as np  # here, not at the top: the CLI never loads numpy
+
     arrays = [np.ascontiguousarray(s, dtype=np.float64) for s in signals]
     return _native.apply_montage(list(labels), arrays, _config_json(config))
 

@@ -10,13 +10,14 @@ from __future__ import annotations
 import dataclasses
 import json
 from collections.abc import Mapping
-from typing import Any, TypeAlias
-
-import numpy as np
-import numpy.typing as npt
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 from brainbrr import _native
 from brainbrr.errors import DspError
+
+if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
 
 __all__ = ["PreprocessConfig", "default_config", "preprocess"]
 
@@ -165,6 +166,8 @@ def preprocess(
     instead of raising. A constant channel comes out as zeros when z-scoring.
     """
     cfg = PreprocessConfig.from_overrides(config)
+    import numpy as np  # here, not at the top: the CLI never loads numpy
+
     arr = np.ascontiguousarray(x, dtype=np.float64)
     if arr.ndim != 2:
         raise DspError(f"x must be 2-D (n_channels, n_samples), got shape {arr.shape}")

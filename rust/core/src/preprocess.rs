@@ -1,18 +1,23 @@
-//! The preprocessing pipeline on a `[C, n]` matrix of physical samples already
-//! in montage order: resample -> bandpass -> notch -> per-channel z-score ->
+//! The preprocessing pipeline on channels of physical samples already in
+//! montage order: resample -> bandpass -> notch -> per-channel z-score ->
 //! optional clip -> f32.
 //!
-//! Channels run in parallel on the current rayon pool (the caller sizes it),
-//! each with f64 state and buffers reused from one channel to the next.
+//! Channels go through in groups of [`LANES`]: each is resampled on its own,
+//! then the group runs through the causal filters in lockstep, one channel per
+//! SIMD lane, block by block so that each block passes every filter while it
+//! is in cache. State is f64 throughout; buffers are reused per thread.
 
 use rayon::prelude::*;
 
 use crate::config::{FilterForm, FilterMode, PreprocessConfig, ResampleMethod};
 use crate::dsp::DspError;
 use crate::dsp::butter::{Band, butter, iirnotch};
-use crate::dsp::filter::{Iir, filtfilt};
+use crate::dsp::filter::{Iir, LANES, Lanes, filtfilt};
 use crate::dsp::poly::{PolyResampler, rational_ratio};
 use crate::dsp::resample::{self, FftResampler, FftWork};
+
+/// Samples per block of the lockstep filters: 32 KiB of lanes, in L1/L2.
+const BLOCK: usize = 1024;
 
 /// A validated config bound to an input sampling rate: filters designed and
 /// the polyphase prototype built once, reusable for every recording at that rate.
@@ -29,18 +34,31 @@ enum Resampling {
     Poly(PolyResampler),
 }
 
-/// Buffers of one worker thread, reused across channels and recordings:
+/// A [`Preprocessor`] bound to one input length: the FFT is planned once for
+/// every channel of a recording (a shared plan cache could evict it between
+/// groups when many recordings of different lengths run at once).
+pub struct Plan<'a> {
+    pre: &'a Preprocessor,
+    n_in: usize,
+    n_out: usize,
+    fft: Option<FftResampler>,
+}
+
+/// Buffers of one worker thread, reused across groups and recordings:
 /// allocating them per call cost more in page faults than the filters did.
 #[derive(Default)]
 struct Work {
-    signal: Vec<f64>,
+    /// One resampled, filtered f64 signal per lane.
+    signals: Vec<Vec<f64>>,
     scratch: Vec<f64>,
-    state: Vec<f64>,
+    state: Vec<Lanes>,
     fft: FftWork,
 }
 
 thread_local! {
     static WORK: std::cell::RefCell<Work> = std::cell::RefCell::new(Work::default());
+    /// Copies of borrowed inputs for [`Preprocessor::run_into`] (the FFT consumes its input).
+    static INPUTS: std::cell::RefCell<Vec<Vec<f64>>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
 impl Preprocessor {
@@ -106,11 +124,22 @@ impl Preprocessor {
         }
     }
 
+    /// Binds this preprocessor to channels of `n_in` samples, planning the FFT.
+    pub fn plan(&self, n_in: usize) -> Plan<'_> {
+        let n_out = self.output_len(n_in);
+        let fft = (matches!(self.resampling, Resampling::Fft { .. }) && n_in > 0 && n_out > 0)
+            .then(|| FftResampler::new(n_in, n_out));
+        Plan {
+            pre: self,
+            n_in,
+            n_out,
+            fft,
+        }
+    }
+
     /// Preprocesses `x` (`n_channels` rows of equal length, row-major) into
-    /// `out` (`n_channels` rows of [`Self::output_len`] samples).
-    ///
-    /// A channel whose input is constant has no signal: with z-scoring on, its
-    /// output is zeros (not the normalized transient a filter makes of a step).
+    /// `out` (`n_channels` rows of [`Self::output_len`] samples), groups of
+    /// channels in parallel on the current rayon pool.
     ///
     /// # Errors
     /// [`DspError::Shape`] if `x` or `out` does not have the expected length,
@@ -127,59 +156,156 @@ impl Preprocessor {
             };
         }
         let n_in = x.len() / n_channels;
-        let n_out = self.output_len(n_in);
+        let plan = self.plan(n_in);
+        let n_out = plan.n_out();
         if out.len() != n_channels * n_out {
             return Err(DspError::Shape {
                 len: out.len(),
                 n_channels,
             });
         }
-        if let Some((i, v)) = x.iter().enumerate().find(|(_, v)| !v.is_finite()) {
-            return Err(DspError::NonFinite {
-                channel: i / n_in,
-                index: i % n_in,
-                value: *v,
-            });
+        for (c, row) in x.chunks_exact(n_in.max(1)).enumerate() {
+            check_finite(row, c)?;
         }
         if n_out == 0 {
             return Ok(());
         }
-        let fft = matches!(self.resampling, Resampling::Fft { .. })
-            .then(|| FftResampler::new(n_in, n_out));
-        out.par_chunks_mut(n_out)
-            .zip(x.par_chunks(n_in))
-            .for_each(|(o, xi)| {
-                WORK.with_borrow_mut(|work| self.channel(xi, o, fft.as_ref(), work));
+        out.par_chunks_mut(LANES * n_out)
+            .zip(x.par_chunks(LANES * n_in.max(1)))
+            .for_each(|(o, xs)| {
+                INPUTS.with_borrow_mut(|inputs| {
+                    inputs.resize_with(LANES, Vec::new);
+                    let mut group: Vec<&mut [f64]> = inputs
+                        .iter_mut()
+                        .zip(xs.chunks_exact(n_in))
+                        .map(|(buf, row)| {
+                            buf.clear();
+                            buf.extend_from_slice(row);
+                            buf.as_mut_slice()
+                        })
+                        .collect();
+                    let mut outputs: Vec<&mut [f32]> = o.chunks_exact_mut(n_out).collect();
+                    plan.run_group(&mut group, &mut outputs);
+                });
             });
         Ok(())
     }
+}
 
-    fn channel(&self, x: &[f64], out: &mut [f32], fft: Option<&FftResampler>, work: &mut Work) {
-        if self.cfg.zscore.is_some() && x.iter().all(|&v| v == x[0]) {
-            out.fill(0.0);
+/// [`DspError::NonFinite`] naming the first NaN or infinite sample of `x`,
+/// the samples of montage channel `channel`.
+///
+/// # Errors
+/// As described.
+pub fn check_finite(x: &[f64], channel: usize) -> Result<(), DspError> {
+    match x.iter().position(|v| !v.is_finite()) {
+        Some(index) => Err(DspError::NonFinite {
+            channel,
+            index,
+            value: x[index],
+        }),
+        None => Ok(()),
+    }
+}
+
+impl Plan<'_> {
+    /// Samples per input channel.
+    pub fn n_in(&self) -> usize {
+        self.n_in
+    }
+
+    /// Samples per output channel.
+    pub fn n_out(&self) -> usize {
+        self.n_out
+    }
+
+    /// Preprocesses up to [`LANES`] channels: `inputs[k]` (finite, `n_in`
+    /// samples; used as scratch, its contents are lost) into `outputs[k]`
+    /// (`n_out` samples). Extra channels and other lengths are ignored:
+    /// callers size both from this plan.
+    ///
+    /// A channel whose input is constant has no signal: with z-scoring on, its
+    /// output is zeros (not the normalized transient a filter makes of a step).
+    pub fn run_group(&self, inputs: &mut [&mut [f64]], outputs: &mut [&mut [f32]]) {
+        let (n_in, n_out) = (self.n_in, self.n_out);
+        let g = inputs.len().min(outputs.len()).min(LANES);
+        if inputs[..g].iter().any(|x| x.len() != n_in)
+            || outputs[..g].iter().any(|o| o.len() != n_out)
+        {
             return;
         }
-        let Work {
-            signal,
-            scratch,
-            state,
-            fft: fft_work,
-        } = work;
-        signal.resize(out.len(), 0.0);
-        match (&self.resampling, fft) {
-            (Resampling::Fft { .. }, Some(r)) => r.process(x, signal, fft_work),
-            (Resampling::Poly(r), _) => r.process(x, signal, scratch),
-            _ => signal.copy_from_slice(x),
-        }
-        for f in &self.filters {
-            match self.cfg.filter_mode {
-                FilterMode::Causal => {
-                    state.clear();
-                    state.resize(f.state_len(), 0.0);
-                    f.run(signal, state);
+        WORK.with_borrow_mut(|work| {
+            let pre = self.pre;
+            let mut constant = [false; LANES];
+            work.signals.resize_with(LANES, Vec::new);
+            for (k, signal) in work.signals.iter_mut().enumerate() {
+                signal.clear();
+                signal.resize(n_out, 0.0);
+                let Some(x) = inputs.get_mut(k).filter(|_| k < g) else {
+                    continue; // an idle lane: zeros, which the filters keep at zero
+                };
+                constant[k] = pre.cfg.zscore.is_some() && x.iter().all(|&v| v == x[0]);
+                if constant[k] {
+                    continue;
                 }
-                FilterMode::ZeroPhase => filtfilt(f.as_ref(), signal, None, scratch),
+                match (&pre.resampling, &self.fft) {
+                    (Resampling::Fft { .. }, Some(r)) => r.process(x, signal, &mut work.fft),
+                    (Resampling::Poly(r), _) => r.process(x, signal, &mut work.scratch),
+                    _ => signal.copy_from_slice(x),
+                }
             }
+            match pre.cfg.filter_mode {
+                FilterMode::Causal => pre.filter_lanes(&mut work.signals, &mut work.state),
+                FilterMode::ZeroPhase => {
+                    for signal in &mut work.signals[..g] {
+                        for f in &pre.filters {
+                            filtfilt(f.as_ref(), signal, None, &mut work.scratch);
+                        }
+                    }
+                }
+            }
+            for k in 0..g {
+                pre.finish(&work.signals[k], constant[k], outputs[k]);
+            }
+        });
+    }
+}
+
+impl Preprocessor {
+    /// Every filter, causally, on the [`LANES`] signals in lockstep, from zero state.
+    fn filter_lanes(&self, signals: &mut [Vec<f64>], state: &mut Vec<Lanes>) {
+        let lens: Vec<usize> = self.filters.iter().map(|f| f.state_len()).collect();
+        state.clear();
+        state.resize(lens.iter().sum(), [0.0; LANES]);
+        let n = signals.first().map_or(0, Vec::len);
+        let mut block = [[0.0; LANES]; BLOCK];
+        for start in (0..n).step_by(BLOCK) {
+            let len = BLOCK.min(n - start);
+            let block = &mut block[..len];
+            for (k, s) in signals.iter().enumerate() {
+                for (lanes, &v) in block.iter_mut().zip(&s[start..start + len]) {
+                    lanes[k] = v;
+                }
+            }
+            let mut rest = state.as_mut_slice();
+            for (f, &len) in self.filters.iter().zip(&lens) {
+                let (z, tail) = rest.split_at_mut(len);
+                f.run_lanes(block, z);
+                rest = tail;
+            }
+            for (k, s) in signals.iter_mut().enumerate() {
+                for (lanes, v) in block.iter().zip(&mut s[start..start + len]) {
+                    *v = lanes[k];
+                }
+            }
+        }
+    }
+
+    /// z-score, clip and convert one filtered signal.
+    fn finish(&self, signal: &[f64], constant: bool, out: &mut [f32]) {
+        if constant {
+            out.fill(0.0);
+            return;
         }
         let (shift, scale) = match &self.cfg.zscore {
             Some(z) => {
@@ -189,7 +315,7 @@ impl Preprocessor {
             None => (0.0, 1.0),
         };
         let clip = self.cfg.clip.map_or(f64::INFINITY, f64::from);
-        for (o, &v) in out.iter_mut().zip(signal.iter()) {
+        for (o, &v) in out.iter_mut().zip(signal) {
             *o = ((v - shift) * scale).clamp(-clip, clip) as f32;
         }
     }

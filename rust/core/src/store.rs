@@ -67,7 +67,7 @@ pub use commit::TMP_DIR;
 pub use error::StoreError;
 pub use index::{FailureRows, IndexTables, RecordingRows, WindowRows};
 pub use meta::{FORMAT, RecordingMeta, RootMeta, json_diff};
-pub use recording::{Signal, SignalCodec, SignalData, validate_rid};
+pub use recording::{RecordingWriter, Signal, SignalCodec, SignalData, validate_rid};
 pub use verify::VerifyReport;
 
 /// An open store. Cheap to share across threads (`&Store` is enough to write

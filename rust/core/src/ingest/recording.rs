@@ -5,12 +5,13 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::UNIX_EPOCH;
 
 use crate::config::{Dtype, PreprocessConfig};
+use crate::dsp::filter::LANES;
 use crate::edf::Edf;
 use crate::labels::{find_annotation, recording_labels};
 use crate::mem;
 use crate::montage::{ChannelSource, MontageError, pick};
-use crate::preprocess::Preprocessor;
-use crate::store::{RecordingMeta, SignalData, Store};
+use crate::preprocess::{Preprocessor, check_finite};
+use crate::store::{RecordingMeta, RecordingWriter, SignalData, Store, StoreError};
 
 use super::discover::SourceFile;
 
@@ -104,100 +105,147 @@ pub(crate) fn ingest_one(
     }
     let n_channels = picked.channels().len();
     let n_in = edf.n_samples(rows.first().map_or(0, |r| r.1)).unwrap_or(0);
-    // The [C, n] matrices live in buffers this worker thread reuses: allocating
-    // them per recording cost more in page faults than decoding did.
-    BUFFERS.with_borrow_mut(|(x, y)| {
+    let at = |e: &dyn std::fmt::Display| format!("{}: {e}", src.path.display());
+    let pre = fail_on!(Preprocessor::new(cfg, fs_in).map_err(|e| at(&e)));
+    let plan = pre.plan(n_in);
+    let (fs, n) = (pre.fs_out(), plan.n_out());
+
+    let annotation = find_annotation(&src.path, &cfg.labels);
+    let label = fail_on!(recording_labels(annotation.as_deref(), n, fs, &cfg.labels));
+    // The annotation lies beside the EDF: its relative path is the EDF's with its name.
+    let rel_annotation = annotation.as_ref().and_then(|a| a.file_name()).map(|name| {
+        Path::new(&src.rel)
+            .with_file_name(name)
+            .to_string_lossy()
+            .into_owned()
+    });
+    let meta = RecordingMeta {
+        source: src.rel.clone(),
+        size,
+        mtime_ns,
+        config_hash: config_hash.to_owned(),
+        fs_in,
+        n_in: n_in as u64,
+        fs,
+        n_samples: n as u64,
+        n_channels: n_channels as u64,
+        split: src.split.clone(),
+        patient: src.patient.clone(),
+        session: src.session.clone(),
+        montage: src.montage.clone(),
+        labeled: rel_annotation.is_some(),
+        annotation: rel_annotation,
+        warnings: edf.warnings().to_vec(),
+        interpolated: picked.interpolated().map(str::to_owned).collect(),
+    };
+    let mut writer = fail_on!(store.begin_recording(&src.rid, &meta, cfg.dtype));
+    let interpolated: Vec<usize> = (0..n_channels)
+        .filter(|&row| rows.iter().all(|r| r.0 != row))
+        .collect();
+
+    // A group of LANES channels at a time, decoded, preprocessed and written
+    // before the next: a worker holds a few channels, never the [C, n] matrix.
+    // Rows read from the file come first, in order; each adds its share to the
+    // interpolated rows, which go last.
+    BUFFERS.with_borrow_mut(|b| {
         let outcome = (|| {
-            // Decode straight into the rows of the [C, n] matrix: no copy.
-            reuse(x, n_channels * n_in);
-            let mut targets: Vec<&mut [f64]> = x
-                .chunks_exact_mut(n_in.max(1))
-                .enumerate()
-                .filter(|(row, _)| rows.iter().any(|r| r.0 == *row))
-                .map(|(_, s)| s)
-                .collect();
-            let indices: Vec<usize> = rows.iter().map(|r| r.1).collect();
-            fail_on!(edf.read_many_into(&indices, &mut targets));
-            fail_on!(
-                picked
-                    .fill_interpolated(x, n_in)
-                    .map_err(|e| format!("{}: {e}", src.path.display()))
-            );
+            reuse_rows(&mut b.inputs, LANES, n_in);
+            reuse_rows(&mut b.outputs, LANES, n);
+            reuse_rows(&mut b.interpolated, interpolated.len(), n_in);
+            let Buffers {
+                inputs,
+                outputs,
+                interpolated: sums,
+                half,
+            } = b;
+            let mut sums: Vec<&mut [f64]> = sums.iter_mut().map(Vec::as_mut_slice).collect();
+            let mut outputs: Vec<&mut [f32]> = outputs.iter_mut().map(Vec::as_mut_slice).collect();
+            for group in rows.chunks(LANES) {
+                let indices: Vec<usize> = group.iter().map(|r| r.1).collect();
+                let mut xs: Vec<&mut [f64]> = inputs
+                    .iter_mut()
+                    .map(Vec::as_mut_slice)
+                    .take(group.len())
+                    .collect();
+                fail_on!(edf.read_many_into(&indices, &mut xs));
+                for (&(row, _), x) in group.iter().zip(&xs) {
+                    fail_on!(check_finite(x, row).map_err(|e| at(&e)));
+                    picked.accumulate_interpolated(row, x, &mut sums);
+                }
+                if cancel.load(Ordering::Relaxed) {
+                    return Outcome::Cancelled;
+                }
+                plan.run_group(&mut xs, &mut outputs);
+                for (&(row, _), y) in group.iter().zip(&outputs) {
+                    fail_on!(write_row(&mut writer, row, y, half));
+                }
+            }
+            for (group, xs) in interpolated.chunks(LANES).zip(sums.chunks_mut(LANES)) {
+                for (&row, x) in group.iter().zip(xs.iter()) {
+                    fail_on!(check_finite(x, row).map_err(|e| at(&e)));
+                }
+                plan.run_group(xs, &mut outputs);
+                for (&row, y) in group.iter().zip(&outputs) {
+                    fail_on!(write_row(&mut writer, row, y, half));
+                }
+            }
             if cancel.load(Ordering::Relaxed) {
                 return Outcome::Cancelled;
             }
-
-            let pre = fail_on!(
-                Preprocessor::new(cfg, fs_in).map_err(|e| format!("{}: {e}", src.path.display()))
-            );
-            let fs = pre.fs_out();
-            let n = pre.output_len(n_in);
-            reuse(y, n_channels * n);
-            fail_on!(
-                pre.run_into(x, n_channels, y)
-                    .map_err(|e| format!("{}: {e}", src.path.display()))
-            );
-            if cancel.load(Ordering::Relaxed) {
-                return Outcome::Cancelled;
-            }
-
-            let annotation = find_annotation(&src.path, &cfg.labels);
-            let label = fail_on!(recording_labels(annotation.as_deref(), n, fs, &cfg.labels));
-            // The annotation lies beside the EDF: its relative path is the EDF's with its name.
-            let rel_annotation = annotation.as_ref().and_then(|a| a.file_name()).map(|name| {
-                Path::new(&src.rel)
-                    .with_file_name(name)
-                    .to_string_lossy()
-                    .into_owned()
-            });
-            let meta = RecordingMeta {
-                source: src.rel.clone(),
-                size,
-                mtime_ns,
-                config_hash: config_hash.to_owned(),
-                fs_in,
-                n_in: n_in as u64,
-                fs,
-                n_samples: n as u64,
-                n_channels: n_channels as u64,
-                split: src.split.clone(),
-                patient: src.patient.clone(),
-                session: src.session.clone(),
-                montage: src.montage.clone(),
-                labeled: rel_annotation.is_some(),
-                annotation: rel_annotation,
-                warnings: edf.warnings().to_vec(),
-                interpolated: picked.interpolated().map(str::to_owned).collect(),
-            };
-            let written = match cfg.dtype {
-                Dtype::Float32 => {
-                    store.write_recording(&src.rid, &meta, SignalData::F32(y), &label)
-                }
-                Dtype::Float16 => {
-                    let half: Vec<u16> = y
-                        .iter()
-                        .map(|&v| half::f16::from_f32(v).to_bits())
-                        .collect();
-                    store.write_recording(&src.rid, &meta, SignalData::F16(&half), &label)
-                }
-            };
-            fail_on!(written);
+            fail_on!(writer.commit(&label));
             Outcome::Ingested
         })();
         // Not kept for the next recording when outsized.
-        if x.capacity() > KEEP_SAMPLES {
-            (*x, *y) = (Vec::new(), Vec::new());
+        if n_in > KEEP_SAMPLES {
+            *b = Buffers::default();
         }
         outcome
     })
 }
 
-/// Largest input (f64 samples) whose buffers a worker keeps between recordings: 256 MB.
-const KEEP_SAMPLES: usize = 32 << 20;
+/// Writes one preprocessed row in the store's dtype.
+fn write_row(
+    writer: &mut RecordingWriter<'_>,
+    row: usize,
+    y: &[f32],
+    half: &mut Vec<u16>,
+) -> Result<(), StoreError> {
+    match writer.dtype() {
+        Dtype::Float32 => writer.write_row(row, SignalData::F32(y)),
+        Dtype::Float16 => {
+            half.clear();
+            half.extend(y.iter().map(|&v| half::f16::from_f32(v).to_bits()));
+            writer.write_row(row, SignalData::F16(half))
+        }
+    }
+}
+
+/// Largest input (f64 samples per channel) whose buffers a worker keeps between recordings.
+const KEEP_SAMPLES: usize = 4 << 20;
+
+/// A worker's buffers, kept from one recording to the next.
+#[derive(Default)]
+struct Buffers {
+    /// One group of decoded channels.
+    inputs: Vec<Vec<f64>>,
+    /// Their preprocessed rows.
+    outputs: Vec<Vec<f32>>,
+    /// The interpolated channels, summed as the rows they come from are read.
+    interpolated: Vec<Vec<f64>>,
+    /// One row as float16.
+    half: Vec<u16>,
+}
 
 thread_local! {
-    /// The `[C, n]` input and output matrices of this worker's recordings.
-    static BUFFERS: std::cell::RefCell<(Vec<f64>, Vec<f32>)> = const { std::cell::RefCell::new((Vec::new(), Vec::new())) };
+    static BUFFERS: std::cell::RefCell<Buffers> = std::cell::RefCell::new(Buffers::default());
+}
+
+/// `rows` zeroed rows of `n` elements, reusing the memory already there.
+fn reuse_rows<T: Copy + Default>(v: &mut Vec<Vec<T>>, rows: usize, n: usize) {
+    v.resize_with(rows, Vec::new);
+    for row in v.iter_mut() {
+        reuse(row, n);
+    }
 }
 
 /// Resizes `v` to `n` elements, asking for huge pages when it must grow.

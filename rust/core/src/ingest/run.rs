@@ -2,7 +2,7 @@
 
 use std::path::Path;
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Instant;
 
 use rayon::prelude::*;
@@ -68,11 +68,14 @@ pub fn ingest(
     };
     let (current, todo): (Vec<&SourceFile>, Vec<&SourceFile>) =
         sources.iter().partition(|s| is_current(s));
-    let bytes: u64 = todo
+    // Largest first: the recordings that finish last are then the shortest,
+    // so no worker is left alone with a long one at the end.
+    let mut queue: Vec<(&SourceFile, u64)> = todo
         .iter()
-        .filter_map(|s| fingerprint(&s.path).ok())
-        .map(|f| f.0)
-        .sum();
+        .map(|s| (*s, fingerprint(&s.path).map_or(0, |f| f.0)))
+        .collect();
+    queue.sort_by_key(|&(_, bytes)| std::cmp::Reverse(bytes));
+    let bytes: u64 = queue.iter().map(|&(_, b)| b).sum();
     on_event(&Event::Started {
         found: sources.len(),
         current: current.len(),
@@ -100,49 +103,53 @@ pub fn ingest(
     });
     let stop = AtomicBool::new(false);
     let first_failure: Mutex<Option<String>> = Mutex::new(None);
-    // One recording per worker at a time bounds memory by jobs x the largest recording.
-    pool.install(|| {
-        todo.par_iter().with_max_len(1).for_each(|src| {
-            if cancel.load(Ordering::Relaxed) || stop.load(Ordering::Relaxed) {
-                return;
-            }
-            let bytes = fingerprint(&src.path).map_or(0, |f| f.0);
-            let outcome = ingest_one(src, cfg, &hash, &store, cancel);
-            let (name, reason) = match &outcome {
-                Outcome::Ingested => ("ingested", None),
-                Outcome::Skipped(r) => ("skipped", Some(r.clone())),
-                Outcome::Failed(r) => ("failed", Some(r.clone())),
-                Outcome::Cancelled => return,
-            };
-            // A source that changed and now fails (or is skipped) must not leave
-            // its stale earlier version in the store.
-            if !matches!(outcome, Outcome::Ingested) && committed.contains_key(&src.rid) {
-                let _ = store.remove_recording(&src.rid);
-            }
-            if let Ok(mut s) = results.lock() {
-                s.source_bytes += bytes;
-                match outcome {
-                    Outcome::Ingested => s.ingested += 1,
-                    Outcome::Skipped(r) => s.skipped.push((src.rel.clone(), r)),
-                    Outcome::Failed(r) => {
-                        if opts.strict
-                            && !stop.swap(true, Ordering::Relaxed)
-                            && let Ok(mut first) = first_failure.lock()
-                        {
-                            first.get_or_insert_with(|| r.clone());
-                        }
-                        s.failed.push((src.rel.clone(), r));
+    // Each worker takes the next recording when done with one: at most `jobs`
+    // recordings are in flight, each held a few channels at a time.
+    let next = AtomicUsize::new(0);
+    let work = |src: &SourceFile, bytes: u64| {
+        let outcome = ingest_one(src, cfg, &hash, &store, cancel);
+        let (name, reason) = match &outcome {
+            Outcome::Ingested => ("ingested", None),
+            Outcome::Skipped(r) => ("skipped", Some(r.clone())),
+            Outcome::Failed(r) => ("failed", Some(r.clone())),
+            Outcome::Cancelled => return,
+        };
+        // A source that changed and now fails (or is skipped) must not leave
+        // its stale earlier version in the store.
+        if !matches!(outcome, Outcome::Ingested) && committed.contains_key(&src.rid) {
+            let _ = store.remove_recording(&src.rid);
+        }
+        if let Ok(mut s) = results.lock() {
+            s.source_bytes += bytes;
+            match outcome {
+                Outcome::Ingested => s.ingested += 1,
+                Outcome::Skipped(r) => s.skipped.push((src.rel.clone(), r)),
+                Outcome::Failed(r) => {
+                    if opts.strict
+                        && !stop.swap(true, Ordering::Relaxed)
+                        && let Ok(mut first) = first_failure.lock()
+                    {
+                        first.get_or_insert_with(|| r.clone());
                     }
-                    Outcome::Cancelled => {}
+                    s.failed.push((src.rel.clone(), r));
                 }
+                Outcome::Cancelled => {}
             }
-            on_event(&Event::Recording {
-                path: src.rel.clone(),
-                outcome: name,
-                reason,
-                bytes,
-            });
+        }
+        on_event(&Event::Recording {
+            path: src.rel.clone(),
+            outcome: name,
+            reason,
+            bytes,
         });
+    };
+    pool.broadcast(|_| {
+        while let Some(&(src, bytes)) = queue.get(next.fetch_add(1, Ordering::Relaxed)) {
+            if cancel.load(Ordering::Relaxed) || stop.load(Ordering::Relaxed) {
+                break;
+            }
+            work(src, bytes);
+        }
     });
     let mut summary = results.into_inner().unwrap_or_else(|p| p.into_inner());
     summary.skipped.sort();

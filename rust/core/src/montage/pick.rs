@@ -179,7 +179,7 @@ impl Pick {
                 expected,
             });
         }
-        let Some(Interpolation { good, bad, matrix }) = &self.interpolation else {
+        let Some(Interpolation { good, bad, .. }) = &self.interpolation else {
             return Ok(());
         };
         if n_samples == 0 {
@@ -191,21 +191,37 @@ impl Pick {
             bad.iter().map(|&r| std::mem::take(&mut rows[r])).collect();
         for start in (0..n_samples).step_by(BLOCK) {
             let end = (start + BLOCK).min(n_samples);
-            for t in &mut targets {
-                t[start..end].fill(0.0);
+            let mut blocks: Vec<&mut [f64]> =
+                targets.iter_mut().map(|t| &mut t[start..end]).collect();
+            for b in &mut blocks {
+                b.fill(0.0);
             }
             // Each block of a good row is read once, for every bad row.
-            for (j, &g) in good.iter().enumerate() {
-                let x = &rows[g][start..end];
-                for (b, t) in targets.iter_mut().enumerate() {
-                    let w = matrix[b * good.len() + j];
-                    for (o, x) in t[start..end].iter_mut().zip(x) {
-                        *o += w * x;
-                    }
-                }
+            for &g in good {
+                self.accumulate_interpolated(g, &rows[g][start..end], &mut blocks);
             }
         }
         Ok(())
+    }
+
+    /// Adds the share of row `row` (a channel read from the file, samples `x`)
+    /// to the interpolated rows `targets` (in the order of the interpolated
+    /// channels). Called on zeroed targets for every row read, in increasing
+    /// order, it sums in the order [`Pick::fill_interpolated`] does: the same
+    /// values, without holding the whole matrix. Other rows add nothing.
+    pub fn accumulate_interpolated(&self, row: usize, x: &[f64], targets: &mut [&mut [f64]]) {
+        let Some(Interpolation { good, matrix, .. }) = &self.interpolation else {
+            return;
+        };
+        let Some(j) = good.iter().position(|&g| g == row) else {
+            return;
+        };
+        for (b, t) in targets.iter_mut().enumerate() {
+            let w = matrix[b * good.len() + j];
+            for (o, x) in t.iter_mut().zip(x) {
+                *o += w * x;
+            }
+        }
     }
 }
 

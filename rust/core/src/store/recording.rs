@@ -13,13 +13,16 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use zarrs::array::codec::BytesCodec;
-use zarrs::array::{ArrayBuilder, ArrayBytes, BytesToBytesCodecTraits, Endianness, data_type};
+use zarrs::array::{
+    Array, ArrayBuilder, ArrayBytes, BytesToBytesCodecTraits, Endianness, data_type,
+};
 use zarrs::filesystem::FilesystemStore;
 use zarrs::group::GroupBuilder;
 
 use super::commit::{install, remove_tree, temp_path};
 use super::meta::{RECORDING_KEY, RecordingMeta};
 use super::{Store, StoreError, codec_options, read_json};
+use crate::config::Dtype;
 
 /// Samples to store: float32, or float16 given as its IEEE bit patterns (the
 /// core has no f16 type; the caller converts).
@@ -59,6 +62,13 @@ impl SignalData<'_> {
         match self {
             Self::F32(x) => x.len(),
             Self::F16(x) => x.len(),
+        }
+    }
+
+    fn dtype(&self) -> Dtype {
+        match self {
+            Self::F32(_) => Dtype::Float32,
+            Self::F16(_) => Dtype::Float16,
         }
     }
 }
@@ -120,16 +130,15 @@ impl Store {
     }
 
     /// Write one recording and commit it atomically, replacing a previous
-    /// version. Safe to call from many threads (or processes) at once for
-    /// different `rid`s; two concurrent writes of one `rid` are not supported.
+    /// version: [`Store::begin_recording`], every row, [`RecordingWriter::commit`].
     ///
     /// `signal` holds `meta.n_channels * meta.n_samples` samples, channel-major;
     /// `labels` holds `meta.n_samples` values.
     ///
     /// # Errors
-    /// [`StoreError::InvalidRid`], [`StoreError::ShapeMismatch`] for wrong
-    /// lengths, [`StoreError::Unsupported`] for zstd without the feature, I/O and
-    /// zarrs errors. On error nothing is committed and the temporary is removed.
+    /// As [`Store::begin_recording`], [`RecordingWriter::write_row`] and
+    /// [`RecordingWriter::commit`]; [`StoreError::ShapeMismatch`] if `signal`
+    /// does not hold `C x n` samples.
     pub fn write_recording(
         &self,
         rid: &str,
@@ -137,95 +146,61 @@ impl Store {
         signal: SignalData<'_>,
         labels: &[u8],
     ) -> Result<(), StoreError> {
-        validate_rid(rid)?;
-        let (c, n) = (meta.n_channels, meta.n_samples);
-        let mismatch = |reason: String| StoreError::ShapeMismatch {
-            rid: rid.to_owned(),
-            reason,
-        };
-        let expected = c
-            .checked_mul(n)
-            .ok_or_else(|| mismatch(format!("{c} x {n} samples overflow")))?;
-        if signal.len() as u64 != expected {
-            return Err(mismatch(format!(
-                "signal has {} samples, metadata says {c} x {n}",
-                signal.len()
-            )));
+        let (c, n) = (meta.n_channels as usize, meta.n_samples as usize);
+        if c.checked_mul(n) != Some(signal.len()) {
+            return Err(StoreError::ShapeMismatch {
+                rid: rid.to_owned(),
+                reason: format!(
+                    "signal has {} samples, metadata says {c} x {n}",
+                    signal.len()
+                ),
+            });
         }
-        if labels.len() as u64 != n {
-            return Err(mismatch(format!("{} labels for {n} samples", labels.len())));
+        let mut writer = self.begin_recording(rid, meta, signal.dtype())?;
+        for row in 0..c {
+            let (a, b) = (row * n, (row + 1) * n);
+            writer.write_row(
+                row,
+                match signal {
+                    SignalData::F32(x) => SignalData::F32(&x[a..b]),
+                    SignalData::F16(x) => SignalData::F16(&x[a..b]),
+                },
+            )?;
         }
-        let tmp = temp_path(self.path(), rid)?;
-        let result = self
-            .write_group(&tmp, meta, signal, labels)
-            .and_then(|()| install(self.path(), &tmp, &self.recording_dir(rid)));
-        if result.is_err() {
-            let _ = remove_tree(&tmp); // best effort; `clean_temporaries` gets the rest
-        }
-        result
+        writer.commit(labels)
     }
 
-    /// The complete group at `dir`: arrays first, the group `zarr.json` (the
-    /// commit marker) last.
-    fn write_group(
+    /// Starts writing recording `rid` (`meta.n_channels` rows of
+    /// `meta.n_samples` samples of `dtype`) into a temporary group: nothing is
+    /// visible until [`RecordingWriter::commit`]. Safe to call from many
+    /// threads (or processes) at once for different `rid`s; two concurrent
+    /// writes of one `rid` are not supported.
+    ///
+    /// # Errors
+    /// [`StoreError::InvalidRid`], [`StoreError::Unsupported`] for zstd without
+    /// the feature, I/O and zarrs errors.
+    pub fn begin_recording(
         &self,
-        dir: &Path,
+        rid: &str,
         meta: &RecordingMeta,
-        signal: SignalData<'_>,
-        labels: &[u8],
-    ) -> Result<(), StoreError> {
-        let store = Arc::new(FilesystemStore::new(dir).map_err(|e| StoreError::zarr(dir, e))?);
-        let (c, n) = (meta.n_channels, meta.n_samples);
-        let options = codec_options();
-
-        let dtype = match signal {
-            SignalData::F32(_) => data_type::float32(),
-            SignalData::F16(_) => data_type::float16(),
+        dtype: Dtype,
+    ) -> Result<RecordingWriter<'_>, StoreError> {
+        validate_rid(rid)?;
+        let tmp = temp_path(self.path(), rid)?;
+        let mut writer = RecordingWriter {
+            store: self,
+            rid: rid.to_owned(),
+            meta: meta.clone(),
+            zarr: Arc::new(FilesystemStore::new(&tmp).map_err(|e| StoreError::zarr(&tmp, e))?),
+            tmp,
+            dtype,
+            sink: Sink::Empty,
+            written: vec![false; meta.n_channels as usize],
+            row_bytes: Vec::new(),
+            committed: false,
         };
-        let path = dir.join("signal");
-        let array = ArrayBuilder::new(vec![c, n], vec![c.max(1), n.max(1)], dtype, 0.0f32)
-            .array_to_bytes_codec(Arc::new(BytesCodec::new(Some(Endianness::Little))))
-            .bytes_to_bytes_codecs(self.signal_codec_chain()?)
-            .dimension_names(Some(["channel", "time"]))
-            .build(store.clone(), "/signal")
-            .map_err(build_err(&path))?;
-        array
-            .store_metadata()
-            .map_err(|e| StoreError::zarr(&path, e))?;
-        if c > 0 && n > 0 {
-            let stored = match signal {
-                SignalData::F32(x) => array.store_chunk_opt(&[0, 0], x, &options),
-                SignalData::F16(bits) => {
-                    let bytes: Vec<u8> = bits.iter().flat_map(|b| b.to_ne_bytes()).collect();
-                    array.store_chunk_opt(&[0, 0], ArrayBytes::new_flen(bytes), &options)
-                }
-            };
-            stored.map_err(|e| StoreError::zarr(&path, e))?;
-        }
-
-        let path = dir.join("label");
-        let array = ArrayBuilder::new(vec![n], vec![n.max(1)], data_type::uint8(), 255u8)
-            .array_to_bytes_codec(Arc::new(BytesCodec::new(None)))
-            .dimension_names(Some(["time"]))
-            .build(store.clone(), "/label")
-            .map_err(build_err(&path))?;
-        array
-            .store_metadata()
-            .map_err(|e| StoreError::zarr(&path, e))?;
-        if n > 0 {
-            array
-                .store_chunk_opt(&[0], labels, &options)
-                .map_err(|e| StoreError::zarr(&path, e))?;
-        }
-
-        let meta = serde_json::to_value(meta).map_err(|e| StoreError::zarr(dir, e))?;
-        let attributes =
-            serde_json::Map::from_iter([(super::meta::RECORDING_KEY.to_owned(), meta)]);
-        let group = GroupBuilder::new()
-            .attributes(attributes)
-            .build(store, "/")
-            .map_err(|e| StoreError::zarr(dir, e))?;
-        group.store_metadata().map_err(|e| StoreError::zarr(dir, e))
+        writer.create_signal(self.signal_codec_chain()?)?;
+        Ok(writer)
     }
 
     fn signal_codec_chain(&self) -> Result<Vec<Arc<dyn BytesToBytesCodecTraits>>, StoreError> {
@@ -265,6 +240,210 @@ impl Store {
     pub fn remove_recording(&self, rid: &str) -> Result<bool, StoreError> {
         validate_rid(rid)?;
         remove_tree(&self.recording_dir(rid))
+    }
+}
+
+/// A recording being written by [`Store::begin_recording`]: its arrays live
+/// in a temporary group, rows are written as they are produced, and
+/// [`RecordingWriter::commit`] moves the complete group into place. Dropped
+/// uncommitted (an error, Ctrl-C), the temporary group is removed.
+pub struct RecordingWriter<'s> {
+    store: &'s Store,
+    rid: String,
+    meta: RecordingMeta,
+    tmp: PathBuf,
+    zarr: Arc<FilesystemStore>,
+    dtype: Dtype,
+    sink: Sink,
+    /// Which rows have been written: a commit needs all of them.
+    written: Vec<bool>,
+    /// One row as little-endian bytes, reused from row to row.
+    row_bytes: Vec<u8>,
+    committed: bool,
+}
+
+/// Where the rows of `signal` go.
+enum Sink {
+    /// No chunk: the recording has no channel or no sample.
+    Empty,
+    /// Written in place into the raw chunk file (no codec to apply): a row
+    /// never waits in memory for the others.
+    Raw { file: fs::File, path: PathBuf },
+    /// Gathered into the whole chunk, encoded by zarrs at commit (compressed).
+    Encoded {
+        array: Box<Array<FilesystemStore>>,
+        chunk: Vec<u8>,
+    },
+}
+
+impl RecordingWriter<'_> {
+    /// The sample type of `signal`.
+    pub fn dtype(&self) -> Dtype {
+        self.dtype
+    }
+
+    fn item_size(&self) -> usize {
+        match self.dtype {
+            Dtype::Float32 => 4,
+            Dtype::Float16 => 2,
+        }
+    }
+
+    /// `signal`'s metadata, and its chunk file (raw) or buffer (encoded).
+    fn create_signal(
+        &mut self,
+        codecs: Vec<Arc<dyn BytesToBytesCodecTraits>>,
+    ) -> Result<(), StoreError> {
+        let (c, n) = (self.meta.n_channels, self.meta.n_samples);
+        let path = self.tmp.join("signal");
+        let data_type = match self.dtype {
+            Dtype::Float32 => data_type::float32(),
+            Dtype::Float16 => data_type::float16(),
+        };
+        let raw = codecs.is_empty();
+        let array = ArrayBuilder::new(vec![c, n], vec![c.max(1), n.max(1)], data_type, 0.0f32)
+            .array_to_bytes_codec(Arc::new(BytesCodec::new(Some(Endianness::Little))))
+            .bytes_to_bytes_codecs(codecs)
+            .dimension_names(Some(["channel", "time"]))
+            .build(self.zarr.clone(), "/signal")
+            .map_err(build_err(&path))?;
+        array
+            .store_metadata()
+            .map_err(|e| StoreError::zarr(&path, e))?;
+        if c == 0 || n == 0 {
+            return Ok(());
+        }
+        let bytes = (c * n) as usize * self.item_size();
+        self.sink = if raw {
+            let file_path = self.zarr.key_to_fspath(&array.chunk_key(&[0, 0]));
+            let file = file_path
+                .parent()
+                .map_or(Ok(()), fs::create_dir_all)
+                .and_then(|()| fs::File::create(&file_path))
+                .and_then(|f| f.set_len(bytes as u64).map(|()| f))
+                .map_err(|e| StoreError::io(&file_path, e))?;
+            Sink::Raw {
+                file,
+                path: file_path,
+            }
+        } else {
+            Sink::Encoded {
+                array: Box::new(array),
+                chunk: vec![0; bytes],
+            }
+        };
+        Ok(())
+    }
+
+    /// Writes channel `row` (`meta.n_samples` samples of the writer's dtype).
+    ///
+    /// # Errors
+    /// [`StoreError::ShapeMismatch`] for a row out of range, a wrong length or
+    /// dtype; I/O errors.
+    pub fn write_row(&mut self, row: usize, samples: SignalData<'_>) -> Result<(), StoreError> {
+        let n = self.meta.n_samples as usize;
+        let mismatch = |reason: String| StoreError::ShapeMismatch {
+            rid: self.rid.clone(),
+            reason,
+        };
+        if row >= self.written.len() || samples.len() != n || samples.dtype() != self.dtype {
+            return Err(mismatch(format!(
+                "row {row} of {} {:?} samples for {} rows of {n} {:?}",
+                samples.len(),
+                samples.dtype(),
+                self.written.len(),
+                self.dtype
+            )));
+        }
+        self.row_bytes.clear();
+        match samples {
+            SignalData::F32(x) => self
+                .row_bytes
+                .extend(x.iter().flat_map(|v| v.to_le_bytes())),
+            SignalData::F16(x) => self
+                .row_bytes
+                .extend(x.iter().flat_map(|v| v.to_le_bytes())),
+        }
+        let offset = row * self.row_bytes.len();
+        match &mut self.sink {
+            Sink::Empty => {}
+            Sink::Raw { file, path } => {
+                use std::os::unix::fs::FileExt;
+                file.write_all_at(&self.row_bytes, offset as u64)
+                    .map_err(|e| StoreError::io(&*path, e))?;
+            }
+            Sink::Encoded { chunk, .. } => {
+                chunk[offset..offset + self.row_bytes.len()].copy_from_slice(&self.row_bytes);
+            }
+        }
+        self.written[row] = true;
+        Ok(())
+    }
+
+    /// Writes `labels` (`meta.n_samples` values) and the group metadata (the
+    /// commit marker, last), makes it all durable and renames the group into
+    /// place, replacing a previous version.
+    ///
+    /// # Errors
+    /// [`StoreError::ShapeMismatch`] for a row never written or a wrong number
+    /// of labels; I/O and zarrs errors. On error nothing is committed.
+    pub fn commit(mut self, labels: &[u8]) -> Result<(), StoreError> {
+        let n = self.meta.n_samples;
+        let missing = self.written.iter().filter(|w| !**w).count();
+        if missing > 0 || labels.len() as u64 != n {
+            return Err(StoreError::ShapeMismatch {
+                rid: self.rid.clone(),
+                reason: format!(
+                    "{missing} rows never written, {} labels for {n} samples",
+                    labels.len()
+                ),
+            });
+        }
+        let options = codec_options();
+        match std::mem::replace(&mut self.sink, Sink::Empty) {
+            Sink::Empty => {}
+            Sink::Raw { file, path } => file.sync_all().map_err(|e| StoreError::io(&path, e))?,
+            Sink::Encoded { array, chunk } => array
+                .store_chunk_opt(&[0, 0], ArrayBytes::new_flen(chunk), &options)
+                .map_err(|e| StoreError::zarr(self.tmp.join("signal"), e))?,
+        }
+
+        let path = self.tmp.join("label");
+        let array = ArrayBuilder::new(vec![n], vec![n.max(1)], data_type::uint8(), 255u8)
+            .array_to_bytes_codec(Arc::new(BytesCodec::new(None)))
+            .dimension_names(Some(["time"]))
+            .build(self.zarr.clone(), "/label")
+            .map_err(build_err(&path))?;
+        array
+            .store_metadata()
+            .map_err(|e| StoreError::zarr(&path, e))?;
+        if n > 0 {
+            array
+                .store_chunk_opt(&[0], labels, &options)
+                .map_err(|e| StoreError::zarr(&path, e))?;
+        }
+
+        let dir = &self.tmp;
+        let meta = serde_json::to_value(&self.meta).map_err(|e| StoreError::zarr(dir, e))?;
+        let attributes =
+            serde_json::Map::from_iter([(super::meta::RECORDING_KEY.to_owned(), meta)]);
+        GroupBuilder::new()
+            .attributes(attributes)
+            .build(self.zarr.clone(), "/")
+            .map_err(|e| StoreError::zarr(dir, e))?
+            .store_metadata()
+            .map_err(|e| StoreError::zarr(dir, e))?;
+        install(self.store.path(), dir, &self.store.recording_dir(&self.rid))?;
+        self.committed = true;
+        Ok(())
+    }
+}
+
+impl Drop for RecordingWriter<'_> {
+    fn drop(&mut self) {
+        if !self.committed {
+            let _ = remove_tree(&self.tmp); // best effort; `clean_temporaries` gets the rest
+        }
     }
 }
 
