@@ -114,14 +114,14 @@ def run_old(corpus: Path, npz_dir: Path) -> None:
 
 
 def largest_recording_bytes(store: Path) -> tuple[int, int, str]:
-    """Jobs-independent memory unit: max over recordings of 19 x n_in x 8 + 19 x n_out x 4."""
+    """Jobs-independent memory unit: the largest recording decoded, 19 x n_in x 8 bytes (f64)."""
     import zarr
 
     g = zarr.open_group(store, mode="r")
     best = (0, 0, "")
     for rid in g["index/recordings/rid"][:]:
         meta = g[f"recordings/{rid}"].attrs["brainbrr_recording"]
-        size = N_CHANNELS * meta["n_in"] * 8 + N_CHANNELS * meta["n_samples"] * 4
+        size = N_CHANNELS * meta["n_in"] * 8
         best = max(best, (size, meta["n_in"], f"{meta['source']} ({meta['fs_in']:g} Hz)"))
     return best
 
@@ -264,8 +264,10 @@ store at most 1/4 of the npz cache: **{"met" if size_ok else "not met"}** (1/{np
 peak RSS bounded by jobs x the largest recording: **{"met" if rss_ok else "not met"}** (below).
 
 ## Memory is bounded
-Largest recording: {largest_name}, {largest_n} input samples per channel; in memory
-19 x n_in x 8 bytes (f64) + 19 x n_out x 4 bytes (f32 output) = {largest / mb:.1f} MB.
+Largest recording: {largest_name}, {largest_n} input samples per channel;
+decoded, 19 x n_in x 8 bytes (f64) = {largest / mb:.1f} MB. A worker holds 4 channels
+at a time (decoded, resampled, output), never the whole recording; the peak
+RSS also counts the pages of the EDF files mapped while they are read.
 Baseline: `brainbrr-ingest --help` (interpreter and extension loaded, no recording):
 {baseline.peak_rss / mb:.0f} MB peak RSS, {baseline.wall_s:.2f} s.
 

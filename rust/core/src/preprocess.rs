@@ -124,11 +124,16 @@ impl Preprocessor {
         }
     }
 
-    /// Binds this preprocessor to channels of `n_in` samples, planning the FFT.
+    /// Binds this preprocessor to channels of `n_in` samples, planning the FFT
+    /// afresh (for one recording; [`Preprocessor::run_into`] uses the plan cache).
     pub fn plan(&self, n_in: usize) -> Plan<'_> {
+        self.plan_with(n_in, FftResampler::plan)
+    }
+
+    fn plan_with(&self, n_in: usize, fft: fn(usize, usize) -> FftResampler) -> Plan<'_> {
         let n_out = self.output_len(n_in);
         let fft = (matches!(self.resampling, Resampling::Fft { .. }) && n_in > 0 && n_out > 0)
-            .then(|| FftResampler::new(n_in, n_out));
+            .then(|| fft(n_in, n_out));
         Plan {
             pre: self,
             n_in,
@@ -156,7 +161,7 @@ impl Preprocessor {
             };
         }
         let n_in = x.len() / n_channels;
-        let plan = self.plan(n_in);
+        let plan = self.plan_with(n_in, FftResampler::new);
         let n_out = plan.n_out();
         if out.len() != n_channels * n_out {
             return Err(DspError::Shape {

@@ -64,19 +64,25 @@ impl FftResampler {
             cache.push(r.clone());
             return r;
         }
-        // A fresh planner each time: its own cache would keep every length ever seen.
-        let mut planner = RealFftPlanner::<f64>::new();
-        let r = Self {
-            n_in,
-            n_out,
-            forward: planner.plan_fft_forward(n_in),
-            inverse: planner.plan_fft_inverse(n_out),
-        };
+        let r = Self::plan(n_in, n_out);
         if cache.len() == PLAN_CACHE {
             cache.remove(0);
         }
         cache.push(r.clone());
         r
+    }
+
+    /// Plans without the cache: for a length that will not come again (one
+    /// recording of a corpus), whose plan the cache would only keep alive.
+    pub fn plan(n_in: usize, n_out: usize) -> Self {
+        // A fresh planner each time: its own cache would keep every length ever seen.
+        let mut planner = RealFftPlanner::<f64>::new();
+        Self {
+            n_in,
+            n_out,
+            forward: planner.plan_fft_forward(n_in),
+            inverse: planner.plan_fft_inverse(n_out),
+        }
     }
 
     /// Number of input samples.
