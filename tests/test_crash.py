@@ -147,9 +147,10 @@ def test_kill_9_at_several_points_then_resume(corpus: Path, reference: Path, tmp
     store = tmp_path / "cache.zarr"
     points: list[tuple[str, Callable[[int, float], bool]]] = [
         ("the store root is written", lambda _, __: (store / "zarr.json").exists()),
-        ("0.5 s after the start", lambda _, t0: time.monotonic() - t0 >= 0.5),
+        ("0.2 s after the start", lambda _, t0: time.monotonic() - t0 >= 0.2),
         ("3 more recordings committed", lambda n0, _: len(committed(store)) >= n0 + 3),
-        ("12 more recordings committed", lambda n0, _: len(committed(store)) >= n0 + 12),
+        # Relative, not a count: how far a run gets in a given time depends on the machine.
+        ("half the rest committed", lambda n0, _: len(committed(store)) >= n0 + (N_RECORDINGS - n0) // 2),
         ("every recording committed (index being built)", lambda _, __: len(committed(store)) == N_RECORDINGS),
     ]
     kept: list[str] = []

@@ -57,8 +57,6 @@ struct Work {
 
 thread_local! {
     static WORK: std::cell::RefCell<Work> = std::cell::RefCell::new(Work::default());
-    /// Copies of borrowed inputs for [`Preprocessor::run_into`] (the FFT consumes its input).
-    static INPUTS: std::cell::RefCell<Vec<Vec<f64>>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
 impl Preprocessor {
@@ -178,20 +176,9 @@ impl Preprocessor {
         out.par_chunks_mut(LANES * n_out)
             .zip(x.par_chunks(LANES * n_in.max(1)))
             .for_each(|(o, xs)| {
-                INPUTS.with_borrow_mut(|inputs| {
-                    inputs.resize_with(LANES, Vec::new);
-                    let mut group: Vec<&mut [f64]> = inputs
-                        .iter_mut()
-                        .zip(xs.chunks_exact(n_in))
-                        .map(|(buf, row)| {
-                            buf.clear();
-                            buf.extend_from_slice(row);
-                            buf.as_mut_slice()
-                        })
-                        .collect();
-                    let mut outputs: Vec<&mut [f32]> = o.chunks_exact_mut(n_out).collect();
-                    plan.run_group(&mut group, &mut outputs);
-                });
+                let inputs: Vec<&[f64]> = xs.chunks_exact(n_in).collect();
+                let mut outputs: Vec<&mut [f32]> = o.chunks_exact_mut(n_out).collect();
+                plan.run_group(&inputs, &mut outputs);
             });
         Ok(())
     }
@@ -225,16 +212,15 @@ impl Plan<'_> {
     }
 
     /// Preprocesses up to [`LANES`] channels: `inputs[k]` (finite, `n_in`
-    /// samples; used as scratch, its contents are lost) into `outputs[k]`
-    /// (`n_out` samples). Extra channels and other lengths are ignored:
+    /// samples) into `outputs[k]` (`n_out` samples). Extra channels and other lengths are ignored:
     /// callers size both from this plan.
     ///
     /// A channel whose input is constant has no signal: with z-scoring on, its
     /// output is zeros (not the normalized transient a filter makes of a step).
-    pub fn run_group(&self, inputs: &mut [&mut [f64]], outputs: &mut [&mut [f32]]) {
+    pub fn run_group<X: AsRef<[f64]>>(&self, inputs: &[X], outputs: &mut [&mut [f32]]) {
         let (n_in, n_out) = (self.n_in, self.n_out);
         let g = inputs.len().min(outputs.len()).min(LANES);
-        if inputs[..g].iter().any(|x| x.len() != n_in)
+        if inputs[..g].iter().any(|x| x.as_ref().len() != n_in)
             || outputs[..g].iter().any(|o| o.len() != n_out)
         {
             return;
@@ -246,7 +232,7 @@ impl Plan<'_> {
             for (k, signal) in work.signals.iter_mut().enumerate() {
                 signal.clear();
                 signal.resize(n_out, 0.0);
-                let Some(x) = inputs.get_mut(k).filter(|_| k < g) else {
+                let Some(x) = inputs.get(k).filter(|_| k < g).map(AsRef::as_ref) else {
                     continue; // an idle lane: zeros, which the filters keep at zero
                 };
                 constant[k] = pre.cfg.zscore.is_some() && x.iter().all(|&v| v == x[0]);

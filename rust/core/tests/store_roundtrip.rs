@@ -518,3 +518,59 @@ fn zstd_signals_round_trip_or_are_refused() {
         assert!(store.committed().unwrap().is_empty());
     }
 }
+
+#[test]
+fn writer_takes_rows_in_any_order_and_commits_only_complete_recordings() {
+    use brainbrr_core::config::Dtype;
+    let tmp = TempDir::new("writer");
+    let root = root(120.0);
+    let store = Store::create(tmp.store(), root.clone()).unwrap();
+    let n = 50u64;
+    let x = signal(n, 1.0);
+    let rows: Vec<&[f32]> = x.chunks(n as usize).collect();
+    let temporaries = || fs::read_dir(tmp.store().join(".brainbrr-tmp")).map_or(0, |d| d.count());
+
+    // Rows as a pipeline produces them: not in order.
+    let mut w = store
+        .begin_recording("r", &meta(&root, n, true), Dtype::Float32)
+        .unwrap();
+    for row in [2, 0, 1] {
+        w.write_row(row, SignalData::F32(rows[row])).unwrap();
+    }
+    assert!(
+        store.committed().unwrap().is_empty(),
+        "nothing visible before the commit"
+    );
+    w.commit(&labels(n)).unwrap();
+    assert_eq!(store.read_signal("r").unwrap(), Signal::F32(x.clone()));
+    let chunk = store.chunk_path("r", "signal").unwrap();
+    assert_eq!(fs::metadata(chunk).unwrap().len(), CHANNELS as u64 * n * 4);
+
+    // A row never written: refused, the committed version untouched.
+    let mut w = store
+        .begin_recording("r", &meta(&root, n, true), Dtype::Float32)
+        .unwrap();
+    w.write_row(0, SignalData::F32(&[7.0; 50])).unwrap();
+    w.write_row(2, SignalData::F32(&[7.0; 50])).unwrap();
+    let err = w.commit(&labels(n)).unwrap_err();
+    assert!(err.to_string().contains("1 rows never written"), "{err}");
+    assert_eq!(store.read_signal("r").unwrap(), Signal::F32(x.clone()));
+
+    // Wrong row, length or dtype.
+    let mut w = store
+        .begin_recording("s", &meta(&root, n, true), Dtype::Float16)
+        .unwrap();
+    for (row, data) in [
+        (3, SignalData::F16(&[0; 50])),
+        (0, SignalData::F16(&[0; 49])),
+        (0, SignalData::F32(rows[0])),
+    ] {
+        let err = w.write_row(row, data).unwrap_err();
+        assert!(matches!(err, StoreError::ShapeMismatch { .. }), "{err}");
+    }
+    assert_eq!(temporaries(), 1);
+    // Abandoned (an error, Ctrl-C): dropped, its temporary goes with it.
+    drop(w);
+    assert_eq!(temporaries(), 0);
+    assert_eq!(store.committed().unwrap().len(), 1);
+}

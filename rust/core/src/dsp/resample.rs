@@ -32,8 +32,9 @@ pub struct FftResampler {
 /// Per-thread buffers of an [`FftResampler`], reused across channels.
 #[derive(Default)]
 pub struct FftWork {
+    /// The input, copied: the forward FFT uses its input as scratch.
+    input: Vec<f64>,
     spectrum: Vec<Complex64>,
-    resized: Vec<Complex64>,
     scratch: Vec<Complex64>,
 }
 
@@ -97,17 +98,22 @@ impl FftResampler {
 
     /// Resamples `x` (`n_in` samples) into `out` (`n_out` samples); other
     /// lengths leave `out` untouched: callers size both from this plan.
-    /// `x` is used as the forward FFT's scratch: its contents are lost.
-    pub fn process(&self, x: &mut [f64], out: &mut [f64], work: &mut FftWork) {
+    pub fn process(&self, x: &[f64], out: &mut [f64], work: &mut FftWork) {
         let (n, num) = (self.n_in, self.n_out);
         if x.len() != n || out.len() != num || n == 0 || num == 0 {
             return;
         }
         let FftWork {
+            input,
             spectrum,
-            resized,
             scratch,
         } = work;
+        input.clear();
+        input.extend_from_slice(x);
+        // One buffer for both spectra: the input's is cut or padded in place
+        // into the output's.
+        spectrum.clear();
+        spectrum.reserve(n.max(num) / 2 + 1);
         spectrum.resize(n / 2 + 1, Complex64::ZERO);
         let scratch_len = self
             .forward
@@ -115,32 +121,34 @@ impl FftResampler {
             .max(self.inverse.get_scratch_len());
         scratch.resize(scratch_len, Complex64::ZERO);
         // ok: lengths were set from the plans just above, the only error realfft reports.
-        let _ = self.forward.process_with_scratch(x, spectrum, scratch);
+        let _ = self.forward.process_with_scratch(input, spectrum, scratch);
 
         let m = n.min(num);
         let kept = m / 2 + 1;
         // scipy divides by n / num before an inverse that divides by num: 1 / n in all.
         let scale = 1.0 / n as f64;
-        resized.clear();
-        resized.extend(spectrum[..kept].iter().map(|c| c * scale));
-        resized.resize(num / 2 + 1, Complex64::ZERO);
+        spectrum.truncate(kept);
+        for c in spectrum.iter_mut() {
+            *c *= scale;
+        }
+        spectrum.resize(num / 2 + 1, Complex64::ZERO);
         if m % 2 == 0 && num != n {
-            resized[m / 2] *= if num < n { 2.0 } else { 0.5 };
+            spectrum[m / 2] *= if num < n { 2.0 } else { 0.5 };
         }
         // The inverse of a real signal reads no imaginary part at DC or Nyquist.
-        resized[0].im = 0.0;
+        spectrum[0].im = 0.0;
         if num % 2 == 0 {
-            resized[num / 2].im = 0.0;
+            spectrum[num / 2].im = 0.0;
         }
         // ok: as above, every buffer matches the plan's length.
-        let _ = self.inverse.process_with_scratch(resized, out, scratch);
+        let _ = self.inverse.process_with_scratch(spectrum, out, scratch);
     }
 }
 
 /// Resamples `x` to `num` samples (`scipy.signal.resample(x, num)`).
 pub fn resample(x: &[f64], num: usize) -> Vec<f64> {
     let mut out = vec![0.0; num];
-    FftResampler::new(x.len(), num).process(&mut x.to_vec(), &mut out, &mut FftWork::default());
+    FftResampler::new(x.len(), num).process(x, &mut out, &mut FftWork::default());
     out
 }
 

@@ -151,6 +151,25 @@ impl Edf {
         &self.warnings
     }
 
+    /// Lets the pages of `records` go from this process's memory once decoded:
+    /// reading a file group of channels after group, its pages would otherwise
+    /// all count in the reader's resident memory (they stay in the page cache,
+    /// and come back on the next access).
+    fn release(&self, records: std::ops::Range<usize>) {
+        #[cfg(unix)]
+        if !records.is_empty() {
+            let offset = self.header.header_bytes + records.start * self.header.record_bytes;
+            let len = records.len() * self.header.record_bytes;
+            // SAFETY: the map is a read-only mapping of a file: MADV_DONTNEED
+            // only drops its page-table entries, and the next read of those
+            // bytes maps the same file contents again. Errors only lose the hint.
+            let _ = unsafe {
+                self.map
+                    .unchecked_advise_range(memmap2::UncheckedAdvice::DontNeed, offset, len)
+            };
+        }
+    }
+
     /// The bytes of signal `s` (index into all signals) in record `r`.
     fn bytes(&self, s: &SignalHeader, r: usize) -> &[u8] {
         let start = self.header.header_bytes + r * self.header.record_bytes + s.offset;
@@ -218,7 +237,11 @@ impl Edf {
             plan.push((s, gain, offset));
         }
         let bdf = self.header.kind.bytes_per_sample() == 3;
+        let per_release = (RELEASE_BYTES / self.header.record_bytes.max(1)).max(1);
         for r in 0..self.n_records {
+            if r > 0 && r % per_release == 0 {
+                self.release(r - per_release..r);
+            }
             if r + AHEAD < self.n_records {
                 for (s, _, _) in &plan {
                     prefetch(self.bytes(s, r + AHEAD));
@@ -239,6 +262,7 @@ impl Edf {
                 }
             }
         }
+        self.release(self.n_records.saturating_sub(per_release)..self.n_records);
         Ok(())
     }
 
@@ -376,6 +400,9 @@ fn count_records(
     }
     Ok(n)
 }
+
+/// Bytes of records decoded between two releases of their pages.
+const RELEASE_BYTES: usize = 4 << 20;
 
 /// Records ahead of the one decoded whose bytes are prefetched.
 const AHEAD: usize = 2;

@@ -175,7 +175,7 @@ pub(crate) fn ingest_one(
                 if cancel.load(Ordering::Relaxed) {
                     return Outcome::Cancelled;
                 }
-                plan.run_group(&mut xs, &mut outputs);
+                plan.run_group(&xs, &mut outputs);
                 for (&(row, _), y) in group.iter().zip(&outputs) {
                     fail_on!(write_row(&mut writer, row, y, half));
                 }

@@ -355,25 +355,20 @@ impl RecordingWriter<'_> {
                 self.dtype
             )));
         }
-        self.row_bytes.clear();
-        match samples {
-            SignalData::F32(x) => self
-                .row_bytes
-                .extend(x.iter().flat_map(|v| v.to_le_bytes())),
-            SignalData::F16(x) => self
-                .row_bytes
-                .extend(x.iter().flat_map(|v| v.to_le_bytes())),
-        }
-        let offset = row * self.row_bytes.len();
+        let bytes = match samples {
+            SignalData::F32(x) => le_bytes(x, &mut self.row_bytes, f32::to_le_bytes),
+            SignalData::F16(x) => le_bytes(x, &mut self.row_bytes, u16::to_le_bytes),
+        };
+        let offset = row * bytes.len();
         match &mut self.sink {
             Sink::Empty => {}
             Sink::Raw { file, path } => {
                 use std::os::unix::fs::FileExt;
-                file.write_all_at(&self.row_bytes, offset as u64)
+                file.write_all_at(bytes, offset as u64)
                     .map_err(|e| StoreError::io(&*path, e))?;
             }
             Sink::Encoded { chunk, .. } => {
-                chunk[offset..offset + self.row_bytes.len()].copy_from_slice(&self.row_bytes);
+                chunk[offset..offset + bytes.len()].copy_from_slice(bytes);
             }
         }
         self.written[row] = true;
@@ -444,6 +439,24 @@ impl Drop for RecordingWriter<'_> {
         if !self.committed {
             let _ = remove_tree(&self.tmp); // best effort; `clean_temporaries` gets the rest
         }
+    }
+}
+
+/// The little-endian bytes of `samples` (f32 or f16 bits): a view of them on
+/// little-endian machines, no copy; converted into `buf` elsewhere.
+fn le_bytes<'a, T: Copy, const N: usize>(
+    samples: &'a [T],
+    buf: &'a mut Vec<u8>,
+    to_le: fn(T) -> [u8; N],
+) -> &'a [u8] {
+    if cfg!(target_endian = "little") {
+        // SAFETY: called with f32 and u16 only: no padding, every byte
+        // initialized, and u8 needs no alignment.
+        unsafe { std::slice::from_raw_parts(samples.as_ptr().cast(), size_of_val(samples)) }
+    } else {
+        buf.clear();
+        buf.extend(samples.iter().flat_map(|&v| to_le(v)));
+        buf
     }
 }
 
