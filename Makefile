@@ -19,7 +19,7 @@ lint:  ## rustfmt and clippy, as CI runs them
 
 bench:  ## the benchmarks in bench/ (minutes; see bench/README.md for each one's results file)
 	python bench/bench_edf.py --out bench/RESULTS-edf.md
-	RAYON_NUM_THREADS=1 python bench/bench_preprocess.py --runs 5
+	RAYON_NUM_THREADS=1 python bench/bench_preprocess.py --runs 7 --out bench/RESULTS-preprocess.md
 	python bench/bench_ingest.py
 	python bench/bench_loader.py
 

@@ -88,20 +88,24 @@ impl Value for Lanes {
     }
 }
 
-/// Runs `f` compiled for AVX when the CPU has it (four f64 lanes per
+/// A filter's recursion, generic over what it computes on.
+trait Recurse {
+    fn recurse<V: Value>(&self, x: &mut [V], state: &mut [V]);
+}
+
+/// [`Iir::run_lanes`] compiled for AVX when the CPU has it (four f64 lanes per
 /// instruction instead of SSE2's two); the arithmetic is the same either way.
-#[inline(always)]
-fn with_avx<R>(f: impl FnOnce() -> R) -> R {
+fn run_lanes<R: Recurse>(r: &R, x: &mut [Lanes], state: &mut [Lanes]) {
     #[cfg(target_arch = "x86_64")]
     if std::arch::is_x86_feature_detected!("avx") {
         #[target_feature(enable = "avx")]
-        unsafe fn avx<R>(f: impl FnOnce() -> R) -> R {
-            f()
+        fn avx<R: Recurse>(r: &R, x: &mut [Lanes], state: &mut [Lanes]) {
+            r.recurse(x, state); // inlined here, so compiled with AVX
         }
         // SAFETY: the CPU supports AVX, checked just above.
-        return unsafe { avx(f) };
+        return unsafe { avx(r, x, state) };
     }
-    f()
+    r.recurse(x, state);
 }
 
 impl Ba {
@@ -175,11 +179,11 @@ impl Iir for Ba {
     }
 
     fn run_lanes(&self, x: &mut [Lanes], state: &mut [Lanes]) {
-        with_avx(|| self.recurse(x, state));
+        run_lanes(self, x, state);
     }
 }
 
-impl Ba {
+impl Recurse for Ba {
     #[inline(always)]
     fn recurse<V: Value>(&self, x: &mut [V], state: &mut [V]) {
         // Fixed lengths let the compiler unroll the taps and keep the state in registers.
@@ -282,11 +286,11 @@ impl Iir for Sos {
     }
 
     fn run_lanes(&self, x: &mut [Lanes], state: &mut [Lanes]) {
-        with_avx(|| self.recurse(x, state));
+        run_lanes(self, x, state);
     }
 }
 
-impl Sos {
+impl Recurse for Sos {
     #[inline(always)]
     fn recurse<V: Value>(&self, x: &mut [V], state: &mut [V]) {
         // Section after section over the whole signal: each pass is a tight
