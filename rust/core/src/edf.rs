@@ -15,5 +15,5 @@ mod writer;
 pub use annotations::Annotation;
 pub use error::{EdfError, EdfErrorKind};
 pub use header::{FileKind, Header, SignalHeader, StartTime};
-pub use reader::Edf;
+pub use reader::{Edf, RawSignals};
 pub use writer::{EdfWriter, WriteSignal};

@@ -48,6 +48,8 @@ pub struct Plan<'a> {
 /// allocating them per call cost more in page faults than the filters did.
 #[derive(Default)]
 struct Work {
+    /// The input of the channel being resampled (the FFT uses it as scratch).
+    input: Vec<f64>,
     /// One resampled, filtered f64 signal per lane.
     signals: Vec<Vec<f64>>,
     scratch: Vec<f64>,
@@ -178,7 +180,11 @@ impl Preprocessor {
             .for_each(|(o, xs)| {
                 let inputs: Vec<&[f64]> = xs.chunks_exact(n_in).collect();
                 let mut outputs: Vec<&mut [f32]> = o.chunks_exact_mut(n_out).collect();
-                plan.run_group(&inputs, &mut outputs);
+                let copy = |k: usize, x: &mut [f64]| {
+                    x.copy_from_slice(inputs[k]);
+                    Ok::<(), std::convert::Infallible>(())
+                };
+                let _ = plan.run_group(copy, &mut outputs);
             });
         Ok(())
     }
@@ -217,54 +223,72 @@ impl Plan<'_> {
         self.n_out
     }
 
-    /// Preprocesses up to [`LANES`] channels: `inputs[k]` (finite, `n_in`
-    /// samples) into `outputs[k]` (`n_out` samples). Extra channels and other lengths are ignored:
-    /// callers size both from this plan.
+    /// Preprocesses `outputs.len()` channels, at most [`LANES`]: `fill(k, x)`
+    /// writes channel `k`'s input (`n_in` finite samples) into `x`, straight
+    /// into the buffer the resampling reads (no copy of a group's inputs is
+    /// held); the output goes to `outputs[k]` (`n_out` samples). Outputs of
+    /// another length are left untouched: callers size them from this plan.
     ///
     /// A channel whose input is constant has no signal: with z-scoring on, its
     /// output is zeros (not the normalized transient a filter makes of a step).
-    pub fn run_group<X: AsRef<[f64]>>(&self, inputs: &[X], outputs: &mut [&mut [f32]]) {
+    ///
+    /// # Errors
+    /// The first error of `fill`; its group is then not finished.
+    pub fn run_group<E>(
+        &self,
+        mut fill: impl FnMut(usize, &mut [f64]) -> Result<(), E>,
+        outputs: &mut [&mut [f32]],
+    ) -> Result<(), E> {
         let (n_in, n_out) = (self.n_in, self.n_out);
-        let g = inputs.len().min(outputs.len()).min(LANES);
-        if inputs[..g].iter().any(|x| x.as_ref().len() != n_in)
-            || outputs[..g].iter().any(|o| o.len() != n_out)
-        {
-            return;
+        let g = outputs.len().min(LANES);
+        if outputs[..g].iter().any(|o| o.len() != n_out) {
+            return Ok(());
         }
         WORK.with_borrow_mut(|work| {
             let pre = self.pre;
+            let Work {
+                input,
+                signals,
+                scratch,
+                state,
+                fft,
+            } = work;
             let mut constant = [false; LANES];
-            work.signals.resize_with(LANES, Vec::new);
-            for (k, signal) in work.signals.iter_mut().enumerate() {
+            signals.resize_with(LANES, Vec::new);
+            for (k, signal) in signals.iter_mut().enumerate() {
                 signal.clear();
                 signal.resize(n_out, 0.0);
-                let Some(x) = inputs.get(k).filter(|_| k < g).map(AsRef::as_ref) else {
+                if k >= g {
                     continue; // an idle lane: zeros, which the filters keep at zero
-                };
-                constant[k] = pre.cfg.zscore.is_some() && x.iter().all(|&v| v == x[0]);
+                }
+                input.clear();
+                input.resize(n_in, 0.0);
+                fill(k, input)?;
+                constant[k] = pre.cfg.zscore.is_some() && input.iter().all(|&v| v == input[0]);
                 if constant[k] {
                     continue;
                 }
                 match (&pre.resampling, &self.fft) {
-                    (Resampling::Fft { .. }, Some(r)) => r.process(x, signal, &mut work.fft),
-                    (Resampling::Poly(r), _) => r.process(x, signal, &mut work.scratch),
-                    _ => signal.copy_from_slice(x),
+                    (Resampling::Fft { .. }, Some(r)) => r.process(input, signal, fft),
+                    (Resampling::Poly(r), _) => r.process(input, signal, scratch),
+                    _ => signal.copy_from_slice(input),
                 }
             }
             match pre.cfg.filter_mode {
-                FilterMode::Causal => pre.filter_lanes(&mut work.signals, &mut work.state),
+                FilterMode::Causal => pre.filter_lanes(signals, state),
                 FilterMode::ZeroPhase => {
-                    for signal in &mut work.signals[..g] {
+                    for signal in &mut signals[..g] {
                         for f in &pre.filters {
-                            filtfilt(f.as_ref(), signal, None, &mut work.scratch);
+                            filtfilt(f.as_ref(), signal, None, scratch);
                         }
                     }
                 }
             }
             for k in 0..g {
-                pre.finish(&work.signals[k], constant[k], outputs[k]);
+                pre.finish(&signals[k], constant[k], outputs[k]);
             }
-        });
+            Ok(())
+        })
     }
 }
 

@@ -32,8 +32,6 @@ pub struct FftResampler {
 /// Per-thread buffers of an [`FftResampler`], reused across channels.
 #[derive(Default)]
 pub struct FftWork {
-    /// The input, copied: the forward FFT uses its input as scratch.
-    input: Vec<f64>,
     spectrum: Vec<Complex64>,
     scratch: Vec<Complex64>,
 }
@@ -98,18 +96,13 @@ impl FftResampler {
 
     /// Resamples `x` (`n_in` samples) into `out` (`n_out` samples); other
     /// lengths leave `out` untouched: callers size both from this plan.
-    pub fn process(&self, x: &[f64], out: &mut [f64], work: &mut FftWork) {
+    /// `x` is the forward FFT's scratch: its contents are lost.
+    pub fn process(&self, x: &mut [f64], out: &mut [f64], work: &mut FftWork) {
         let (n, num) = (self.n_in, self.n_out);
         if x.len() != n || out.len() != num || n == 0 || num == 0 {
             return;
         }
-        let FftWork {
-            input,
-            spectrum,
-            scratch,
-        } = work;
-        input.clear();
-        input.extend_from_slice(x);
+        let FftWork { spectrum, scratch } = work;
         // One buffer for both spectra: the input's is cut or padded in place
         // into the output's.
         spectrum.clear();
@@ -121,7 +114,7 @@ impl FftResampler {
             .max(self.inverse.get_scratch_len());
         scratch.resize(scratch_len, Complex64::ZERO);
         // ok: lengths were set from the plans just above, the only error realfft reports.
-        let _ = self.forward.process_with_scratch(input, spectrum, scratch);
+        let _ = self.forward.process_with_scratch(x, spectrum, scratch);
 
         let m = n.min(num);
         let kept = m / 2 + 1;
@@ -148,7 +141,7 @@ impl FftResampler {
 /// Resamples `x` to `num` samples (`scipy.signal.resample(x, num)`).
 pub fn resample(x: &[f64], num: usize) -> Vec<f64> {
     let mut out = vec![0.0; num];
-    FftResampler::new(x.len(), num).process(x, &mut out, &mut FftWork::default());
+    FftResampler::new(x.len(), num).process(&mut x.to_vec(), &mut out, &mut FftWork::default());
     out
 }
 

@@ -29,6 +29,38 @@ impl Sample for f32 {
     }
 }
 
+/// Signals copied out of a file by [`Edf::extract_into`], still as their raw
+/// bytes (2 per sample in EDF, 3 in BDF: a quarter or three eighths of the f64
+/// they decode to). The ingest decodes a few at a time from here: decoding
+/// them group after group from the file itself would walk the whole file once
+/// per group.
+#[derive(Debug, Default)]
+pub struct RawSignals {
+    bdf: bool,
+    /// Each signal's bytes and `(gain, offset)`.
+    signals: Vec<(Vec<u8>, (f64, f64))>,
+}
+
+impl RawSignals {
+    /// Decodes extracted signal `k` (its position in the indices given to
+    /// [`Edf::extract_into`]) to physical values into `out`. Returns false,
+    /// decoding nothing, when `k` is out of range or `out` is not the signal's length.
+    #[must_use]
+    pub fn decode_into<T: Sample>(&self, k: usize, out: &mut [T]) -> bool {
+        let width = if self.bdf { 3 } else { 2 };
+        match self.signals.get(k) {
+            Some((bytes, (gain, offset))) if bytes.len() == out.len() * width => {
+                decode_bytes(self.bdf, bytes, out, *gain, *offset);
+                true
+            }
+            _ => false,
+        }
+    }
+}
+
+/// A signal to read and its `(gain, offset)`.
+type Scaled<'a> = (&'a SignalHeader, (f64, f64));
+
 /// An open EDF, EDF+ or BDF file.
 #[derive(Debug)]
 pub struct Edf {
@@ -217,53 +249,101 @@ impl Edf {
         indices: &[usize],
         out: &mut [&mut [T]],
     ) -> Result<(), EdfError> {
-        let err = |kind| EdfError::new(&self.path, kind);
-        let mut plan = Vec::with_capacity(indices.len());
-        for (&i, o) in indices.iter().zip(out.iter()) {
-            let s = self.signal(i)?;
-            let (gain, offset) = s.scaling().ok_or_else(|| {
-                err(EdfErrorKind::Degenerate {
-                    label: s.label.clone(),
-                    reason: s.degenerate.clone().unwrap_or_default(),
-                })
-            })?;
+        let plan = self.plan(indices)?;
+        for ((s, _), o) in plan.iter().zip(out.iter()) {
             if o.len() != s.samples_per_record * self.n_records {
-                return Err(err(EdfErrorKind::BufferLength {
-                    label: s.label.clone(),
-                    expected: s.samples_per_record * self.n_records,
-                    got: o.len(),
-                }));
+                return Err(EdfError::new(
+                    &self.path,
+                    EdfErrorKind::BufferLength {
+                        label: s.label.clone(),
+                        expected: s.samples_per_record * self.n_records,
+                        got: o.len(),
+                    },
+                ));
             }
-            plan.push((s, gain, offset));
         }
-        let bdf = self.header.kind.bytes_per_sample() == 3;
+        let bdf = self.is_bdf();
+        self.walk(&plan, |k, r, src| {
+            let n = plan[k].0.samples_per_record;
+            let (gain, offset) = plan[k].1;
+            decode_bytes(bdf, src, &mut out[k][r * n..(r + 1) * n], gain, offset);
+        });
+        Ok(())
+    }
+
+    /// Copies several data signals out of the file in one pass over the
+    /// records, as their raw bytes, into `raw` (its buffers reused), to be
+    /// decoded one at a time with [`RawSignals::decode_into`].
+    ///
+    /// # Errors
+    /// As [`Edf::read_physical_into`].
+    pub fn extract_into(&self, indices: &[usize], raw: &mut RawSignals) -> Result<(), EdfError> {
+        let plan = self.plan(indices)?;
+        let width = self.header.kind.bytes_per_sample();
+        raw.bdf = self.is_bdf();
+        raw.signals.resize_with(plan.len(), Default::default);
+        for ((s, scaling), (bytes, dst)) in plan.iter().zip(&mut raw.signals) {
+            let len = s.samples_per_record * self.n_records * width;
+            if bytes.capacity() < len {
+                *bytes = crate::mem::zeroed(len);
+            }
+            bytes.resize(len, 0);
+            *dst = *scaling;
+        }
+        self.walk(&plan, |k, r, src| {
+            let n = src.len();
+            raw.signals[k].0[r * n..(r + 1) * n].copy_from_slice(src);
+        });
+        Ok(())
+    }
+
+    fn is_bdf(&self) -> bool {
+        self.header.kind.bytes_per_sample() == 3
+    }
+
+    /// The headers and `(gain, offset)` of signals `indices`.
+    fn plan(&self, indices: &[usize]) -> Result<Vec<Scaled<'_>>, EdfError> {
+        indices
+            .iter()
+            .map(|&i| {
+                let s = self.signal(i)?;
+                let scaling = s.scaling().ok_or_else(|| {
+                    EdfError::new(
+                        &self.path,
+                        EdfErrorKind::Degenerate {
+                            label: s.label.clone(),
+                            reason: s.degenerate.clone().unwrap_or_default(),
+                        },
+                    )
+                })?;
+                Ok((s, scaling))
+            })
+            .collect()
+    }
+
+    /// Calls `visit(k, r, bytes)` with the bytes of signal `plan[k]` in record
+    /// `r`, record after record: each record is touched once, the next ones'
+    /// bytes are prefetched, and the pages of records done are let go.
+    fn walk(
+        &self,
+        plan: &[(&SignalHeader, (f64, f64))],
+        mut visit: impl FnMut(usize, usize, &[u8]),
+    ) {
         let per_release = (RELEASE_BYTES / self.header.record_bytes.max(1)).max(1);
         for r in 0..self.n_records {
             if r > 0 && r % per_release == 0 {
                 self.release(r - per_release..r);
             }
             if r + AHEAD < self.n_records {
-                for (s, _, _) in &plan {
+                for (s, _) in plan {
                     prefetch(self.bytes(s, r + AHEAD));
                 }
             }
-            for ((s, gain, offset), o) in plan.iter().zip(out.iter_mut()) {
-                let n = s.samples_per_record;
-                let dst = &mut o[r * n..(r + 1) * n];
-                let src = self.bytes(s, r);
-                if bdf {
-                    decode(src.as_chunks::<3>().0, dst, *gain, *offset, |c| {
-                        f64::from(i32::from_le_bytes([0, c[0], c[1], c[2]]) >> 8)
-                    });
-                } else {
-                    decode(src.as_chunks::<2>().0, dst, *gain, *offset, |c| {
-                        f64::from(i16::from_le_bytes(*c))
-                    });
-                }
+            for (k, (s, _)) in plan.iter().enumerate() {
+                visit(k, r, self.bytes(s, r));
             }
         }
         self.release(self.n_records.saturating_sub(per_release)..self.n_records);
-        Ok(())
     }
 
     /// The raw digital values of data signal `i`, as written in the file.
@@ -343,6 +423,19 @@ impl Edf {
 
 /// Decodes `N`-byte little-endian samples; the closure is inlined so the loop vectorises.
 #[inline(always)]
+/// Decodes little-endian EDF (2-byte) or BDF (3-byte) samples to physical values.
+fn decode_bytes<T: Sample>(bdf: bool, src: &[u8], dst: &mut [T], gain: f64, offset: f64) {
+    if bdf {
+        decode(src.as_chunks::<3>().0, dst, gain, offset, |c| {
+            f64::from(i32::from_le_bytes([0, c[0], c[1], c[2]]) >> 8)
+        });
+    } else {
+        decode(src.as_chunks::<2>().0, dst, gain, offset, |c| {
+            f64::from(i16::from_le_bytes(*c))
+        });
+    }
+}
+
 fn decode<T: Sample, const N: usize>(
     src: &[[u8; N]],
     dst: &mut [T],

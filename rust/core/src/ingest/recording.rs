@@ -6,7 +6,7 @@ use std::time::UNIX_EPOCH;
 
 use crate::config::{Dtype, PreprocessConfig};
 use crate::dsp::filter::LANES;
-use crate::edf::Edf;
+use crate::edf::{Edf, RawSignals};
 use crate::labels::{find_annotation, recording_labels};
 use crate::mem;
 use crate::montage::{ChannelSource, MontageError, pick};
@@ -149,42 +149,44 @@ pub(crate) fn ingest_one(
     // interpolated rows, which go last.
     BUFFERS.with_borrow_mut(|b| {
         let outcome = (|| {
-            reuse_rows(&mut b.inputs, LANES, n_in);
             reuse_rows(&mut b.outputs, LANES, n);
             reuse_rows(&mut b.interpolated, interpolated.len(), n_in);
             let Buffers {
-                inputs,
+                raw,
                 outputs,
                 interpolated: sums,
                 half,
             } = b;
+            // One pass over the file for every channel, kept as raw samples;
+            // each is decoded when its group needs it.
+            let indices: Vec<usize> = rows.iter().map(|r| r.1).collect();
+            fail_on!(edf.extract_into(&indices, raw));
             let mut sums: Vec<&mut [f64]> = sums.iter_mut().map(Vec::as_mut_slice).collect();
             let mut outputs: Vec<&mut [f32]> = outputs.iter_mut().map(Vec::as_mut_slice).collect();
-            for group in rows.chunks(LANES) {
-                let indices: Vec<usize> = group.iter().map(|r| r.1).collect();
-                let mut xs: Vec<&mut [f64]> = inputs
-                    .iter_mut()
-                    .map(Vec::as_mut_slice)
-                    .take(group.len())
-                    .collect();
-                fail_on!(edf.read_many_into(&indices, &mut xs));
-                for (&(row, _), x) in group.iter().zip(&xs) {
-                    fail_on!(check_finite(x, row).map_err(|e| at(&e)));
+            for (g, group) in rows.chunks(LANES).enumerate() {
+                let fill = |j: usize, x: &mut [f64]| {
+                    let row = group[j].0;
+                    if !raw.decode_into(g * LANES + j, x) {
+                        return Err(at(&format!("row {row}: decoded length mismatch")));
+                    }
+                    check_finite(x, row).map_err(|e| at(&e))?;
                     picked.accumulate_interpolated(row, x, &mut sums);
+                    Ok(())
+                };
+                fail_on!(plan.run_group(fill, &mut outputs[..group.len()]));
+                for (&(row, _), y) in group.iter().zip(&outputs) {
+                    fail_on!(write_row(&mut writer, row, y, half));
                 }
                 if cancel.load(Ordering::Relaxed) {
                     return Outcome::Cancelled;
                 }
-                plan.run_group(&xs, &mut outputs);
-                for (&(row, _), y) in group.iter().zip(&outputs) {
-                    fail_on!(write_row(&mut writer, row, y, half));
-                }
             }
-            for (group, xs) in interpolated.chunks(LANES).zip(sums.chunks_mut(LANES)) {
-                for (&row, x) in group.iter().zip(xs.iter()) {
-                    fail_on!(check_finite(x, row).map_err(|e| at(&e)));
-                }
-                plan.run_group(xs, &mut outputs);
+            for (group, xs) in interpolated.chunks(LANES).zip(sums.chunks(LANES)) {
+                let fill = |j: usize, x: &mut [f64]| {
+                    x.copy_from_slice(xs[j]);
+                    check_finite(x, group[j]).map_err(|e| at(&e))
+                };
+                fail_on!(plan.run_group(fill, &mut outputs[..group.len()]));
                 for (&row, y) in group.iter().zip(&outputs) {
                     fail_on!(write_row(&mut writer, row, y, half));
                 }
@@ -226,8 +228,8 @@ const KEEP_SAMPLES: usize = 4 << 20;
 /// A worker's buffers, kept from one recording to the next.
 #[derive(Default)]
 struct Buffers {
-    /// One group of decoded channels.
-    inputs: Vec<Vec<f64>>,
+    /// The recording's channels as read from the file, not yet decoded.
+    raw: RawSignals,
     /// Their preprocessed rows.
     outputs: Vec<Vec<f32>>,
     /// The interpolated channels, summed as the rows they come from are read.
