@@ -276,9 +276,9 @@ peak RSS bounded by jobs x the largest recording: **{"met" if rss_ok else "not m
 
 ## Memory is bounded
 Largest recording: {largest_name}, {largest_n} input samples per channel;
-decoded, 19 x n_in x 8 bytes (f64) = {largest / mb:.1f} MB. A worker holds 4 channels
-at a time (decoded, resampled, output), never the whole recording; the peak
-RSS also counts the pages of the EDF files mapped while they are read.
+decoded, 19 x n_in x 8 bytes (f64) = {largest / mb:.1f} MB. A worker holds the
+recording's raw samples (2 bytes each) and 4 channels at a time in f64, never
+the decoded recording; the peak RSS also counts mapped EDF pages.
 Baseline: `brainbrr-ingest --help` (interpreter and extension loaded, no recording):
 {baseline.peak_rss / mb:.0f} MB peak RSS, {baseline.wall_s:.2f} s.
 
