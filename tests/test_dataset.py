@@ -202,6 +202,20 @@ def test_cpu_batches_equal_stacked_items(ds: ZarrWindowDataset) -> None:
     assert all(x.shape[0] == 4 for x, _ in dropped) and len(dropped) == len(ds) // 4
 
 
+def test_batch_transform_runs_on_each_batch_after_the_cast(ds: ZarrWindowDataset) -> None:
+    seen: list[torch.dtype] = []
+
+    def double(x: torch.Tensor) -> torch.Tensor:
+        seen.append(x.dtype)
+        return x * 2
+
+    plain = list(ds.batches(4, seed=1, device="cpu"))
+    got = list(ds.batches(4, seed=1, device="cpu", dtype=torch.float64, batch_transform=double))
+    assert len(seen) == len(got) == len(plain) and set(seen) == {torch.float64}
+    for (x, y), (p, q) in zip(got, plain, strict=True):
+        assert torch.equal(x, p.double() * 2) and torch.equal(y, q)
+
+
 def test_shuffle_is_deterministic_and_each_epoch_is_exact_once(
     ds: ZarrWindowDataset,
 ) -> None:

@@ -405,6 +405,7 @@ class ZarrWindowDataset(Dataset[tuple[torch.Tensor, torch.Tensor]]):
         drop_last: bool = False,
         sampler: Sampler[int] | None = None,
         dtype: torch.dtype | None = None,
+        batch_transform: Callable[[torch.Tensor], torch.Tensor] | None = None,
     ) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
         """One epoch of ``(x [B, C, T], y [B] or [B, T])`` batches on ``device``.
 
@@ -430,13 +431,19 @@ class ZarrWindowDataset(Dataset[tuple[torch.Tensor, torch.Tensor]]):
             :func:`balanced_sampler`); ``shuffle`` and ``seed`` are then unused.
         dtype : torch.dtype, optional
             Cast ``x`` on the device (e.g. a float16 store to ``torch.float32``).
+        batch_transform : callable, optional
+            Applied to each ``x`` batch ``[B, C, T]`` on the device, after
+            ``dtype`` (normalization, augmentation). The dataset's per-window
+            ``transform`` is not applied here: called window by window it
+            would undo the batched gather.
 
         Yields
         ------
         x : torch.Tensor
-            ``[B, C, T]``, the store's dtype unless ``dtype`` is given.
+            ``[B, C, T]``, the store's dtype unless ``dtype`` is given, through
+            ``batch_transform``.
         y : torch.Tensor
-            As the items' ``y``, stacked. ``transform`` is not applied.
+            As the items' ``y``, stacked.
         """
         if batch_size < 1:
             raise ValueError(f"batch_size must be at least 1, not {batch_size}")
@@ -452,15 +459,20 @@ class ZarrWindowDataset(Dataset[tuple[torch.Tensor, torch.Tensor]]):
             chunks.pop()
         shape = (len(self.channels), self.window_samples)
         tdtype = torch.float16 if self.dtype == np.float16 else torch.float32
+
+        def finish(x: torch.Tensor) -> torch.Tensor:
+            x = x if dtype is None else x.to(dtype)
+            return x if batch_transform is None else batch_transform(x)
+
         if dev.type != "cuda":
             ring = _BufferRing((batch_size, *shape), self.dtype)
             for idx in chunks:
                 buf = ring.take()[: idx.size]
                 self._gather_into(idx, buf)
-                x = torch.from_numpy(buf)
-                yield (x if dtype is None else x.to(dtype)), self._targets(idx)
+                yield finish(torch.from_numpy(buf)), self._targets(idx)
             return
-        yield from self._cuda_batches(chunks, shape, tdtype, dev, dtype)
+        for x, y in self._cuda_batches(chunks, shape, tdtype, dev):
+            yield finish(x), y
 
     def _cuda_batches(
         self,
@@ -468,7 +480,6 @@ class ZarrWindowDataset(Dataset[tuple[torch.Tensor, torch.Tensor]]):
         shape: tuple[int, int],
         tdtype: torch.dtype,
         dev: torch.device,
-        dtype: torch.dtype | None,
     ) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
         b = max((c.size for c in chunks), default=0)
         host = [
@@ -494,7 +505,7 @@ class ZarrWindowDataset(Dataset[tuple[torch.Tensor, torch.Tensor]]):
             # Allocated on the side stream, used on the main one: keep the allocator from reusing them early.
             x.record_stream(main)
             y.record_stream(main)
-            yield (x if dtype is None else x.to(dtype)), y
+            yield x, y
 
 
 class _BufferRing:
