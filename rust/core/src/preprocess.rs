@@ -261,17 +261,25 @@ impl Plan<'_> {
                 if k >= g {
                     continue; // an idle lane: zeros, which the filters keep at zero
                 }
-                input.clear();
-                input.resize(n_in, 0.0);
-                fill(k, input)?;
-                constant[k] = pre.cfg.zscore.is_some() && input.iter().all(|&v| v == input[0]);
+                // Without resampling the input is the signal: filled in place.
+                let direct = matches!(pre.resampling, Resampling::None);
+                let x = if direct {
+                    signal.as_mut_slice()
+                } else {
+                    input.clear();
+                    input.resize(n_in, 0.0);
+                    input.as_mut_slice()
+                };
+                fill(k, x)?;
+                constant[k] = pre.cfg.zscore.is_some() && x.iter().all(|&v| v == x[0]);
                 if constant[k] {
+                    signal.fill(0.0);
                     continue;
                 }
                 match (&pre.resampling, &self.fft) {
                     (Resampling::Fft { .. }, Some(r)) => r.process(input, signal, fft),
                     (Resampling::Poly(r), _) => r.process(input, signal, scratch),
-                    _ => signal.copy_from_slice(input),
+                    _ => {}
                 }
             }
             match pre.cfg.filter_mode {
@@ -442,6 +450,20 @@ mod tests {
             assert!(y.iter().all(|v| v.is_finite() && v.abs() <= 3.0));
             assert!(y[n_out..].iter().all(|&v| v == 0.0));
         }
+    }
+
+    #[test]
+    fn a_group_with_no_output_sample_is_a_no_op() {
+        // 1 sample at 1000 Hz is 0 samples at 256 Hz: nothing to plan or write.
+        let pre = Preprocessor::new(&PreprocessConfig::default(), 1000.0).unwrap();
+        let plan = pre.plan(1);
+        assert_eq!((plan.n_in(), plan.n_out()), (1, 0));
+        let mut out: [f32; 0] = [];
+        let fill = |_: usize, x: &mut [f64]| {
+            x.copy_from_slice(&[5.0]);
+            Ok::<(), ()>(())
+        };
+        assert_eq!(plan.run_group(fill, &mut [&mut out[..]]), Ok(()));
     }
 
     #[test]
