@@ -224,7 +224,7 @@ impl Plan<'_> {
     }
 
     /// Preprocesses `outputs.len()` channels, at most [`LANES`]: `fill(k, x)`
-    /// writes channel `k`'s input (`n_in` finite samples) into `x`, straight
+    /// writes channel `k`'s input (all `n_in` samples, finite) into `x`, straight
     /// into the buffer the resampling reads (no copy of a group's inputs is
     /// held); the output goes to `outputs[k]` (`n_out` samples). Outputs of
     /// another length are left untouched: callers size them from this plan.
@@ -256,17 +256,17 @@ impl Plan<'_> {
             let mut constant = [false; LANES];
             signals.resize_with(LANES, Vec::new);
             for (k, signal) in signals.iter_mut().enumerate() {
-                signal.clear();
+                // Every sample is written below (no zeroing pass first).
                 signal.resize(n_out, 0.0);
                 if k >= g {
-                    continue; // an idle lane: zeros, which the filters keep at zero
+                    signal.fill(0.0); // an idle lane: zeros, which the filters keep at zero
+                    continue;
                 }
                 // Without resampling the input is the signal: filled in place.
                 let direct = matches!(pre.resampling, Resampling::None);
                 let x = if direct {
                     signal.as_mut_slice()
                 } else {
-                    input.clear();
                     input.resize(n_in, 0.0);
                     input.as_mut_slice()
                 };
