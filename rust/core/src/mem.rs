@@ -5,6 +5,11 @@
 //! of faults against 20 ms of decoding for 223 MB on the development VM);
 //! 2 MiB pages cut the faults 512-fold. numpy asks for huge pages the same way.
 
+/// Longest channel (samples) whose buffers a thread keeps for its next call:
+/// reuse saves page faults, but a thread that once met a 24-hour recording
+/// should not hold gigabytes for the rest of the process.
+pub const KEEP_SAMPLES: usize = 4 << 20;
+
 /// A zero-filled vector of `n` elements whose memory is advised to use huge pages.
 pub fn zeroed<T: Copy + Default>(n: usize) -> Vec<T> {
     let mut v: Vec<T> = Vec::with_capacity(n);

@@ -186,8 +186,20 @@ impl Preprocessor {
                 };
                 let _ = plan.run_group(copy, &mut outputs);
             });
+        if n_in.max(n_out) > crate::mem::KEEP_SAMPLES {
+            // Groups ran on the pool's threads, and on this one when rayon did
+            // not split the work.
+            release_buffers();
+            rayon::broadcast(|_| release_buffers());
+        }
         Ok(())
     }
+}
+
+/// Frees this thread's work buffers (kept from call to call to save page
+/// faults): for after a recording longer than [`crate::mem::KEEP_SAMPLES`].
+pub fn release_buffers() {
+    WORK.with_borrow_mut(|work| *work = Work::default());
 }
 
 /// [`DspError::NonFinite`] naming the first NaN or infinite sample of `x`,

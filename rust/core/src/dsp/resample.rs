@@ -50,6 +50,9 @@ impl FftResampler {
     /// or reuses one of the last [`PLAN_CACHE`] plans (planning a long FFT
     /// costs several of its runs; scipy's pocketfft keeps a cache too).
     pub fn new(n_in: usize, n_out: usize) -> Self {
+        if n_in.max(n_out) > crate::mem::KEEP_SAMPLES {
+            return Self::plan(n_in, n_out); // too large to keep alive for a next call
+        }
         // ok: a poisoned lock only means another thread panicked mid-update;
         // the cache holds complete entries either way.
         let mut cache = CACHE

@@ -10,7 +10,7 @@ use crate::edf::{Edf, RawSignals};
 use crate::labels::{find_annotation, recording_labels};
 use crate::mem;
 use crate::montage::{ChannelSource, MontageError, Pick, pick};
-use crate::preprocess::{Plan, Preprocessor, check_finite};
+use crate::preprocess::{self, Plan, Preprocessor, check_finite};
 use crate::store::{RecordingMeta, RecordingWriter, SignalData, Store, StoreError};
 
 use super::discover::SourceFile;
@@ -231,8 +231,9 @@ impl<'a> Source<'a> {
                 Ok(())
             })();
             // Not kept for the next recording when outsized.
-            if n_in > KEEP_SAMPLES {
+            if n_in.max(n) > mem::KEEP_SAMPLES {
                 *b = Buffers::default();
+                preprocess::release_buffers();
             }
             result
         })
@@ -255,9 +256,6 @@ fn write_row(
         }
     }
 }
-
-/// Largest input (f64 samples per channel) whose buffers a worker keeps between recordings.
-const KEEP_SAMPLES: usize = 4 << 20;
 
 /// A worker's buffers, kept from one recording to the next.
 #[derive(Default)]
