@@ -183,10 +183,9 @@ impl Edf {
         &self.warnings
     }
 
-    /// Lets the pages of `records` go from this process's memory once decoded:
-    /// reading a file group of channels after group, its pages would otherwise
-    /// all count in the reader's resident memory (they stay in the page cache,
-    /// and come back on the next access).
+    /// Lets the pages of `records` go from this process's memory once read, so
+    /// that reading a file never holds all of it resident (the pages stay in
+    /// the page cache and come back on the next access).
     fn release(&self, records: std::ops::Range<usize>) {
         #[cfg(unix)]
         if !records.is_empty() {
