@@ -21,8 +21,9 @@ from brainbrr._native import write_edf
 from brainbrr.synthetic import EEG_19, make_corpus, write_recording
 
 REPO = Path(__file__).resolve().parents[1]
-#: Real EDF/BDF files from the wild (see SOURCES.md there); CI lays ``shared/`` beside the clone.
-REAL_EDF = Path(os.environ.get("BRAINBRR_REAL_EDF", REPO.parent / "shared" / "data" / "real-edf"))
+#: Real EDF/BDF files from the wild, carried by the repository (origin and licence in SOURCES.md there);
+#: ``BRAINBRR_REAL_EDF`` may point at another folder of them.
+REAL_EDF = Path(os.environ.get("BRAINBRR_REAL_EDF", REPO / "tests" / "data" / "real-edf"))
 
 
 @pytest.fixture(scope="session")

@@ -2,7 +2,7 @@
 
 The Rust integration tests (rust/core/tests/real_edf.rs) check brainbrr-core
 against these values with no Python involved. Regenerate with
-``python -m tests.make_real_edf_expected`` when a file is added to shared/.
+``python -m tests.make_real_edf_expected`` when a file is added to tests/data/real-edf/.
 ``test_expected_fixture_is_current`` checks that the committed file matches.
 """
 

@@ -39,7 +39,7 @@ def test_cli_edf_and_version(real_edf_dir) -> None:
         text=True,
         check=False,
     )
-    assert bad.returncode == 1 and "Invalid DataRecord Count.edf: no data" in bad.stderr
+    assert bad.returncode == 2 and "Invalid DataRecord Count.edf: no data" in bad.stderr
 
 
 def test_demo_runs_the_main_job(tmp_path) -> None:

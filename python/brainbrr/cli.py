@@ -17,11 +17,21 @@ from brainbrr.ingest import ingest
 from brainbrr.progress import Progress
 
 
+def _rate(hz: float) -> str:
+    """A sampling rate as a reader expects it: ``250 Hz``, ``0.0167 Hz`` (never ``0 Hz``)."""
+    return f"{hz:.4g} Hz"
+
+
+def _describe_rates(rates: Sequence[float]) -> str:
+    """``1 Hz and 250 Hz``, ``1 Hz, 100 Hz and 250 Hz``: each rate with its unit."""
+    names = [_rate(r) for r in sorted(set(rates))]
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
+
+
 def _describe_edf(path: Path) -> str:
     rec = brainbrr.read_edf(path)
-    rates = sorted({round(r, 3) for r in rec.sample_rates})
     lines = [
-        f"{path}: {rec.file_type}, {len(rec)} signals at {', '.join(f'{r:g}' for r in rates)} Hz, "
+        f"{path}: {rec.file_type}, {len(rec)} signals at {_describe_rates(rec.sample_rates) if len(rec) else 'no rate'}, "
         f"{rec.n_records} records of {rec.record_duration:g} s ({rec.duration / 60:.1f} min), start {rec.start}",
         f"  labels: {', '.join(rec.labels)}",
     ]
@@ -36,18 +46,25 @@ def _cmd_edf(args: argparse.Namespace) -> int:
         try:
             print(_describe_edf(Path(path)))
         except (BrainbrrError, OSError) as e:
-            print(f"error: {e}", file=sys.stderr)
-            status = 1
+            _error(e)
+            status = 2
     return status
 
 
-def format_summary(s: dict[str, Any]) -> str:
-    """The human-readable ingest summary."""
+def _error(e: BaseException | str) -> None:
+    """One ``error: ...`` line on stderr; brainbrr's messages name the path and the problem."""
+    if isinstance(e, OSError) and e.filename is not None and e.strerror:
+        e = f"{e.filename}: {e.strerror}"
+    print(f"error: {e}", file=sys.stderr)
+
+
+def format_summary(s: dict[str, Any], run: str = "this run") -> str:
+    """The human-readable ingest summary; ``run`` names whose run statistics these are."""
     lines = [
         f"store {s['store']}: {s['recordings']} recordings, {s['hours']:.2f} h, "
         f"{s['windows']} windows ({s['seizure_windows']} with seizure, {s['unlabeled_windows']} unlabeled), "
         f"{s['store_bytes'] / 1e6:.1f} MB",
-        f"this run: {s['found']} found, {s['ingested']} ingested, {s['current']} already current, "
+        f"{run}: {s['found']} found, {s['ingested']} ingested, {s['current']} already current, "
         f"{len(s['skipped'])} skipped, {len(s['failed'])} failed, "
         f"{s['source_bytes'] / 1e6:.1f} MB of EDF in {s['seconds']:.1f} s",
     ]
@@ -58,8 +75,18 @@ def format_summary(s: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def _read_config(path: str) -> dict[str, Any]:
+    try:
+        config = json.loads(Path(path).read_text())
+    except json.JSONDecodeError as e:
+        raise BrainbrrError(f"{path}: not a JSON config: {e}") from None
+    if not isinstance(config, dict):
+        raise BrainbrrError(f"{path}: a config is a JSON object of overrides, not {type(config).__name__}")
+    return config
+
+
 def _run_ingest(source: Path, out: Path, args: argparse.Namespace) -> int:
-    config: dict[str, Any] = json.loads(Path(args.config).read_text()) if args.config else {}
+    config: dict[str, Any] = _read_config(args.config) if args.config else {}
     if args.window is not None:
         config["window_s"] = args.window
     if args.stride is not None:
@@ -80,14 +107,11 @@ def _run_ingest(source: Path, out: Path, args: argparse.Namespace) -> int:
             progress=show,
         )
     except IngestError as e:  # --strict: stopped at the first failed recording
-        print(f"error: {e}", file=sys.stderr)
+        _error(e)
         return 1
     except KeyboardInterrupt:
         print("\ninterrupted: committed recordings are kept; run the same command again to continue", file=sys.stderr)
         return 130
-    except (BrainbrrError, OSError) as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
     print(json.dumps(summary, indent=1) if args.json else format_summary(summary))
     return 1 if summary["failed"] else 0
 
@@ -95,11 +119,20 @@ def _run_ingest(source: Path, out: Path, args: argparse.Namespace) -> int:
 def _cmd_demo(args: argparse.Namespace) -> int:
     from brainbrr.synthetic import make_corpus
 
-    out = Path(args.out) if args.out else Path(tempfile.mkdtemp(prefix="brainbrr-demo-"))
+    if args.out:
+        out = Path(args.out)
+        # The demo writes a corpus and a store of its own: mixed with other files,
+        # neither would be the demo's any more, so it never writes beside them.
+        if out.exists() and (not out.is_dir() or any(out.iterdir())):
+            raise BrainbrrError(f"{out}: exists and is not an empty folder; give --out a new or empty folder")
+    else:
+        out = Path(tempfile.mkdtemp(prefix="brainbrr-demo-"))
     files = make_corpus(out, n_patients=args.patients, seed=args.seed)
     mb = sum(f.path.stat().st_size for f in files) / 1e6
-    print(f"wrote a TUSZ-like sample corpus: {len(files)} EDF files, {mb:.1f} MB, under {out / 'edf'}")
-    print(f"brainbrr-ingest {out / 'edf'} --out {out / 'cache.zarr'}")
+    # With --json, stdout is the summary alone.
+    say = sys.stderr if args.json else sys.stdout
+    print(f"wrote a TUSZ-like sample corpus: {len(files)} EDF files, {mb:.1f} MB, under {out / 'edf'}", file=say)
+    print(f"brainbrr-ingest {out / 'edf'} --out {out / 'cache.zarr'}", file=say)
     args.overwrite = True
     status = _run_ingest(out / "edf", out / "cache.zarr", args)
     if status == 0 and not args.json:
@@ -113,7 +146,7 @@ def _cmd_info(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(meta, indent=1))
     elif "recordings" in index:
-        print(format_summary(index))
+        print(format_summary(index, run="last ingest"))
     else:
         print(f"store {args.store}: index not built (state: {index.get('state', 'unknown')}); re-run the ingest")
     if not args.json:
@@ -207,16 +240,23 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def _run(args: argparse.Namespace) -> int:
+    """Run a subcommand; bad input (a missing path, a folder that is no store) is one error line and exit 2."""
+    try:
+        return int(args.run(args))
+    except (BrainbrrError, OSError) as e:
+        _error(e)
+        return 2
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """``brainbrr``: the demo and inspection commands."""
-    args = build_parser().parse_args(argv)
-    return int(args.run(args))
+    return _run(build_parser().parse_args(argv))
 
 
 def ingest_main(argv: Sequence[str] | None = None) -> int:
     """``brainbrr-ingest SOURCE --out STORE``."""
-    args = build_ingest_parser().parse_args(argv)
-    return int(args.run(args))
+    return _run(build_ingest_parser().parse_args(argv))
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 """Synthetic TUSZ-like corpora: the built-in demo, test fixtures and benchmark inputs.
 
-The files follow ../shared/TUSZ.md: ``edf/<split>/<patient>/<session>/<montage>/``
+The files follow the TUSZ v2 layout: ``edf/<split>/<patient>/<session>/<montage>/``
 folders, ``<patient>_sNNN_tNNN.edf`` with ``.csv_bi`` and ``.csv`` beside each,
 ``EEG FP1-REF`` / ``EEG FP1-LE`` labels plus EKG, PHOTIC and the 1 Hz
 IBI/BURSTS/SUPPR signals, 250/256/400/512 Hz, and FZ/PZ missing in some

@@ -1,11 +1,11 @@
-//! Where the shared real EDF files live: `../shared/data/real-edf` beside the
-//! repository (CI lays it there), or `BRAINBRR_REAL_EDF`.
+//! Where the real EDF files live: `tests/data/real-edf` in the repository
+//! (origin and licence in SOURCES.md there), or `BRAINBRR_REAL_EDF`.
 
 use std::path::PathBuf;
 
 pub fn real_edf_dir() -> PathBuf {
     let dir = std::env::var_os("BRAINBRR_REAL_EDF").map_or_else(
-        || PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/real-edf"),
+        || PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/data/real-edf"),
         PathBuf::from,
     );
     assert!(
