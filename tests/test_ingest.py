@@ -39,7 +39,18 @@ Ingested = tuple[Path, dict[str, Any]]
 
 
 def rid_of(rel: str) -> str:
-    return rel.replace("/", "~")
+    """The recording id of ``rel``, re-implemented from the documented rule: ``/`` is ``~``;
+    bytes outside ``[A-Za-z0-9._+-]`` and a leading ``.`` or ``_`` are ``%XX``."""
+    out = []
+    for i, b in enumerate(rel.encode()):
+        c = chr(b)
+        if c == "/":
+            out.append("~")
+        elif c.isascii() and (c.isalnum() or c in "._+-") and not (i == 0 and c in "._"):
+            out.append(c)
+        else:
+            out.append(f"%{b:02X}")
+    return "".join(out)
 
 
 def n_out(e: ExpectedRecording) -> int:
@@ -302,7 +313,9 @@ def test_verify_and_info(tusz_corpus: TuszCorpus, ingested: Ingested) -> None:
     store, _ = ingested
     verify = run_cli("brainbrr", "verify", store)
     assert verify.returncode == 0, verify.stdout + verify.stderr
-    assert verify.stdout.strip() == f"{store}: OK"
+    n = len(tusz_corpus.recordings)
+    assert verify.stdout.strip().startswith(f"{store}: OK (checked {n} recordings"), verify.stdout
+    assert f"{2 * n - sum(e.n_in == 0 for e in tusz_corpus.recordings.values())} chunk checksums" in verify.stdout
     info = run_cli("brainbrr", "info", store)
     assert info.returncode == 0, info.stderr
     n = len(tusz_corpus.recordings)

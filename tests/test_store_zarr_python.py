@@ -18,6 +18,8 @@ C = 3
 WINDOW = 10
 STRIDE = 5
 Recording = tuple[str, npt.NDArray[Any], npt.NDArray[np.uint8]]
+#: The window geometry `verify` rebuilds the index with: WINDOW and STRIDE samples at 256 Hz.
+CONFIG = json.dumps({"dsp": {"fs": 256}, "window_s": WINDOW / 256, "stride_s": STRIDE / 256})
 
 
 def _recordings() -> list[Recording]:
@@ -54,9 +56,9 @@ def _index(recordings: list[Recording]) -> dict[str, Any]:
         "recordings": {
             "rid": rid,
             "path": [f"{r}.edf" for r in rid],
-            "split": ["train", "", "eval"],
-            "patient": ["p1", "", "p2"],
-            "session": ["s001", "", "s002"],
+            "split": ["train", "", "eval"][: len(rid)],
+            "patient": ["p1", "", "p2"][: len(rid)],
+            "session": ["s001", "", "s002"][: len(rid)],
             "n_samples": np.array(n_samples, np.int64),
             "n_windows": np.array(n_windows, np.int64),
             "window_offset": np.array(offset, np.int64),
@@ -75,7 +77,7 @@ def _index(recordings: list[Recording]) -> dict[str, Any]:
 def store(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("store") / "cache.zarr"
     recordings = _recordings()
-    _native._write_test_store(path, recordings, json.dumps({"dsp": {"fs": 256}}), _index(recordings))
+    _native._write_test_store(path, recordings, CONFIG, _index(recordings))
     return path
 
 
@@ -83,7 +85,7 @@ def test_zarr_python_reads_recordings(store: Path) -> None:
     g = zarr.open_group(store, mode="r")
     root = g.attrs["brainbrr"]
     assert root["format"] == 1
-    assert root["config"] == {"dsp": {"fs": 256}}
+    assert root["config"] == json.loads(CONFIG)
     assert root["channels"] == ["ch0", "ch1", "ch2"]
     assert root["label_names"] == {"0": "bckg", "1": "seiz", "255": "unlabeled"}
     assert root["index"]["complete"] is True
@@ -135,7 +137,10 @@ def test_chunk_file_is_the_memory_mappable_signal(store: Path) -> None:
     assert np.shares_memory(window, mm)
     f16 = np.memmap(_native.chunk_path(store, "c_f16", "signal"), dtype="<f2", mode="r", shape=(C, 50))
     np.testing.assert_array_equal(f16, g["recordings/c_f16/signal"][:])
-    labels = np.fromfile(_native.chunk_path(store, "a", "label"), dtype=np.uint8)
+    # Each chunk file ends with the crc32c codec's 4 bytes, after the elements.
+    label_file = Path(_native.chunk_path(store, "a", "label"))
+    assert label_file.stat().st_size == 100 + 4 and path.stat().st_size == C * 100 * 4 + 4
+    labels = np.fromfile(label_file, dtype=np.uint8)[:100]
     np.testing.assert_array_equal(labels, g["recordings/a/label"][:])
     assert not Path(_native.chunk_path(store, "b_empty", "signal")).exists()
 
@@ -143,15 +148,39 @@ def test_chunk_file_is_the_memory_mappable_signal(store: Path) -> None:
 def test_info_and_verify(store: Path) -> None:
     info = json.loads(_native.store_info(store))
     assert info["format"] == 1 and info["fs"] == 256.0
-    assert _native.verify_store(store) == []
+    report = _native.verify_store(store)
+    # The fixture mixes float32 and float16 recordings, which no ingest writes:
+    # the float16 one disagrees with the root's dtype (float32 by default).
+    assert len(report["problems"]) == 1, report["problems"]
+    assert "recordings/c_f16/signal: data type" in report["problems"][0]
+    assert report["checksummed"] == 3 and report["unchecksummed"] == 0
+    path = store.parent / "one-dtype.zarr"
+    _native._write_test_store(path, _recordings()[:2], CONFIG, _index(_recordings()[:2]))
+    report = _native.verify_store(path)
+    assert report["problems"] == [] and report["checksummed"] == 2 and report["windows"] == 19
+
+
+def test_zarr_python_and_verify_both_check_the_checksums(tmp_path: Path) -> None:
+    """zarr-python (an independent reader of the crc32c codec) and verify refuse a flipped byte."""
+    path = tmp_path / "cache.zarr"
+    recordings = _recordings()[:2]
+    _native._write_test_store(path, recordings, CONFIG, _index(recordings))
+    chunk = Path(_native.chunk_path(path, "a", "signal"))
+    data = bytearray(chunk.read_bytes())
+    data[123] ^= 0x01
+    chunk.write_bytes(bytes(data))
+    with pytest.raises(Exception, match="(?i)checksum|crc"):
+        zarr.open_group(path, mode="r")["recordings/a/signal"][:]
+    problems = _native.verify_store(path)["problems"]
+    assert len(problems) == 1 and "recordings/a/signal" in problems[0] and "checksum" in problems[0], problems
 
 
 def test_verify_reports_damage(tmp_path: Path) -> None:
     path = tmp_path / "cache.zarr"
-    recordings = _recordings()
-    _native._write_test_store(path, recordings, "{}", _index(recordings))
+    recordings = _recordings()[:2]
+    _native._write_test_store(path, recordings, CONFIG, _index(recordings))
     Path(_native.chunk_path(path, "a", "signal")).unlink()
-    problems = _native.verify_store(path)
+    problems = _native.verify_store(path)["problems"]
     assert len(problems) == 1 and "recordings/a/signal: chunk file" in problems[0]
 
 
@@ -160,11 +189,11 @@ def test_empty_store_has_empty_tables(tmp_path: Path) -> None:
     empty: dict[str, Any] = _index([])
     empty["recordings"].update(split=[], patient=[], session=[])
     empty["failures"] = {"path": [], "reason": []}
-    _native._write_test_store(path, [], "{}", empty)
+    _native._write_test_store(path, [], CONFIG, empty)
     g = zarr.open_group(path, mode="r")
     assert g["index/windows/start"].shape == (0,)
     assert g["index/recordings/rid"].shape == (0,)
-    assert _native.verify_store(path) == []
+    assert _native.verify_store(path)["problems"] == []
 
 
 def test_errors(tmp_path: Path) -> None:
@@ -179,4 +208,4 @@ def test_errors(tmp_path: Path) -> None:
         _native.chunk_path(path, "zz", "signal")
     with pytest.raises(StoreError, match="no index"):
         _native.read_index(path)
-    assert any("index not complete" in p for p in _native.verify_store(path))
+    assert any("index not complete" in p for p in _native.verify_store(path)["problems"])

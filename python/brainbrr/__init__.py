@@ -17,6 +17,7 @@ from brainbrr.errors import (
     IngestError,
     MontageError,
     StoreError,
+    StrictStop,
 )
 from brainbrr.montage import (
     STANDARD_CHANNELS,
@@ -55,6 +56,7 @@ __all__ = [
     "MontageError",
     "PreprocessConfig",
     "StoreError",
+    "StrictStop",
     "ZarrWindowDataset",
     "__version__",
     "apply_montage",

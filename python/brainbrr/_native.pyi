@@ -148,9 +148,32 @@ def windows(
 # --- store ---
 
 def store_info(path: str | _os.PathLike[str]) -> str: ...
-def verify_store(path: str | _os.PathLike[str]) -> list[str]: ...
+def verify_store(path: str | _os.PathLike[str], jobs: int = 0) -> dict[str, _Any]: ...
 def chunk_path(path: str | _os.PathLike[str], rid: str, array: str) -> _pathlib.Path: ...
 def read_index(path: str | _os.PathLike[str]) -> dict[str, _Any]: ...
+
+@final
+class StoreReader:
+    """A store opened for reading: root metadata, the checked index, checked chunk files."""
+
+    def __new__(cls, path: str | _os.PathLike[str]) -> StoreReader: ...
+    @property
+    def meta(self) -> str: ...
+    def index(self) -> dict[str, _Any]: ...
+    def recording(
+        self, rid: str, n_samples: int, store_id: str | None = None
+    ) -> tuple[_pathlib.Path, _pathlib.Path, bool, bool]: ...
+    def check_checksums(self, rid: str, n_samples: int) -> None: ...
+    def windows(
+        self, recordings: list[tuple[int, str]], window_s: float, stride_s: float
+    ) -> tuple[
+        _npt.NDArray[_np.int64],
+        _npt.NDArray[_np.int64],
+        _npt.NDArray[_np.uint8],
+        _npt.NDArray[_np.float32],
+        int,
+        int,
+    ]: ...
 def _write_test_store(
     path: str | _os.PathLike[str],
     recordings: list[tuple[str, _npt.NDArray[_np.float32] | _npt.NDArray[_np.uint16], _npt.NDArray[_np.uint8]]],
@@ -168,6 +191,7 @@ def ingest(
     *,
     jobs: int = 0,
     overwrite: bool = False,
+    wait: bool = False,
     strict: bool = False,
     zstd_level: int | None = None,
     files: str | _os.PathLike[str] | None = None,

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import argparse
 import json
+import signal
 import sys
 import tempfile
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import brainbrr
 from brainbrr import _native
-from brainbrr.errors import BrainbrrError, IngestError
+from brainbrr.errors import BrainbrrError, StrictStop
 from brainbrr.ingest import ingest
 from brainbrr.progress import Progress
 
@@ -85,6 +87,14 @@ def _read_config(path: str) -> dict[str, Any]:
     return config
 
 
+class _Terminated(Exception):
+    """SIGTERM, raised on the main thread so that the ingest stops as on Ctrl-C."""
+
+
+def _on_sigterm(signum: int, frame: object) -> None:
+    raise _Terminated
+
+
 def _run_ingest(source: Path, out: Path, args: argparse.Namespace) -> int:
     config: dict[str, Any] = _read_config(args.config) if args.config else {}
     if args.window is not None:
@@ -94,6 +104,9 @@ def _run_ingest(source: Path, out: Path, args: argparse.Namespace) -> int:
     if args.float16:
         config["dtype"] = "float16"
     show = None if args.json else Progress()
+    # A scheduler's SIGTERM (Slurm, Kubernetes, systemd) stops the ingest as
+    # Ctrl-C does: workers stop, what was committed stays, exit 143.
+    signal.signal(signal.SIGTERM, _on_sigterm)
     try:
         summary = ingest(
             source,
@@ -101,17 +114,18 @@ def _run_ingest(source: Path, out: Path, args: argparse.Namespace) -> int:
             config,
             n_jobs=args.jobs,
             overwrite=args.overwrite,
+            wait=args.wait,
             strict=args.strict,
             zstd_level=args.zstd,
             files=args.files,
             progress=show,
         )
-    except IngestError as e:  # --strict: stopped at the first failed recording
+    except StrictStop as e:  # --strict: stopped at the first failed recording
         _error(e)
         return 1
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, _Terminated) as e:
         print("\ninterrupted: committed recordings are kept; run the same command again to continue", file=sys.stderr)
-        return 130
+        return 143 if isinstance(e, _Terminated) else 130
     print(json.dumps(summary, indent=1) if args.json else format_summary(summary))
     return 1 if summary["failed"] else 0
 
@@ -155,10 +169,23 @@ def _cmd_info(args: argparse.Namespace) -> int:
 
 
 def _cmd_verify(args: argparse.Namespace) -> int:
-    problems = _native.verify_store(Path(args.store))
+    t0 = time.monotonic()
+    report = _native.verify_store(Path(args.store), jobs=args.jobs)
+    seconds = time.monotonic() - t0
+    problems = report["problems"]
     for p in problems:
         print(p)
-    print(f"{args.store}: {'OK' if not problems else f'{len(problems)} problems'}")
+    gb = report["checksummed_bytes"] / 1e9
+    unchecked = report["unchecksummed"]
+    checked = (
+        f"{report['recordings']} recordings against the root and their metadata, "
+        f"{report['checksummed']} chunk checksums ({gb:.2f} GB in {seconds:.1f} s"
+        + (f"; {unchecked} chunks written without one" if unchecked else "")
+        + f"), {report['windows']} windows against a rebuild from the stored labels"
+    )
+    verdict = "OK" if not problems else f"{len(problems)} problems"
+    # The verdict and what it covers, on the last line; problems above it.
+    print(f"{args.store}: {verdict} (checked {checked})")
     return 1 if problems else 0
 
 
@@ -167,9 +194,12 @@ EXIT_CODES = """exit status:
        (montage channels missing); skips are listed in the summary and index/failures
   1    at least one recording failed (listed with its reason); the rest were ingested
        (with --strict: the run stopped at the first failure; what was committed stays)
-  2    nothing was ingested: bad arguments, unreadable source, or a store built with
-       another config (the differing parameters are named; use --overwrite to rebuild)
+  2    nothing was ingested: bad arguments, unreadable source, a store another
+       ingest is writing (its pid and host are named; --wait queues behind it), or a
+       store built with another config (the differing parameters are named; use
+       --overwrite to rebuild)
   130  interrupted (Ctrl-C); committed recordings are kept, re-run to continue
+  143  terminated (SIGTERM); as for Ctrl-C
 """
 
 
@@ -190,7 +220,8 @@ def _ingest_arguments(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
     p.add_argument("source", help="corpus root (e.g. data_ext4/tusz); every *.edf, *.EDF, *.bdf below it")
     p.add_argument("--out", required=True, help="the store (created, or continued if it exists)")
     p.add_argument("--files", help="ingest only the files listed here, one path per line relative to SOURCE")
-    p.add_argument("--overwrite", action="store_true", help="rebuild the store from scratch")
+    p.add_argument("--overwrite", action="store_true", help="empty the store and rebuild it")
+    p.add_argument("--wait", action="store_true", help="if another ingest is writing the store, wait for it")
     p.add_argument("--strict", action="store_true", help="stop at the first failed recording")
     _ingest_options(p)
     p.set_defaults(run=lambda args: _run_ingest(Path(args.source), Path(args.out), args))
@@ -217,7 +248,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--patients", type=int, default=6, help="patients to generate (default 6)")
     demo.add_argument("--seed", type=int, default=0)
     _ingest_options(demo)
-    demo.set_defaults(run=_cmd_demo, files=None, strict=False)
+    demo.set_defaults(run=_cmd_demo, files=None, strict=False, wait=False)
     _ingest_arguments(
         sub.add_parser(
             "ingest",
@@ -233,6 +264,7 @@ def build_parser() -> argparse.ArgumentParser:
     info.set_defaults(run=_cmd_info)
     verify = sub.add_parser("verify", help="check every recording of a store against its metadata and index")
     verify.add_argument("store")
+    verify.add_argument("-j", "--jobs", type=int, default=0, help="threads (default: all cores)")
     verify.set_defaults(run=_cmd_verify)
     edf = sub.add_parser("edf", help="print the header, annotations and warnings of EDF/BDF files")
     edf.add_argument("files", nargs="+")

@@ -40,12 +40,6 @@ _DTYPES: dict[str, np.dtype[Any]] = {
 }
 
 
-def _group_json(path: Path) -> dict[str, Any]:
-    with open(path / "zarr.json", encoding="utf-8") as f:
-        doc: dict[str, Any] = json.load(f)
-    return doc
-
-
 class ZarrWindowDataset(Dataset[tuple[torch.Tensor, torch.Tensor]]):
     """Windows of a brainbrr store (format 1) as a map-style torch Dataset.
 
@@ -69,23 +63,35 @@ class ZarrWindowDataset(Dataset[tuple[torch.Tensor, torch.Tensor]]):
         255 unlabeled), the seizure fraction (float32), or the per-sample
         labels (uint8 ``[T]``, a view like ``x``).
     transform : callable, optional
-        Applied to ``x`` in ``__getitem__`` (not by :meth:`batches`).
+        Applied to ``x`` in ``__getitem__`` (not by :meth:`batches`). It gets a
+        copy of the window, which it may change in place: an in-place
+        augmentation never reaches the store's mapping or later items.
     allow_incomplete : bool
         Open a store whose index is marked incomplete (an ingest running or
         interrupted); the index may then miss recordings.
+    verify : bool
+        Check each recording's chunk checksums (CRC-32C) the first time it is
+        mapped in a process: a damaged or edited chunk raises instead of being
+        served. Reads each recording once more (at several GB/s).
 
     Raises
     ------
     brainbrr.StoreError
-        Not a format-1 store, or an incomplete index without ``allow_incomplete``.
+        Not a format-1 store, an incomplete index without ``allow_incomplete``,
+        or an index that does not match the store (a recording id naming a path
+        outside it, windows outside their recording). A recording whose chunks
+        disagree with the index or the root (length, channels, dtype, codec,
+        file size), or a store overwritten since it was opened, raises when the
+        recording is first read: wrong data is never served.
     FileNotFoundError
         ``store`` does not exist.
 
     Notes
     -----
     Memory maps are opened lazily in each process and dropped when pickled,
-    so DataLoader workers work under ``fork`` and ``spawn``. Maps are
-    copy-on-write: writing to an item changes that process's copy, never the store.
+    so DataLoader workers work under ``fork`` and ``spawn``. Without a
+    transform, items are views of the map; it is copy-on-write, so writing to
+    an item changes that process's copy (and overlapping windows), never the store.
     """
 
     def __init__(
@@ -98,6 +104,7 @@ class ZarrWindowDataset(Dataset[tuple[torch.Tensor, torch.Tensor]]):
         label: LabelMode = "any",
         transform: Callable[[torch.Tensor], torch.Tensor] | None = None,
         allow_incomplete: bool = False,
+        verify: bool = False,
     ) -> None:
         if label not in ("any", "fraction", "per_sample"):
             raise ValueError(
@@ -106,11 +113,10 @@ class ZarrWindowDataset(Dataset[tuple[torch.Tensor, torch.Tensor]]):
         self.path = Path(store)
         self.label = label
         self.transform = transform
-        self.meta: dict[str, Any] = json.loads(_native.store_info(self.path))
-        if self.meta.get("format") != 1:
-            raise StoreError(
-                f"{self.path}: store format {self.meta.get('format')!r}, this brainbrr reads format 1"
-            )
+        self.verify = verify
+        reader = _native.StoreReader(self.path)
+        self.meta: dict[str, Any] = json.loads(reader.meta)
+        self.store_id: str | None = self.meta.get("store_id")
         if (
             not self.meta.get("index", {}).get("complete", False)
             and not allow_incomplete
@@ -122,15 +128,14 @@ class ZarrWindowDataset(Dataset[tuple[torch.Tensor, torch.Tensor]]):
                 "and rebuilds the index); pass allow_incomplete=True to open the index as it is."
             )
         try:
-            index = _native.read_index(self.path)
-        except (StoreError, FileNotFoundError) as e:
+            index = reader.index()
+        except FileNotFoundError as e:
             raise StoreError(
                 f"{self.path}: no readable window index ({e}); run the ingest to completion"
             ) from e
         self.channels: list[str] = list(self.meta["channels"])
         self.fs = float(self.meta["fs"])
-        config = self.meta.get("config", {})
-        dtype = config.get("dtype", "float32")
+        dtype = self.meta.get("config", {}).get("dtype", "float32")
         if dtype not in _DTYPES:
             raise StoreError(
                 f"{self.path}: signal dtype {dtype!r} is neither float32 nor float16"
@@ -158,14 +163,13 @@ class ZarrWindowDataset(Dataset[tuple[torch.Tensor, torch.Tensor]]):
             )
 
         self._maps: OrderedDict[tuple[int, str], np.ndarray] = OrderedDict()
+        self._chunks: dict[int, tuple[str, str, bool]] = {}
+        self._reader: _native.StoreReader | None = reader
         self._gatherer: _native.WindowGatherer | None = None
-        self._layout()
+        self.compressed = False
 
         ingest_t, ingest_s = int(index["window_samples"]), int(index["stride_samples"])
-        t = ingest_t if window_s is None else self._samples(window_s, "window_s")
-        s = ingest_s if stride_s is None else self._samples(stride_s, "stride_s")
-        self.window_samples, self.stride_samples = t, s
-        if (t, s) == (ingest_t, ingest_s):
+        if window_s is None and stride_s is None:
             w = index["windows"]
             rec = np.asarray(w["recording"], dtype=np.int64)
             sel = keep[rec]
@@ -173,81 +177,55 @@ class ZarrWindowDataset(Dataset[tuple[torch.Tensor, torch.Tensor]]):
             self._start = np.asarray(w["start"], dtype=np.int64)[sel]
             self._label = np.asarray(w["label"], dtype=np.uint8)[sel]
             self._frac = np.asarray(w["seizure_fraction"], dtype=np.float32)[sel]
+            self.window_samples, self.stride_samples = ingest_t, ingest_s
         else:
-            self._rebuild(np.flatnonzero(keep), t, s)
-
-    def _samples(self, seconds: float, what: str) -> int:
-        n = round(seconds * self.fs)
-        if not np.isfinite(seconds) or n < 1:
-            raise ValueError(
-                f"{what}={seconds} is less than one sample at {self.fs} Hz"
+            # Rebuilt from the stored labels by the ingest's own rule (Rust).
+            config = self.meta.get("config", {})
+            rows = [(int(r), self.rids[r]) for r in np.flatnonzero(keep)]
+            self._rec, self._start, self._label, self._frac, t, s = reader.windows(
+                rows,
+                float(config.get("window_s") if window_s is None else window_s),
+                float(config.get("stride_s") if stride_s is None else stride_s),
             )
-        return n
-
-    def _layout(self) -> None:
-        """Where the chunk files are, and whether they can be memory-mapped.
-
-        The ingest writes every recording with one codec chain and one chunk
-        key encoding, so one non-empty recording tells them for the store.
-        """
-        self._suffix = {"signal": Path("c/0/0"), "label": Path("c/0")}
-        self.compressed = False
-        nonempty = np.flatnonzero(self.n_samples > 0)
-        if nonempty.size == 0:
-            return
-        rid = self.rids[int(nonempty[0])]
-        base = self.path / "recordings" / rid
-        for array in ("signal", "label"):
-            chunk = Path(_native.chunk_path(self.path, rid, array))
-            self._suffix[array] = chunk.relative_to(base / array)
-        codecs = _group_json(base / "signal").get("codecs", [])
-        self.compressed = any(c.get("name") != "bytes" for c in codecs)
-        if self.compressed:
-            warnings.warn(
-                f"{self.path} is compressed: windows are decoded on every read, not zero-copy "
-                "memory-mapped views (re-ingest without --zstd for training)",
-                UserWarning,
-                stacklevel=3,
-            )
-
-    def _rebuild(self, recordings: npt.NDArray[np.int64], t: int, s: int) -> None:
-        """The window index for window ``t`` and stride ``s`` (samples), from
-        the per-sample labels, with the ingest's rules: a window holding any
-        unlabeled sample is unlabeled, else seizure if any sample is one."""
-        parts: list[tuple[np.ndarray, ...]] = []
-        for r in recordings:
-            n = int(self.n_samples[r])
-            count = (n - t) // s + 1 if n >= t else 0
-            if count == 0:
-                continue
-            labels = self._read("label", int(r))
-            starts = np.arange(count, dtype=np.int64) * s
-            # prefix[k]: count among the first k samples.
-            seiz = np.concatenate(([0], np.cumsum(labels == 1, dtype=np.int64)))
-            unlab = np.concatenate(([0], np.cumsum(labels == 255, dtype=np.int64)))
-            n_seiz = seiz[starts + t] - seiz[starts]
-            n_unlab = unlab[starts + t] - unlab[starts]
-            label = np.where(n_unlab > 0, 255, np.where(n_seiz > 0, 1, 0)).astype(
-                np.uint8
-            )
-            frac = np.where(label == 1, n_seiz / t, 0.0).astype(np.float32)
-            parts.append((np.full(count, r, dtype=np.int64), starts, label, frac))
-        if parts:
-            cols = [np.concatenate(c) for c in zip(*parts, strict=True)]
-        else:
-            cols = [
-                np.zeros(0, np.int64),
-                np.zeros(0, np.int64),
-                np.zeros(0, np.uint8),
-                np.zeros(0, np.float32),
-            ]
-        self._rec, self._start, self._label, self._frac = cols
+            self.window_samples, self.stride_samples = int(t), int(s)
+        if len(self._rec):
+            # One recording checked at open: a store that is compressed, or
+            # does not match its index, is known before the first batch.
+            self._checked(int(self._rec[0]))
 
     # --- reading ----------------------------------------------------------
 
+    def _store(self) -> _native.StoreReader:
+        if self._reader is None:  # dropped when pickled: one per process
+            self._reader = _native.StoreReader(self.path)
+        return self._reader
+
+    def _checked(self, r: int) -> tuple[str, str, bool]:
+        """Recording ``r``'s chunk files and whether they are memory-mappable,
+        checked (in Rust) against the index, the root and the store id this
+        dataset opened, and with ``verify``, against their checksums."""
+        hit = self._chunks.get(r)
+        if hit is None:
+            reader = self._store()
+            rid, n = self.rids[r], int(self.n_samples[r])
+            signal, label, raw, _ = reader.recording(rid, n, self.store_id)
+            if self.verify:
+                reader.check_checksums(rid, n)
+            if not raw and not self.compressed:
+                self.compressed = True
+                warnings.warn(
+                    f"{self.path} is compressed: windows are decoded on every read, not zero-copy "
+                    "memory-mapped views (re-ingest without --zstd for training)",
+                    UserWarning,
+                    stacklevel=3,
+                )
+            hit = self._chunks[r] = (str(signal), str(label), raw)
+        return hit
+
     def chunk_file(self, r: int, array: Literal["signal", "label"] = "signal") -> Path:
-        """The chunk file of ``array`` of recording ``r`` (absent when empty)."""
-        return self.path / "recordings" / self.rids[r] / array / self._suffix[array]
+        """The chunk file of ``array`` of recording ``r`` (absent when empty), checked."""
+        signal, label, _ = self._checked(r)
+        return Path(signal if array == "signal" else label)
 
     def _read(self, array: Literal["signal", "label"], r: int) -> np.ndarray:
         """Recording ``r``'s whole ``array``: a copy-on-write memory map, or
@@ -260,20 +238,19 @@ class ZarrWindowDataset(Dataset[tuple[torch.Tensor, torch.Tensor]]):
         n = int(self.n_samples[r])
         shape = (len(self.channels), n) if array == "signal" else (n,)
         dtype = self.dtype if array == "signal" else np.dtype(np.uint8)
+        path = self.chunk_file(r, array)
         if n == 0:
             a = np.zeros(shape, dtype)
-        elif self.compressed:
+        elif not self._chunks[r][2]:
             import zarr
 
-            a = np.asarray(
-                zarr.open_array(
-                    self.path / "recordings" / self.rids[r] / array, mode="r"
-                )[...]
-            )
+            node = self.path / "recordings" / self.rids[r] / array
+            a = np.asarray(zarr.open_array(node, mode="r")[...])
         else:
             # mode "c": a private mapping. Pages are shared with the page cache
-            # until written, and torch gets a writable array (no warning).
-            a = np.memmap(self.chunk_file(r, array), dtype=dtype, mode="c", shape=shape)
+            # until written, and torch gets a writable array (no warning). The
+            # shape covers the samples only: a checksum may follow them.
+            a = np.memmap(path, dtype=dtype, mode="c", shape=shape)
         self._maps[key] = a
         if len(self._maps) > _MAX_OPEN_MAPS:
             self._maps.popitem(last=False)
@@ -296,7 +273,9 @@ class ZarrWindowDataset(Dataset[tuple[torch.Tensor, torch.Tensor]]):
         b = a + self.window_samples
         x = torch.from_numpy(self._read("signal", r)[:, a:b])
         if self.transform is not None:
-            x = self.transform(x)
+            # A copy the transform may change in place: the view is shared by
+            # every later read of this window and the windows overlapping it.
+            x = self.transform(x.clone())
         if self.label == "any":
             y = torch.tensor(int(self._label[i]), dtype=torch.int64)
         elif self.label == "fraction":
@@ -341,6 +320,7 @@ class ZarrWindowDataset(Dataset[tuple[torch.Tensor, torch.Tensor]]):
         state = self.__dict__.copy()
         state["_maps"] = OrderedDict()
         state["_gatherer"] = None
+        state["_reader"] = None
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
@@ -357,13 +337,18 @@ class ZarrWindowDataset(Dataset[tuple[torch.Tensor, torch.Tensor]]):
 
     def _gather_into(self, idx: npt.NDArray[np.int64], dst: np.ndarray) -> None:
         """Fill ``dst`` ``[len(idx), C, T]`` with windows ``idx`` (Rust threads, GIL released)."""
+        used = np.unique(self._rec[idx])
+        for r in used:  # checked before the gather maps them
+            self._checked(int(r))
         if self.compressed:
             for k, i in enumerate(idx):
                 r, a = int(self._rec[i]), int(self._start[i])
                 dst[k] = self._read("signal", r)[:, a : a + self.window_samples]
             return
         if self._gatherer is None:
-            paths = [str(self.chunk_file(r)) for r in range(len(self.rids))]
+            # Recordings outside the dataset are never gathered: no path to check.
+            present = set(np.unique(self._rec).tolist())
+            paths = [self._checked(r)[0] if r in present else "" for r in range(len(self.rids))]
             self._gatherer = _native.WindowGatherer(
                 paths,
                 [int(n) for n in self.n_samples],

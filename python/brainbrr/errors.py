@@ -7,7 +7,18 @@ Missing files raise the builtin ``FileNotFoundError``.
 
 from __future__ import annotations
 
-__all__ = ["AnnotationError", "BrainbrrError", "DspError", "EdfError", "IngestError", "MontageError", "StoreError"]
+__all__ = [
+    "AnnotationError",
+    "BrainbrrError",
+    "DspError",
+    "EdfError",
+    "GatherError",
+    "IngestError",
+    "MontageError",
+    "StoreError",
+    "StrictStop",
+    "WindowIndexError",
+]
 
 
 class BrainbrrError(Exception):
@@ -42,4 +53,16 @@ class StoreError(BrainbrrError):
 
 
 class IngestError(BrainbrrError):
-    """An ingest could not run (unreadable source or file list) or was stopped by ``--strict``."""
+    """An ingest could not run (unreadable source or file list, a source inside the store)."""
+
+
+class GatherError(BrainbrrError, ValueError):
+    """Windows could not be gathered into a batch (a wrong buffer, a chunk file of the wrong size)."""
+
+
+class WindowIndexError(BrainbrrError, IndexError):
+    """A window that lies outside the store's recordings."""
+
+
+class StrictStop(IngestError):
+    """``strict=True``: a recording failed and the ingest stopped; the message is its reason."""

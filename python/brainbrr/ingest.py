@@ -21,6 +21,7 @@ def ingest(
     *,
     n_jobs: int = 0,
     overwrite: bool = False,
+    wait: bool = False,
     strict: bool = False,
     zstd_level: int | None = None,
     files: str | os.PathLike[str] | None = None,
@@ -40,7 +41,12 @@ def ingest(
     n_jobs : int
         Recordings processed at once; 0 uses every core.
     overwrite : bool
-        Rebuild the store from scratch.
+        Empty the store and rebuild it (refused when ``source`` lies inside ``out``).
+    wait : bool
+        When another process is writing the store, wait for it instead of
+        raising :class:`brainbrr.StoreError` naming it. Only one process writes
+        a store at a time (an OS lock on the store folder, released when the
+        writer exits, however it exits); readers never wait.
     strict : bool
         Stop at the first failed recording (raises).
     zstd_level : int, optional
@@ -59,7 +65,8 @@ def ingest(
     Raises
     ------
     brainbrr.StoreError
-        The store exists with another config (the differences are named).
+        The store exists with another config (the differences are named), or
+        another process is writing it (its pid and host are named).
     KeyboardInterrupt
         On Ctrl-C, after the workers stopped; committed recordings are kept.
     """
@@ -70,6 +77,7 @@ def ingest(
         PreprocessConfig.from_overrides(config).json,
         jobs=n_jobs,
         overwrite=overwrite,
+        wait=wait,
         strict=strict,
         zstd_level=zstd_level,
         files=None if files is None else Path(files),

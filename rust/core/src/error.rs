@@ -32,3 +32,19 @@ pub enum Error {
 
 /// `Result` with brainbrr's [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    /// The kind of the I/O error at the root of this one, if any (the bindings
+    /// map `NotFound` to `FileNotFoundError`): found by walking the `source`
+    /// chain, so every family reports it the same way.
+    pub fn io_kind(&self) -> Option<std::io::ErrorKind> {
+        let mut at: Option<&(dyn std::error::Error + 'static)> = Some(self);
+        while let Some(e) = at {
+            if let Some(io) = e.downcast_ref::<std::io::Error>() {
+                return Some(io.kind());
+            }
+            at = e.source();
+        }
+        None
+    }
+}

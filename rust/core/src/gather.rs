@@ -393,11 +393,16 @@ impl Gatherer {
             }
         };
         let expected = self.n_channels * self.n_samples[r] * size_of::<T>();
+        // A chunk may end with the crc32c codec's checksum, after the samples.
+        let data = match map.len() {
+            n if n == expected || n == expected + crate::store::CRC_LEN => &map[..expected],
+            _ => &map[..],
+        };
         // SAFETY: `T` is f32 or u16 (sealed), for which every bit pattern is
         // valid; `align_to` only returns an aligned middle part, checked below
         // to cover the whole (page-aligned) mapping.
-        let (head, samples, tail) = unsafe { map.align_to::<T>() };
-        if !head.is_empty() || !tail.is_empty() || map.len() != expected {
+        let (head, samples, tail) = unsafe { data.align_to::<T>() };
+        if !head.is_empty() || !tail.is_empty() || data.len() != expected {
             return Err(GatherError::SourceSize {
                 what: self.paths[r].display().to_string(),
                 actual: map.len(),

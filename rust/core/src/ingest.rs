@@ -24,8 +24,10 @@ use crate::store::SignalCodec;
 pub struct IngestOptions {
     /// Recordings processed at once (and so held in memory); 0 means one per core.
     pub jobs: usize,
-    /// Remove an existing store and rebuild it.
+    /// Empty an existing store and rebuild it.
     pub overwrite: bool,
+    /// Queue behind another process writing the store instead of failing at once.
+    pub wait: bool,
     /// Stop at the first failed recording.
     pub strict: bool,
     /// Encoding of the signal chunks.
@@ -121,6 +123,18 @@ pub enum IngestError {
     /// The config could not be turned into the store's JSON.
     #[error("config: {0}")]
     Config(String),
+    /// `--overwrite` would delete the corpus being ingested.
+    #[error(
+        "{}: the source lies inside the store {}; --overwrite would delete it (move the corpus out of the store)",
+        corpus.display(),
+        store.display()
+    )]
+    SourceInsideStore {
+        /// The corpus root.
+        corpus: PathBuf,
+        /// The store.
+        store: PathBuf,
+    },
     /// The thread pool could not be built.
     #[error("cannot start {jobs} worker threads: {reason}")]
     Pool {
@@ -129,14 +143,4 @@ pub enum IngestError {
         /// The reason.
         reason: String,
     },
-}
-
-impl IngestError {
-    /// The I/O error kind, when the source could not be read.
-    pub fn io_kind(&self) -> Option<std::io::ErrorKind> {
-        match self {
-            Self::Source { source, .. } => Some(source.kind()),
-            _ => None,
-        }
-    }
 }

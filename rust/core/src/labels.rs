@@ -197,14 +197,6 @@ pub enum LabelError {
 }
 
 impl LabelError {
-    /// The I/O error kind, when the annotation file could not be read.
-    pub fn io_kind(&self) -> Option<io::ErrorKind> {
-        match self {
-            Self::Io { source, .. } => Some(source.kind()),
-            _ => None,
-        }
-    }
-
     pub(crate) fn io(path: &Path, source: io::Error) -> Self {
         Self::Io {
             path: path.to_owned(),

@@ -49,9 +49,11 @@
 mod commit;
 mod error;
 mod index;
+mod lock;
 mod meta;
 mod read;
 mod recording;
+pub mod rid;
 mod verify;
 
 use std::fs;
@@ -66,8 +68,10 @@ use zarrs::group::GroupBuilder;
 pub use commit::TMP_DIR;
 pub use error::StoreError;
 pub use index::{FailureRows, IndexTables, RecordingRows, WindowRows};
+pub use lock::WriterLock;
 pub use meta::{FORMAT, RecordingMeta, RootMeta, json_diff};
-pub use recording::{RecordingWriter, Signal, SignalCodec, SignalData, validate_rid};
+pub use read::{Chunk, RecordingChunks};
+pub use recording::{CRC_LEN, RecordingWriter, Signal, SignalCodec, SignalData};
 pub use verify::VerifyReport;
 
 /// An open store. Cheap to share across threads (`&Store` is enough to write
@@ -78,6 +82,8 @@ pub struct Store {
     zarr: Arc<FilesystemStore>,
     root: RootMeta,
     codec: SignalCodec,
+    /// Held by writers ([`Store::create`], [`Store::open_or_create`]), never by readers.
+    lock: Option<WriterLock>,
 }
 
 /// Codec options for every chunk write: keep chunks equal to the fill value
@@ -101,11 +107,29 @@ pub(crate) fn read_json(path: &Path) -> Result<Option<Value>, StoreError> {
         })
 }
 
-fn is_empty_dir(path: &Path) -> Result<bool, StoreError> {
-    match fs::read_dir(path) {
-        Ok(mut entries) => Ok(entries.next().is_none()),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(true),
-        Err(e) => Err(StoreError::io(path, e)),
+/// A directory that holds nothing but brainbrr's temporaries: where a store
+/// may be created (a crash before the root `zarr.json` leaves one).
+fn is_empty_store_dir(path: &Path) -> Result<bool, StoreError> {
+    let mut entries = fs::read_dir(path).map_err(|e| StoreError::io(path, e))?;
+    Ok(entries.all(|e| e.is_ok_and(|e| e.file_name() == TMP_DIR)))
+}
+
+/// Creates the folder `path` if needed and takes its writer lock.
+fn lock_dir(path: &Path, wait: bool) -> Result<WriterLock, StoreError> {
+    fs::create_dir_all(path).map_err(|e| StoreError::io(path, e))?;
+    WriterLock::acquire(path, wait)
+}
+
+/// `<root>/<name>`, refused when it is a symbolic link: the store never
+/// creates, cleans or deletes through one (it could point anywhere).
+pub(crate) fn own_dir(root: &Path, name: &str) -> Result<PathBuf, StoreError> {
+    let path = root.join(name);
+    match fs::symlink_metadata(&path) {
+        Ok(m) if m.file_type().is_symlink() => Err(StoreError::Unsafe {
+            path,
+            reason: "a symbolic link".to_owned(),
+        }),
+        _ => Ok(path),
     }
 }
 
@@ -117,38 +141,52 @@ impl Store {
             zarr: Arc::new(zarr),
             root,
             codec: SignalCodec::Raw,
+            lock: None,
         })
     }
 
-    /// Create a new store at `path` (absent or an empty directory).
+    /// Create a new store at `path` (absent or an empty directory) and hold
+    /// its writer lock until the returned handle is dropped.
     ///
     /// # Errors
-    /// [`StoreError::AlreadyExists`] for a non-empty directory, I/O and zarrs errors.
+    /// [`StoreError::AlreadyExists`] for a non-empty directory,
+    /// [`StoreError::Locked`] while another process writes there, I/O and zarrs errors.
     pub fn create(path: impl AsRef<Path>, root: RootMeta) -> Result<Self, StoreError> {
         let path = path.as_ref();
-        if !is_empty_dir(path)? {
+        let lock = lock_dir(path, false)?;
+        if !is_empty_store_dir(path)? {
             return Err(StoreError::AlreadyExists {
                 path: path.to_owned(),
             });
         }
-        // Built beside `path` and renamed into place: a crash never leaves a
-        // half-created store that later runs would refuse.
-        let staging = sibling(path, "creating");
-        fs::create_dir_all(&staging).map_err(|e| StoreError::io(&staging, e))?;
-        {
-            let store = Self::with_root(&staging, root.clone())?;
-            GroupBuilder::new()
-                .build(store.zarr.clone(), "/recordings")
-                .and_then(|g| g.store_metadata().map_err(Into::into))
-                .map_err(|e| StoreError::zarr(staging.join("recordings"), e))?;
-            store.write_root()?;
+        Self::init(path, root, lock)
+    }
+
+    /// Writes a fresh root and an empty `recordings` group into the locked,
+    /// empty directory `path`. The root `zarr.json` is written atomically
+    /// first: a crash before it leaves a directory that still counts as empty,
+    /// a crash after it a store whose missing `recordings` group the next
+    /// writer adds ([`Store::ensure_recordings`]).
+    fn init(path: &Path, mut root: RootMeta, lock: WriterLock) -> Result<Self, StoreError> {
+        root.store_id = Some(meta::new_store_id(path));
+        let mut store = Self::with_root(path, root)?;
+        store.lock = Some(lock);
+        store.write_root()?;
+        store.ensure_recordings()?;
+        commit::sync_dir(path)?;
+        Ok(store)
+    }
+
+    /// The `recordings` group, created when missing (see [`Store::init`]).
+    fn ensure_recordings(&self) -> Result<(), StoreError> {
+        let dir = own_dir(&self.path, "recordings")?;
+        if dir.join("zarr.json").is_file() {
+            return Ok(());
         }
-        if path.exists() {
-            fs::remove_dir(path).map_err(|e| StoreError::io(path, e))?;
-        }
-        fs::rename(&staging, path).map_err(|e| StoreError::io(path, e))?;
-        commit::sync_dir(parent_dir(path))?;
-        Self::with_root(path, root)
+        GroupBuilder::new()
+            .build(self.zarr.clone(), "/recordings")
+            .and_then(|g| g.store_metadata().map_err(Into::into))
+            .map_err(|e| StoreError::zarr(dir, e))
     }
 
     /// Open an existing store.
@@ -163,7 +201,12 @@ impl Store {
             path: path.to_owned(),
             reason: reason.to_owned(),
         };
-        fs::metadata(path).map_err(|e| StoreError::io(path, e))?;
+        if !fs::metadata(path)
+            .map_err(|e| StoreError::io(path, e))?
+            .is_dir()
+        {
+            return Err(not_a_store("not a folder"));
+        }
         let meta_path = path.join("zarr.json");
         let doc = read_json(&meta_path)?.ok_or_else(|| not_a_store("no zarr.json"))?;
         let attrs = doc
@@ -184,43 +227,70 @@ impl Store {
         Self::with_root(path, root)
     }
 
-    /// Open the store at `path` if it was built with the same config, else create it.
+    /// Open the store at `path` for writing, under its writer lock (held until
+    /// the handle is dropped): created when `path` is absent or empty, opened
+    /// when it was built with the same config, emptied and given the new
+    /// config with `overwrite`. Leftovers of interrupted writers are removed.
     ///
-    /// With `overwrite`, an existing brainbrr store is deleted and recreated (a
-    /// non-empty directory that is not a brainbrr store is never deleted).
+    /// `wait`: queue behind another writer instead of failing at once.
     ///
     /// # Errors
-    /// [`StoreError::ConfigMismatch`] naming each differing JSON path (the store
-    /// is not modified), the errors of [`Store::open`] and [`Store::create`].
+    /// [`StoreError::Locked`] naming the other writer, [`StoreError::ConfigMismatch`]
+    /// naming each differing JSON path (the store is not modified), the errors
+    /// of [`Store::open`]; a non-empty directory that is not a brainbrr store
+    /// is never written to, with or without `overwrite`.
     pub fn open_or_create(
         path: impl AsRef<Path>,
         root: RootMeta,
         overwrite: bool,
+        wait: bool,
     ) -> Result<Self, StoreError> {
         let path = path.as_ref();
-        remove_stale_siblings(path);
-        if is_empty_dir(path)? {
-            return Self::create(path, root);
+        let lock = lock_dir(path, wait)?;
+        for name in ["recordings", "index"] {
+            own_dir(path, name)?;
         }
-        let existing = Self::open(path)?;
+        if is_empty_store_dir(path)? {
+            commit::clean(path)?;
+            return Self::init(path, root, lock);
+        }
+        let mut store = Self::open(path)?;
+        store.lock = Some(lock);
         if overwrite {
-            // Moved aside first, so a crash while deleting never leaves a store
-            // whose recordings lost their arrays but kept their commit markers.
-            let old = sibling(path, "old");
-            fs::rename(path, &old).map_err(|e| StoreError::io(path, e))?;
-            let store = Self::create(path, root)?;
-            fs::remove_dir_all(&old).map_err(|e| StoreError::io(&old, e))?;
-            return Ok(store);
-        }
-        let differences = json_diff(&existing.root.identity(), &root.identity());
-        if differences.is_empty() {
-            Ok(existing)
+            store.reset(root)?;
         } else {
-            Err(StoreError::ConfigMismatch {
-                path: path.to_owned(),
-                differences,
-            })
+            let differences = json_diff(&store.root.identity(), &root.identity());
+            if !differences.is_empty() {
+                return Err(StoreError::ConfigMismatch {
+                    path: path.to_owned(),
+                    differences,
+                });
+            }
         }
+        store.clean_temporaries()?;
+        store.ensure_recordings()?;
+        Ok(store)
+    }
+
+    /// Empties the store in place and gives it `root` (`--overwrite`). The
+    /// index is marked incomplete first and the old trees are moved into the
+    /// temporaries before the new root is written, so a crash at any point
+    /// leaves a store that the same command (or a resume) completes; nothing
+    /// but the store's own `recordings` and `index` is ever removed.
+    fn reset(&mut self, root: RootMeta) -> Result<(), StoreError> {
+        self.set_index_complete(false, serde_json::json!({ "state": "overwriting" }))?;
+        for name in ["recordings", "index"] {
+            let dir = own_dir(&self.path, name)?;
+            if fs::symlink_metadata(&dir).is_ok() {
+                let aside = commit::temp_path(&self.path, &format!("overwritten-{name}"))?;
+                fs::rename(&dir, &aside).map_err(|e| StoreError::io(&dir, e))?;
+            }
+        }
+        self.root = root;
+        self.root.store_id = Some(meta::new_store_id(&self.path));
+        self.write_root()?;
+        self.ensure_recordings()?;
+        commit::sync_dir(&self.path)
     }
 
     /// Encode the signals of later [`Store::write_recording`] calls with `codec`.
@@ -280,16 +350,16 @@ impl Store {
         commit::write_file_atomic(&self.path, &self.path.join("zarr.json"), &bytes)
     }
 
-    /// Remove what interrupted writers left: everything in `.brainbrr-tmp/` and
-    /// each `recordings/<rid>` without a commit marker. Returns the removed
-    /// paths. Call it only while no writer is running.
+    /// Remove what interrupted writers left: everything in `.brainbrr-tmp/` (but
+    /// the lock holder's record) and each `recordings/<rid>` without a commit
+    /// marker. Returns the removed paths. Only for the holder of the writer lock.
     ///
     /// # Errors
     /// I/O errors. A `recordings/<rid>/zarr.json` that does not parse is left
     /// alone (it may be a damaged committed recording: [`Store::verify`] reports it).
     pub fn clean_temporaries(&self) -> Result<Vec<PathBuf>, StoreError> {
         let mut removed = commit::clean(&self.path)?;
-        for (_, dir) in recording::list_dirs(&self.path.join("recordings"))? {
+        for (_, dir) in recording::list_dirs(&own_dir(&self.path, "recordings")?)? {
             if matches!(recording::read_recording_meta(&dir), Ok(None))
                 && commit::remove_tree(&dir)?
             {
@@ -297,36 +367,5 @@ impl Store {
             }
         }
         Ok(removed)
-    }
-}
-
-/// `<parent>/.<name>.brainbrr-<what>.<pid>`: where a store is built or moved
-/// aside; on the same file system, so renames are atomic.
-fn sibling(path: &Path, what: &str) -> PathBuf {
-    let name = path
-        .file_name()
-        .map_or_else(|| "store".into(), |n| n.to_string_lossy());
-    path.with_file_name(format!(".{name}.brainbrr-{what}.{}", std::process::id()))
-}
-
-/// The folder holding `path` (`.` for a bare name).
-fn parent_dir(path: &Path) -> &Path {
-    path.parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."))
-}
-
-/// Removes what a crashed create or overwrite left beside `path`.
-fn remove_stale_siblings(path: &Path) {
-    let Some(name) = path.file_name() else { return };
-    let prefix = format!(".{}.brainbrr-", name.to_string_lossy());
-    for entry in fs::read_dir(parent_dir(path))
-        .into_iter()
-        .flatten()
-        .flatten()
-    {
-        if entry.file_name().to_string_lossy().starts_with(&prefix) {
-            let _ = fs::remove_dir_all(entry.path());
-        }
     }
 }

@@ -42,7 +42,12 @@ impl Drop for TempDir {
 }
 
 fn root(band_hi: f64) -> RootMeta {
-    let config = json!({"dsp": {"band": [0.5, band_hi], "fs": 256.0}, "window_s": 60});
+    // The window geometry `verify` rebuilds the index with: WINDOW and STRIDE samples at 256 Hz.
+    let config = json!({
+        "dsp": {"band": [0.5, band_hi], "fs": 256.0},
+        "window_s": WINDOW as f64 / 256.0,
+        "stride_s": STRIDE as f64 / 256.0,
+    });
     let channels = (0..CHANNELS).map(|i| format!("ch{i}")).collect();
     RootMeta::new(config, format!("hash-{band_hi}"), channels, 256.0)
 }
@@ -134,12 +139,11 @@ fn sample_store(dir: &Path) -> Store {
     store
         .write_recording("b_empty", &meta(&root, 0, true), SignalData::F32(&[]), &[])
         .unwrap();
-    let bits: Vec<u16> = (0..CHANNELS * 50).map(|i| 0x3c00 + i as u16).collect(); // 1.0, 1.0009765625, ...
     store
         .write_recording(
-            "c_f16",
+            "c",
             &meta(&root, 50, true),
-            SignalData::F16(&bits),
+            SignalData::F32(&signal(50, 2.0)),
             &labels(50),
         )
         .unwrap();
@@ -163,7 +167,7 @@ fn sample_store(dir: &Path) -> Store {
 fn roundtrip_and_verify() {
     let tmp = TempDir::new("roundtrip");
     let store = sample_store(&tmp.store());
-    let report = store.verify();
+    let report = store.verify(1);
     assert!(report.is_ok(), "{:?}", report.problems);
     assert_eq!((report.recordings, report.windows), (4, 19 + 9 + 5));
 
@@ -174,7 +178,7 @@ fn roundtrip_and_verify() {
     let committed = reopened.committed().unwrap();
     assert_eq!(
         committed.keys().collect::<Vec<_>>(),
-        ["a", "b_empty", "c_f16", "d_fill"]
+        ["a", "b_empty", "c", "d_fill"]
     );
     assert_eq!(committed["a"], meta(store.root_meta(), 100, true));
     assert_eq!(reopened.read_index().unwrap(), build_index(&reopened));
@@ -188,13 +192,10 @@ fn roundtrip_and_verify() {
         reopened.read_signal("b_empty").unwrap(),
         Signal::F32(vec![])
     );
-    let Signal::F16(bits) = reopened.read_signal("c_f16").unwrap() else {
-        panic!("c_f16 is float16")
-    };
-    assert_eq!(bits[1], 0x3c01);
     assert_eq!(reopened.read_labels("d_fill").unwrap(), vec![255; 30]);
 
-    // Zero-copy contract: the chunk file is the raw little-endian samples.
+    // Zero-copy contract: the chunk file is the raw little-endian samples,
+    // then the crc32c codec's checksum of them.
     let chunk = reopened.chunk_path("a", "signal").unwrap();
     assert!(
         chunk.ends_with("recordings/a/signal/c/0/0"),
@@ -205,16 +206,12 @@ fn roundtrip_and_verify() {
         .iter()
         .flat_map(|x| x.to_le_bytes())
         .collect();
-    assert_eq!(fs::read(&chunk).unwrap(), raw);
+    let mut with_crc = raw.clone();
+    with_crc.extend(crc32c::crc32c(&raw).to_le_bytes());
+    assert_eq!(fs::read(&chunk).unwrap(), with_crc);
     assert_eq!(
-        fs::metadata(reopened.chunk_path("c_f16", "signal").unwrap())
-            .unwrap()
-            .len(),
-        (CHANNELS * 50 * 2) as u64
-    );
-    assert_eq!(
-        fs::read(reopened.chunk_path("d_fill", "label").unwrap()).unwrap(),
-        vec![255; 30]
+        fs::read(reopened.chunk_path("d_fill", "label").unwrap()).unwrap()[..30],
+        [255; 30]
     );
     assert!(!reopened.chunk_path("b_empty", "signal").unwrap().exists());
     assert!(matches!(
@@ -233,14 +230,14 @@ fn verify_reports_each_corruption() {
     let mut store = sample_store(&tmp.store());
     let mut index = build_index(&store);
     fs::remove_file(store.chunk_path("a", "signal").unwrap()).unwrap();
-    let label = store.chunk_path("c_f16", "label").unwrap();
+    let label = store.chunk_path("c", "label").unwrap();
     fs::File::options()
         .write(true)
         .open(&label)
         .unwrap()
         .set_len(7)
         .unwrap();
-    // Drop d_fill (the last row) from the index and change c_f16's length.
+    // Drop d_fill (the last row) from the index and change c's length.
     let r = &mut index.recordings;
     let dropped = r.n_windows.pop().unwrap() as usize;
     for col in [
@@ -254,23 +251,29 @@ fn verify_reports_each_corruption() {
     }
     r.n_samples.pop();
     r.window_offset.pop();
-    r.n_samples[2] = 49;
+    r.n_samples[2] = 51;
     let w = &mut index.windows;
     let keep = w.start.len() - dropped;
     w.recording.truncate(keep);
     w.start.truncate(keep);
     w.label.truncate(keep);
     w.seizure_fraction.truncate(keep);
-    // And one window running past the end of its recording.
-    *w.start.last_mut().unwrap() = 45;
+    // A window running past the end of its recording is refused by the
+    // writer and, written anyway, by every reader of the index.
+    let mut past_end = index.clone();
+    *past_end.windows.start.last_mut().unwrap() = 45;
+    assert!(matches!(
+        store.write_index(&past_end),
+        Err(StoreError::InvalidIndex { .. })
+    ));
     store.write_index(&index).unwrap();
     store.set_index_complete(false, json!(null)).unwrap();
 
-    let problems = store.verify().problems;
+    let problems = store.verify(1).problems;
     let has = |needle: &str| problems.iter().any(|p| p.contains(needle));
     assert!(has("recordings/a/signal: chunk file"), "{problems:#?}");
     assert!(
-        has("recordings/c_f16/label: chunk file") && has("has 7 bytes, expected 50"),
+        has("recordings/c/label: chunk file") && has("has 7 bytes, expected 54"),
         "{problems:#?}"
     );
     assert!(
@@ -278,15 +281,50 @@ fn verify_reports_each_corruption() {
         "{problems:#?}"
     );
     assert!(
-        has("c_f16 has n_samples 49 in the index, 50 in recordings/c_f16"),
-        "{problems:#?}"
-    );
-    assert!(
-        has("start 45 + 10 samples exceeds 49 samples of c_f16"),
+        has("c has n_samples 51 in the index, 50 in recordings/c"),
         "{problems:#?}"
     );
     assert!(has("index not complete"), "{problems:#?}");
-    assert_eq!(problems.len(), 6, "{problems:#?}");
+    assert_eq!(problems.len(), 5, "{problems:#?}");
+}
+
+#[test]
+fn float16_stores_round_trip_and_refuse_other_dtypes() {
+    let tmp = TempDir::new("f16");
+    let mut root = root(120.0);
+    root.config["dtype"] = json!("float16");
+    let store = Store::create(tmp.store(), root.clone()).unwrap();
+    let bits: Vec<u16> = (0..CHANNELS * 50).map(|i| 0x3c00 + i as u16).collect(); // 1.0, 1.0009765625, ...
+    let m = meta(&root, 50, true);
+    store
+        .write_recording("h", &m, SignalData::F16(&bits), &labels(50))
+        .unwrap();
+    let Signal::F16(read) = store.read_signal("h").unwrap() else {
+        panic!("h is float16")
+    };
+    assert_eq!(read, bits);
+    let chunk = store.chunk_path("h", "signal").unwrap();
+    assert_eq!(
+        fs::metadata(&chunk).unwrap().len(),
+        (CHANNELS * 50 * 2 + 4) as u64
+    );
+    assert!(store.recording_chunks("h", 50, None).is_ok());
+    // A float32 recording in a float16 store is never served.
+    store
+        .write_recording("f", &m, SignalData::F32(&signal(50, 0.0)), &labels(50))
+        .unwrap();
+    let err = store.recording_chunks("f", 50, None).unwrap_err();
+    assert!(
+        err.to_string().contains("recordings/f/signal: data type"),
+        "{err}"
+    );
+    assert!(
+        store
+            .verify(1)
+            .problems
+            .iter()
+            .any(|p| p.contains("recordings/f/signal: data type"))
+    );
 }
 
 #[test]
@@ -297,7 +335,7 @@ fn invalid_index_is_refused() {
     index.recordings.n_windows[0] += 1;
     let err = store.write_index(&index).unwrap_err();
     assert!(matches!(err, StoreError::InvalidIndex { .. }), "{err}");
-    assert!(store.verify().is_ok(), "the previous index stays");
+    assert!(store.verify(1).is_ok(), "the previous index stays");
 }
 
 fn hash_tree(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
@@ -324,7 +362,7 @@ fn config_mismatch_is_refused_and_store_untouched() {
     let tmp = TempDir::new("mismatch");
     drop(sample_store(&tmp.store()));
     let before = hash_tree(&tmp.store());
-    let err = Store::open_or_create(tmp.store(), root(100.0), false).unwrap_err();
+    let err = Store::open_or_create(tmp.store(), root(100.0), false, false).unwrap_err();
     let StoreError::ConfigMismatch { differences, .. } = &err else {
         panic!("{err}")
     };
@@ -339,10 +377,11 @@ fn config_mismatch_is_refused_and_store_untouched() {
     assert_eq!(hash_tree(&tmp.store()), before);
 
     // The same config opens the store as it is; overwrite rebuilds it empty.
-    let same = Store::open_or_create(tmp.store(), root(120.0), false).unwrap();
+    let same = Store::open_or_create(tmp.store(), root(120.0), false, false).unwrap();
     assert_eq!(same.committed().unwrap().len(), 4);
+    drop(same); // releases the writer lock and removes its record
     assert_eq!(hash_tree(&tmp.store()), before);
-    let fresh = Store::open_or_create(tmp.store(), root(100.0), true).unwrap();
+    let fresh = Store::open_or_create(tmp.store(), root(100.0), true, false).unwrap();
     assert!(fresh.committed().unwrap().is_empty());
     assert_eq!(
         Store::open(tmp.store()).unwrap().root_meta().config_hash,
@@ -365,7 +404,7 @@ fn open_and_create_refuse_what_is_not_theirs() {
         Err(StoreError::AlreadyExists { .. })
     ));
     assert!(matches!(
-        Store::open_or_create(&other, root(1.0), true),
+        Store::open_or_create(&other, root(1.0), true, false),
         Err(StoreError::NotAStore { .. })
     ));
     assert!(other.join("thesis.tex").exists());
@@ -393,9 +432,14 @@ fn open_and_create_refuse_what_is_not_theirs() {
             .unwrap_err();
         assert!(matches!(err, StoreError::InvalidRid { .. }), "{rid}: {err}");
     }
-    assert!(
-        fs::read_dir(tmp.store().join(".brainbrr-tmp")).map_or(true, |mut d| d.next().is_none())
-    );
+    // Nothing left but the writer lock holder's record, which goes with the lock.
+    let left: Vec<_> = fs::read_dir(tmp.store().join(".brainbrr-tmp"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(left, ["writer"]);
+    drop(store);
+    assert!(!tmp.store().join(".brainbrr-tmp").exists());
 }
 
 #[test]
@@ -436,7 +480,7 @@ fn concurrent_writes_and_replace() {
     );
     store.write_index(&build_index(&store)).unwrap();
     store.set_index_complete(true, json!({})).unwrap();
-    assert!(store.verify().is_ok(), "{:?}", store.verify().problems);
+    assert!(store.verify(1).is_ok(), "{:?}", store.verify(1).problems);
     assert!(
         store.clean_temporaries().unwrap().is_empty(),
         "no temporaries left behind"
@@ -445,7 +489,7 @@ fn concurrent_writes_and_replace() {
     assert!(!store.remove_recording("r005").unwrap());
     assert!(
         store
-            .verify()
+            .verify(1)
             .problems
             .iter()
             .any(|p| p.contains("r005 is not a committed recording"))
@@ -470,7 +514,7 @@ fn clean_temporaries_removes_crash_leftovers() {
     .unwrap();
     assert!(
         store
-            .verify()
+            .verify(1)
             .problems
             .iter()
             .any(|p| p.contains("recordings/f_half: not committed"))
@@ -480,7 +524,7 @@ fn clean_temporaries_removes_crash_leftovers() {
     removed.sort();
     assert_eq!(removed, [leftover, half, unmarked]);
     assert_eq!(store.committed().unwrap().len(), 4);
-    assert!(store.verify().is_ok(), "{:?}", store.verify().problems);
+    assert!(store.verify(1).is_ok(), "{:?}", store.verify(1).problems);
 }
 
 #[test]
@@ -505,7 +549,7 @@ fn zstd_signals_round_trip_or_are_refused() {
             .unwrap()
             .len();
         assert!(size < (CHANNELS * 400) as u64, "compressed to {size} bytes");
-        let problems = store.verify().problems;
+        let problems = store.verify(1).problems;
         assert!(
             problems.iter().all(|p| !p.contains("recordings/z")),
             "{problems:#?}"
@@ -528,7 +572,13 @@ fn writer_takes_rows_in_any_order_and_commits_only_complete_recordings() {
     let n = 50u64;
     let x = signal(n, 1.0);
     let rows: Vec<&[f32]> = x.chunks(n as usize).collect();
-    let temporaries = || fs::read_dir(tmp.store().join(".brainbrr-tmp")).map_or(0, |d| d.count());
+    // Temporaries besides the writer lock holder's record.
+    let temporaries = || {
+        fs::read_dir(tmp.store().join(".brainbrr-tmp")).map_or(0, |d| {
+            d.filter(|e| e.as_ref().unwrap().file_name() != "writer")
+                .count()
+        })
+    };
 
     // Rows as a pipeline produces them: not in order.
     let mut w = store
@@ -544,7 +594,12 @@ fn writer_takes_rows_in_any_order_and_commits_only_complete_recordings() {
     w.commit(&labels(n)).unwrap();
     assert_eq!(store.read_signal("r").unwrap(), Signal::F32(x.clone()));
     let chunk = store.chunk_path("r", "signal").unwrap();
-    assert_eq!(fs::metadata(chunk).unwrap().len(), CHANNELS as u64 * n * 4);
+    // Rows written out of order: the chunk checksum, combined from the rows',
+    // still holds (zarrs checked it in `read_signal`).
+    assert_eq!(
+        fs::metadata(chunk).unwrap().len(),
+        CHANNELS as u64 * n * 4 + 4
+    );
 
     // A row never written: refused, the committed version untouched.
     let mut w = store

@@ -15,9 +15,7 @@ use brainbrr_core::labels::LabelError;
 use brainbrr_core::montage::MontageError;
 use brainbrr_core::store::StoreError;
 use pyo3::PyErr;
-use pyo3::exceptions::{
-    PyFileNotFoundError, PyIndexError, PyOSError, PyPermissionError, PyRuntimeError, PyValueError,
-};
+use pyo3::exceptions::{PyFileNotFoundError, PyOSError, PyPermissionError};
 
 /// The Python classes, imported from `brainbrr.errors` on first use.
 mod py {
@@ -27,6 +25,10 @@ mod py {
     pyo3::import_exception!(brainbrr.errors, StoreError);
     pyo3::import_exception!(brainbrr.errors, AnnotationError);
     pyo3::import_exception!(brainbrr.errors, IngestError);
+    pyo3::import_exception!(brainbrr.errors, StrictStop);
+    pyo3::import_exception!(brainbrr.errors, GatherError);
+    pyo3::import_exception!(brainbrr.errors, WindowIndexError);
+    pyo3::import_exception!(brainbrr.errors, BrainbrrError);
 }
 
 /// Newtype so that `?` converts core errors in every `#[pyfunction]`.
@@ -57,46 +59,30 @@ from_family!(
     IngestError
 );
 
-fn io_to_py(kind: io::ErrorKind, msg: String) -> PyErr {
-    match kind {
-        io::ErrorKind::NotFound => PyFileNotFoundError::new_err(msg),
-        io::ErrorKind::PermissionDenied => PyPermissionError::new_err(msg),
-        _ => PyOSError::new_err(msg),
-    }
-}
-
 impl From<PyBrainbrrError> for PyErr {
     fn from(PyBrainbrrError(e): PyBrainbrrError) -> Self {
         let msg = e.to_string();
+        if let Some(kind) = e.io_kind() {
+            return match kind {
+                io::ErrorKind::NotFound => PyFileNotFoundError::new_err(msg),
+                io::ErrorKind::PermissionDenied => PyPermissionError::new_err(msg),
+                _ => PyOSError::new_err(msg),
+            };
+        }
         match &e {
-            Error::Edf(edf) => match edf.io_kind() {
-                Some(kind) => io_to_py(kind, msg),
-                None => py::EdfError::new_err(msg),
-            },
+            Error::Edf(_) => py::EdfError::new_err(msg),
             Error::Dsp(_) => py::DspError::new_err(msg),
             Error::Montage(_) => py::MontageError::new_err(msg),
-            Error::Labels(labels) => match labels.io_kind() {
-                Some(kind) => io_to_py(kind, msg),
-                None => py::AnnotationError::new_err(msg),
-            },
-            Error::Store(store) => match store.io_kind() {
-                Some(kind) => io_to_py(kind, msg),
-                None => py::StoreError::new_err(msg),
-            },
-            Error::Ingest(ingest) => match ingest.io_kind() {
-                Some(kind) => io_to_py(kind, msg),
-                None => py::IngestError::new_err(msg),
-            },
-            // A window outside the store is an IndexError, a wrong buffer a ValueError.
-            Error::Gather(g) => match g {
-                GatherError::BadRecording { .. } | GatherError::OutOfBounds { .. } => {
-                    PyIndexError::new_err(msg)
-                }
-                GatherError::Io { source, .. } => io_to_py(source.kind(), msg),
-                GatherError::Pool { .. } => PyRuntimeError::new_err(msg),
-                _ => PyValueError::new_err(msg),
-            },
-            _ => PyOSError::new_err(msg),
+            Error::Labels(_) => py::AnnotationError::new_err(msg),
+            Error::Store(_) => py::StoreError::new_err(msg),
+            Error::Ingest(IngestError::Strict { .. }) => py::StrictStop::new_err(msg),
+            Error::Ingest(_) => py::IngestError::new_err(msg),
+            // A window outside the store is an IndexError too.
+            Error::Gather(GatherError::BadRecording { .. } | GatherError::OutOfBounds { .. }) => {
+                py::WindowIndexError::new_err(msg)
+            }
+            Error::Gather(_) => py::GatherError::new_err(msg),
+            _ => py::BrainbrrError::new_err(msg),
         }
     }
 }

@@ -20,7 +20,7 @@ use crate::error::PyBrainbrrError;
 /// as a JSON string. A KeyboardInterrupt (Ctrl-C) cancels the workers, waits
 /// for them to stop (what was committed stays), and is then re-raised.
 #[pyfunction]
-#[pyo3(signature = (source, out, config_json = None, *, jobs = 0, overwrite = false, strict = false, zstd_level = None, files = None, progress = None))]
+#[pyo3(signature = (source, out, config_json = None, *, jobs = 0, overwrite = false, wait = false, strict = false, zstd_level = None, files = None, progress = None))]
 #[allow(clippy::too_many_arguments)]
 fn ingest(
     py: Python<'_>,
@@ -29,6 +29,7 @@ fn ingest(
     config_json: Option<&str>,
     jobs: usize,
     overwrite: bool,
+    wait: bool,
     strict: bool,
     zstd_level: Option<i32>,
     files: Option<PathBuf>,
@@ -42,6 +43,7 @@ fn ingest(
     let opts = IngestOptions {
         jobs,
         overwrite,
+        wait,
         strict,
         codec,
         files,

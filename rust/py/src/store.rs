@@ -3,7 +3,8 @@
 
 use std::path::PathBuf;
 
-use brainbrr_core::store::{IndexTables, RecordingMeta, RootMeta, SignalData, Store};
+use brainbrr_core::labels::{Window, WindowSpec, windows};
+use brainbrr_core::store::{IndexTables, RecordingMeta, RootMeta, SignalData, Store, StoreError};
 use numpy::{PyArray1, PyReadonlyArray1, PyReadonlyArray2, PyUntypedArrayMethods};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
@@ -18,12 +19,134 @@ fn store_info(path: PathBuf) -> PyResult<String> {
     Ok(store.root_meta().to_json())
 }
 
-/// Every problem `Store::verify` finds; empty when the store is sound.
+/// `Store::verify` on `jobs` threads: what it checked, and every problem found.
 #[pyfunction]
-fn verify_store(py: Python<'_>, path: PathBuf) -> PyResult<Vec<String>> {
+#[pyo3(signature = (path, jobs = 0))]
+fn verify_store<'py>(py: Python<'py>, path: PathBuf, jobs: usize) -> PyResult<Bound<'py, PyDict>> {
     let store = Store::open(path).map_err(to_py)?;
-    Ok(py.detach(|| store.verify()).problems)
+    let r = py.detach(|| store.verify(jobs));
+    let out = PyDict::new(py);
+    out.set_item("recordings", r.recordings)?;
+    out.set_item("windows", r.windows)?;
+    out.set_item("checksummed", r.checksummed)?;
+    out.set_item("checksummed_bytes", r.checksummed_bytes)?;
+    out.set_item("unchecksummed", r.unchecksummed)?;
+    out.set_item("problems", r.problems)?;
+    Ok(out)
 }
+
+/// A store opened for reading: the root metadata, the index and each
+/// recording's chunk files, checked before they are handed out.
+#[pyclass(frozen, module = "brainbrr._native")]
+struct StoreReader(Store);
+
+#[pymethods]
+impl StoreReader {
+    #[new]
+    fn new(path: PathBuf) -> PyResult<Self> {
+        Store::open(path).map(Self).map_err(to_py)
+    }
+
+    /// The root `brainbrr` attributes, as JSON.
+    #[getter]
+    fn meta(&self) -> String {
+        self.0.root_meta().to_json()
+    }
+
+    /// The index tables, checked (see `read_index`).
+    fn index<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let t = py.detach(|| self.0.read_index()).map_err(to_py)?;
+        index_dict(py, t)
+    }
+
+    /// Recording `rid`'s chunk files `(signal, label, mappable, checksummed)`,
+    /// checked against the index's `n_samples`, the root and `store_id`.
+    #[pyo3(signature = (rid, n_samples, store_id = None))]
+    fn recording(
+        &self,
+        py: Python<'_>,
+        rid: &str,
+        n_samples: u64,
+        store_id: Option<&str>,
+    ) -> PyResult<(PathBuf, PathBuf, bool, bool)> {
+        let c = py
+            .detach(|| self.0.recording_chunks(rid, n_samples, store_id))
+            .map_err(to_py)?;
+        let raw = c.signal.raw && c.label.raw;
+        Ok((c.signal.path, c.label.path, raw, c.signal.crc))
+    }
+
+    /// Checks the CRC-32C of recording `rid`'s chunks (after `recording`);
+    /// raises `StoreError` naming the file when one differs.
+    fn check_checksums(&self, py: Python<'_>, rid: &str, n_samples: u64) -> PyResult<()> {
+        py.detach(|| {
+            let c = self
+                .0
+                .recording_chunks(rid, n_samples, None)
+                .map_err(to_py)?;
+            for chunk in [&c.signal, &c.label] {
+                Store::check_checksum(chunk).map_err(|reason| {
+                    to_py(StoreError::Mismatch {
+                        path: chunk.path.clone(),
+                        reason,
+                    })
+                })?;
+            }
+            Ok(())
+        })
+    }
+
+    /// The window index of `recordings` (row numbers of the index) for
+    /// windows of `window_s` every `stride_s` seconds, rebuilt from their
+    /// stored labels with the ingest's rule: `(recording, start, label,
+    /// seizure_fraction, window_samples, stride_samples)`.
+    fn windows<'py>(
+        &self,
+        py: Python<'py>,
+        recordings: Vec<(i64, String)>,
+        window_s: f64,
+        stride_s: f64,
+    ) -> PyResult<WindowArrays<'py>> {
+        let spec = WindowSpec { window_s, stride_s };
+        let fs = self.0.root_meta().fs;
+        let (t, s) = spec.samples(fs).map_err(to_py)?;
+        let rows = py
+            .detach(|| -> Result<Vec<(i64, Window)>, brainbrr_core::Error> {
+                let mut rows = Vec::new();
+                for (r, rid) in &recordings {
+                    let ws = windows(&self.0.read_labels(rid)?, fs, &spec)?;
+                    rows.extend(ws.into_iter().map(|w| (*r, w)));
+                }
+                Ok(rows)
+            })
+            .map_err(to_py)?;
+        let (mut rec, mut start, mut label, mut frac) =
+            (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        for (r, w) in rows {
+            rec.push(r);
+            start.push(w.start as i64);
+            label.push(w.label);
+            frac.push(w.seizure_fraction);
+        }
+        Ok((
+            PyArray1::from_vec(py, rec),
+            PyArray1::from_vec(py, start),
+            PyArray1::from_vec(py, label),
+            PyArray1::from_vec(py, frac),
+            t,
+            s,
+        ))
+    }
+}
+
+type WindowArrays<'py> = (
+    Bound<'py, PyArray1<i64>>,
+    Bound<'py, PyArray1<i64>>,
+    Bound<'py, PyArray1<u8>>,
+    Bound<'py, PyArray1<f32>>,
+    usize,
+    usize,
+);
 
 /// The file of the single chunk of `recordings/<rid>/<array>`.
 #[pyfunction]
@@ -36,8 +159,10 @@ fn chunk_path(path: PathBuf, rid: &str, array: &str) -> PyResult<PathBuf> {
 /// The index tables: string columns as lists, numeric columns as numpy arrays.
 #[pyfunction]
 fn read_index<'py>(py: Python<'py>, path: PathBuf) -> PyResult<Bound<'py, PyDict>> {
-    let store = Store::open(path).map_err(to_py)?;
-    let t = py.detach(|| store.read_index()).map_err(to_py)?;
+    StoreReader::new(path)?.index(py)
+}
+
+fn index_dict(py: Python<'_>, t: IndexTables) -> PyResult<Bound<'_, PyDict>> {
     let (r, w, f) = (t.recordings, t.windows, t.failures);
     let recordings = PyDict::new(py);
     for (name, col) in [
@@ -191,6 +316,7 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(verify_store, m)?)?;
     m.add_function(wrap_pyfunction!(chunk_path, m)?)?;
     m.add_function(wrap_pyfunction!(read_index, m)?)?;
+    m.add_class::<StoreReader>()?;
     m.add_function(wrap_pyfunction!(_write_test_store, m)?)?;
     Ok(())
 }

@@ -10,6 +10,7 @@ pub struct EdfError {
     /// The file.
     pub path: PathBuf,
     /// What is wrong with it.
+    #[source]
     pub kind: EdfErrorKind,
 }
 
@@ -104,14 +105,6 @@ impl EdfError {
         Self {
             path: path.to_owned(),
             kind: kind.into(),
-        }
-    }
-
-    /// The I/O error kind, when the failure was an I/O error.
-    pub fn io_kind(&self) -> Option<io::ErrorKind> {
-        match &self.kind {
-            EdfErrorKind::Io(e) => Some(e.kind()),
-            _ => None,
         }
     }
 }

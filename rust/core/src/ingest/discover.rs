@@ -1,7 +1,9 @@
 //! Finding the recordings of a corpus and the TUSZ fields in their paths.
 
+use std::collections::HashSet;
 use std::fs;
 use std::io;
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
 /// One recording found under the corpus root.
@@ -11,7 +13,7 @@ pub struct SourceFile {
     pub path: PathBuf,
     /// Path relative to the corpus root, `/`-separated: the recording's identity.
     pub rel: String,
-    /// Stable recording id: `rel` with `/` replaced by `~` (Zarr node names cannot hold `/`).
+    /// Stable recording id: `rel` as one folder name ([`crate::store::rid::encode`]).
     pub rid: String,
     /// `train`, `dev` or `eval` when a folder of that name is on the path.
     pub split: Option<String>,
@@ -40,12 +42,19 @@ impl SourceFile {
             .map(|c| c.as_os_str().to_string_lossy().into_owned())
             .collect();
         let rel = parts.join("/");
+        // From the raw bytes, not the lossy text: two names that are not UTF-8
+        // must not share an id.
+        let raw: Vec<&[u8]> = rel_path
+            .components()
+            .map(|c| c.as_os_str().as_encoded_bytes())
+            .collect();
+        let rid = crate::store::rid::encode(&raw.join(&b'/'));
         // Only folders count: the split is a folder with at least patient/session/montage folders below it.
         let folders = &parts[..parts.len().saturating_sub(1)];
         let at = folders.iter().position(|p| SPLITS.contains(&p.as_str()));
         let field = |k: usize| at.and_then(|i| folders.get(i + k)).cloned();
         Self {
-            rid: rel.replace('/', "~"),
+            rid,
             split: field(0),
             patient: field(1),
             session: field(2),
@@ -58,27 +67,80 @@ impl SourceFile {
 
 /// Every `*.edf`, `*.EDF` and `*.bdf` under `root`, sorted by relative path.
 ///
+/// Symbolic links are followed (corpora are often assembled from links), but
+/// nothing is found twice: the real tree is walked first, then the links it
+/// holds, in the order met; a folder already entered (a link loop such as
+/// `ln -s .. loop`, a second link to one folder) is not entered again, and a
+/// file already found under another path (a link, a hard link) is not found again.
+///
 /// # Errors
 /// I/O errors reading a folder (a missing root included).
 pub fn discover(root: &Path) -> io::Result<Vec<SourceFile>> {
-    let mut found = Vec::new();
-    let mut stack = vec![root.to_owned()];
-    while let Some(dir) = stack.pop() {
-        for entry in fs::read_dir(&dir)? {
-            let entry = entry?;
-            let path = entry.path();
-            let kind = entry.file_type()?;
-            // Follow symlinked folders too: corpora are often assembled from links.
-            let is_dir = kind.is_dir() || (kind.is_symlink() && path.is_dir());
-            if is_dir {
-                stack.push(path);
-            } else if is_recording(&path) {
-                found.push(SourceFile::new(root, path));
+    let mut walk = Walk::default();
+    walk.visit(root)?;
+    walk.dir(root, root)?;
+    // Links, in the order met; a linked folder may hold links of its own.
+    let mut k = 0;
+    while let Some(link) = walk.links.get(k).cloned() {
+        k += 1;
+        if link.is_dir() {
+            if walk.visit(&link)? {
+                walk.dir(root, &link)?;
             }
+        } else {
+            walk.file(root, link);
         }
     }
+    let mut found = walk.found;
     found.sort_by(|a, b| a.rel.cmp(&b.rel));
     Ok(found)
+}
+
+/// State of one discovery: folders and files seen by identity (device, inode).
+#[derive(Default)]
+struct Walk {
+    dirs: HashSet<(u64, u64)>,
+    files: HashSet<(u64, u64)>,
+    links: Vec<PathBuf>,
+    found: Vec<SourceFile>,
+}
+
+impl Walk {
+    /// Marks the folder `dir` as entered; false when it already was.
+    fn visit(&mut self, dir: &Path) -> io::Result<bool> {
+        let m = fs::metadata(dir)?;
+        Ok(self.dirs.insert((m.dev(), m.ino())))
+    }
+
+    /// Walks `dir` in name order; links are deferred.
+    fn dir(&mut self, root: &Path, dir: &Path) -> io::Result<()> {
+        let mut entries = fs::read_dir(dir)?.collect::<io::Result<Vec<_>>>()?;
+        entries.sort_by_key(fs::DirEntry::file_name);
+        for entry in entries {
+            let path = entry.path();
+            let kind = entry.file_type()?;
+            if kind.is_symlink() {
+                self.links.push(path);
+            } else if kind.is_dir() {
+                if self.visit(&path)? {
+                    self.dir(root, &path)?;
+                }
+            } else {
+                self.file(root, path);
+            }
+        }
+        Ok(())
+    }
+
+    /// Finds `path` if it is a recording not found before. A dangling link is
+    /// found (reading it then reports it).
+    fn file(&mut self, root: &Path, path: PathBuf) {
+        if is_recording(&path)
+            && fs::metadata(&path).map_or(true, |m| self.files.insert((m.dev(), m.ino())))
+        {
+            self.found.push(SourceFile::new(root, path));
+        }
+    }
 }
 
 /// The files named in `list` (one path per line, relative to `root` or absolute), in list order.
@@ -88,6 +150,7 @@ pub fn discover(root: &Path) -> io::Result<Vec<SourceFile>> {
 pub fn from_list(root: &Path, list: &Path) -> io::Result<Vec<SourceFile>> {
     let text = fs::read_to_string(list)?;
     let mut out = Vec::new();
+    let mut seen = HashSet::new();
     for line in text
         .lines()
         .map(str::trim)
@@ -104,7 +167,11 @@ pub fn from_list(root: &Path, list: &Path) -> io::Result<Vec<SourceFile>> {
                 ),
             ));
         }
-        out.push(SourceFile::new(root, path));
+        // A file listed twice (or under two paths) is ingested once.
+        let m = fs::metadata(&path)?;
+        if seen.insert((m.dev(), m.ino())) {
+            out.push(SourceFile::new(root, path));
+        }
     }
     Ok(out)
 }
@@ -171,5 +238,66 @@ mod tests {
         fs::write(&list, "missing.edf\n").expect("write");
         assert!(from_list(&root, &list).is_err());
         let _ = fs::remove_dir_all(root);
+    }
+
+    #[test]
+    fn links_never_yield_a_file_twice() {
+        use std::os::unix::fs::symlink;
+        let root = std::env::temp_dir().join(format!("brainbrr-links-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&root);
+        for p in [
+            "edf/train/p1/r1.edf",
+            "edf/dev/p2/r2.edf",
+            "elsewhere/r3.edf",
+        ] {
+            let p = root.join("corpus").join(p);
+            fs::create_dir_all(p.parent().expect("has parent")).expect("mkdir");
+            fs::write(p, b"").expect("write");
+        }
+        let corpus = root.join("corpus");
+        // A loop, a second link to a walked folder, a link to a file and a link out of the tree.
+        symlink("..", corpus.join("edf/train/loop")).expect("link");
+        symlink(corpus.join("edf/dev"), corpus.join("dev_again")).expect("link");
+        symlink(
+            corpus.join("edf/train/p1/r1.edf"),
+            corpus.join("edf/r1_link.edf"),
+        )
+        .expect("link");
+        fs::hard_link(
+            corpus.join("edf/dev/p2/r2.edf"),
+            corpus.join("edf/r2_hard.edf"),
+        )
+        .expect("link");
+        symlink(corpus.join("elsewhere"), corpus.join("edf/linked")).expect("link");
+        let found: Vec<String> = discover(&corpus)
+            .expect("discover")
+            .into_iter()
+            .map(|f| f.rel)
+            .collect();
+        assert_eq!(
+            found,
+            [
+                "edf/dev/p2/r2.edf",
+                "edf/train/p1/r1.edf",
+                "elsewhere/r3.edf"
+            ]
+        );
+        let _ = fs::remove_dir_all(root);
+    }
+
+    #[test]
+    fn ids_of_colliding_paths_differ() {
+        let root = Path::new("/d");
+        let a = SourceFile::new(root, root.join("a/b/r.edf"));
+        let b = SourceFile::new(root, root.join("a~b/r.edf"));
+        assert_ne!(a.rid, b.rid);
+        let spaced = SourceFile::new(
+            root,
+            root.join("Female57yrs 07-MAR-2009 00h00m00s APSG.edf"),
+        );
+        assert_eq!(
+            spaced.rid,
+            "Female57yrs%2007-MAR-2009%2000h00m00s%20APSG.edf"
+        );
     }
 }

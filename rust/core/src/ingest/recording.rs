@@ -28,6 +28,18 @@ pub(crate) enum Outcome {
     Cancelled,
 }
 
+impl Outcome {
+    /// The outcome's name in progress events.
+    pub(crate) fn name(&self) -> &'static str {
+        match self {
+            Self::Ingested => "ingested",
+            Self::Skipped(_) => "skipped",
+            Self::Failed(_) => "failed",
+            Self::Cancelled => "cancelled",
+        }
+    }
+}
+
 /// Size and modification time: what decides whether a committed recording is current.
 pub(crate) fn fingerprint(path: &Path) -> std::io::Result<(u64, i64)> {
     let meta = std::fs::metadata(path)?;

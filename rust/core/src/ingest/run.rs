@@ -1,4 +1,4 @@
-//! The ingest loop: discovery, the bounded pool, resume, the index rebuild.
+//! The ingest loop: discovery, the store under its lock, resume, the bounded pool, the index rebuild.
 
 use std::path::Path;
 use std::sync::Mutex;
@@ -13,20 +13,22 @@ use super::{Event, IngestError, IngestOptions, Summary};
 use crate::config::PreprocessConfig;
 use crate::labels::{SEIZURE, UNLABELED, WindowSpec, windows};
 use crate::store::{
-    FailureRows, IndexTables, RecordingMeta, RecordingRows, RootMeta, Store, TMP_DIR, WindowRows,
+    FailureRows, IndexTables, RecordingMeta, RecordingRows, RootMeta, Store, WindowRows,
 };
 use crate::{Error, Result};
 
 /// Ingests the EDF files under `source` into the store at `out`.
 ///
+/// The stages: find the sources, open the store under its writer lock, split
+/// the sources into current and to do, run the pool, rebuild the index.
 /// `cancel` stops the run between stages of a recording (Ctrl-C); what was
 /// committed stays, and the index is left marked incomplete. `on_event` is
 /// called from worker threads as recordings finish.
 ///
 /// # Errors
-/// An invalid config, an unreadable source, a store built with another config
-/// (named differences; the store is untouched), store I/O errors, and with
-/// `strict` the first failed recording.
+/// An invalid config, an unreadable source, a store another process writes, a
+/// store built with another config (named differences; the store is
+/// untouched), store I/O errors, and with `strict` the first failed recording.
 pub fn ingest(
     source: &Path,
     out: &Path,
@@ -37,108 +39,191 @@ pub fn ingest(
 ) -> Result<Summary> {
     let t0 = Instant::now();
     cfg.validate()?;
-    let sources = match &opts.files {
-        Some(list) => from_list(source, list).map_err(|e| IngestError::Source {
-            path: list.clone(),
-            source: e,
-        })?,
-        None => discover(source).map_err(|e| IngestError::Source {
-            path: source.to_owned(),
-            source: e,
-        })?,
-    };
+    let sources = find_sources(source, opts)?;
+    let store = open_store(source, out, cfg, opts)?;
     let hash = cfg.hash();
+    let (current, queue) = plan(&store, &sources, &hash)?;
+    on_event(&Event::Started {
+        found: sources.len(),
+        current,
+        bytes: queue.iter().map(|&(_, b)| b).sum(),
+    });
+    let mut summary = Summary {
+        store: out.to_owned(),
+        found: sources.len(),
+        current,
+        ..Summary::default()
+    };
+    let pool = worker_pool(opts.jobs)?;
+    run_pool(
+        &pool,
+        &store,
+        &queue,
+        cfg,
+        &hash,
+        opts.strict,
+        cancel,
+        on_event,
+        &mut summary,
+    );
+    if opts.strict
+        && let Some((_, reason)) = summary.failed.first()
+    {
+        return Err(IngestError::Strict {
+            reason: reason.clone(),
+        }
+        .into());
+    }
+    summary.skipped.sort();
+    summary.failed.sort();
+    if !cancel.load(Ordering::Relaxed) {
+        write_index(&pool, store, cfg, on_event, &mut summary)?;
+    }
+    summary.cancelled = cancel.load(Ordering::Relaxed);
+    summary.seconds = t0.elapsed().as_secs_f64();
+    Ok(summary)
+}
+
+/// The recordings to ingest: the list's, or every one under `source`.
+fn find_sources(source: &Path, opts: &IngestOptions) -> Result<Vec<SourceFile>> {
+    let (found, path) = match &opts.files {
+        Some(list) => (from_list(source, list), list),
+        None => (discover(source), &source.to_path_buf()),
+    };
+    found.map_err(|e| {
+        IngestError::Source {
+            path: path.clone(),
+            source: e,
+        }
+        .into()
+    })
+}
+
+/// The store, created or opened (or emptied, with `overwrite`) under its writer
+/// lock, marked incomplete until the index is rebuilt.
+fn open_store(
+    source: &Path,
+    out: &Path,
+    cfg: &PreprocessConfig,
+    opts: &IngestOptions,
+) -> Result<Store> {
+    if opts.overwrite && is_inside(source, out) {
+        return Err(IngestError::SourceInsideStore {
+            corpus: source.to_owned(),
+            store: out.to_owned(),
+        }
+        .into());
+    }
     let config = serde_json::from_str(&cfg.to_canonical_json())
         .map_err(|e| IngestError::Config(e.to_string()))?;
     let root = RootMeta::new(
         config,
-        hash.clone(),
+        cfg.hash(),
         cfg.montage.channels.clone(),
         cfg.target_fs,
     );
-    let mut store = Store::open_or_create(out, root, opts.overwrite)?.with_signal_codec(opts.codec);
+    let mut store =
+        Store::open_or_create(out, root, opts.overwrite, opts.wait)?.with_signal_codec(opts.codec);
     store.set_index_complete(false, serde_json::json!({ "state": "ingesting" }))?;
-    store.clean_temporaries()?;
+    Ok(store)
+}
 
+/// Whether `inner` is `outer` or lies below it, links resolved (`outer` may not exist yet).
+fn is_inside(inner: &Path, outer: &Path) -> bool {
+    match (inner.canonicalize(), outer.canonicalize()) {
+        (Ok(inner), Ok(outer)) => inner.starts_with(outer),
+        _ => false,
+    }
+}
+
+/// How many sources are current (committed from the same file and config),
+/// and the others with their sizes, largest first: the recordings that finish
+/// last are then the shortest, so no worker is left alone with a long one.
+fn plan<'s>(
+    store: &Store,
+    sources: &'s [SourceFile],
+    hash: &str,
+) -> Result<(usize, Vec<(&'s SourceFile, u64)>)> {
     let committed = store.committed()?;
-    let is_current = |s: &SourceFile| {
-        committed.get(&s.rid).is_some_and(|m| {
-            m.config_hash == hash && fingerprint(&s.path).ok() == Some((m.size, m.mtime_ns))
-        })
-    };
-    let (current, todo): (Vec<&SourceFile>, Vec<&SourceFile>) =
-        sources.iter().partition(|s| is_current(s));
-    // Largest first: the recordings that finish last are then the shortest,
-    // so no worker is left alone with a long one at the end.
-    let mut queue: Vec<(&SourceFile, u64)> = todo
-        .iter()
-        .map(|s| (*s, fingerprint(&s.path).map_or(0, |f| f.0)))
-        .collect();
+    let mut queue = Vec::new();
+    for s in sources {
+        let print = fingerprint(&s.path).ok();
+        let current = committed
+            .get(&s.rid)
+            .is_some_and(|m| m.config_hash == hash && print == Some((m.size, m.mtime_ns)));
+        if !current {
+            queue.push((s, print.map_or(0, |p| p.0)));
+        }
+    }
     queue.sort_by_key(|&(_, bytes)| std::cmp::Reverse(bytes));
-    let bytes: u64 = queue.iter().map(|&(_, b)| b).sum();
-    on_event(&Event::Started {
-        found: sources.len(),
-        current: current.len(),
-        bytes,
-    });
+    Ok((sources.len() - queue.len(), queue))
+}
 
-    let jobs = if opts.jobs == 0 {
+fn worker_pool(jobs: usize) -> Result<rayon::ThreadPool> {
+    let jobs = if jobs == 0 {
         std::thread::available_parallelism().map_or(1, |n| n.get())
     } else {
-        opts.jobs
+        jobs
     };
-    let pool = rayon::ThreadPoolBuilder::new()
+    rayon::ThreadPoolBuilder::new()
         .num_threads(jobs)
         .thread_name(|i| format!("brainbrr-ingest-{i}"))
         .build()
-        .map_err(|e| IngestError::Pool {
-            jobs,
-            reason: e.to_string(),
-        })?;
-    let results = Mutex::new(Summary {
-        store: out.to_owned(),
-        found: sources.len(),
-        current: current.len(),
-        ..Summary::default()
-    });
+        .map_err(|e| {
+            IngestError::Pool {
+                jobs,
+                reason: e.to_string(),
+            }
+            .into()
+        })
+}
+
+/// Ingests the queue, `jobs` recordings at a time: each worker takes the next
+/// recording when done with one, and holds it a few channels at a time.
+/// Outcomes are added to `summary` in the order they happen (`--strict` stops
+/// at, and reports, the first failure that happened).
+#[allow(clippy::too_many_arguments)]
+fn run_pool(
+    pool: &rayon::ThreadPool,
+    store: &Store,
+    queue: &[(&SourceFile, u64)],
+    cfg: &PreprocessConfig,
+    hash: &str,
+    strict: bool,
+    cancel: &AtomicBool,
+    on_event: &(dyn Fn(&Event) + Sync),
+    summary: &mut Summary,
+) {
+    let results = Mutex::new(std::mem::take(summary));
     let stop = AtomicBool::new(false);
-    let first_failure: Mutex<Option<String>> = Mutex::new(None);
-    // Each worker takes the next recording when done with one: at most `jobs`
-    // recordings are in flight, each held a few channels at a time.
     let next = AtomicUsize::new(0);
     let work = |src: &SourceFile, bytes: u64| {
-        let outcome = ingest_one(src, cfg, &hash, &store, cancel);
-        let (name, reason) = match &outcome {
-            Outcome::Ingested => ("ingested", None),
-            Outcome::Skipped(r) => ("skipped", Some(r.clone())),
-            Outcome::Failed(r) => ("failed", Some(r.clone())),
+        let outcome = ingest_one(src, cfg, hash, store, cancel);
+        let reason = match &outcome {
+            Outcome::Ingested => None,
+            Outcome::Skipped(r) | Outcome::Failed(r) => Some(r.clone()),
             Outcome::Cancelled => return,
         };
         // A source that changed and now fails (or is skipped) must not leave
         // its stale earlier version in the store.
-        if !matches!(outcome, Outcome::Ingested) && committed.contains_key(&src.rid) {
+        if reason.is_some() {
             let _ = store.remove_recording(&src.rid);
         }
         if let Ok(mut s) = results.lock() {
             s.source_bytes += bytes;
-            match outcome {
+            match &outcome {
                 Outcome::Ingested => s.ingested += 1,
-                Outcome::Skipped(r) => s.skipped.push((src.rel.clone(), r)),
+                Outcome::Skipped(r) => s.skipped.push((src.rel.clone(), r.clone())),
                 Outcome::Failed(r) => {
-                    if opts.strict
-                        && !stop.swap(true, Ordering::Relaxed)
-                        && let Ok(mut first) = first_failure.lock()
-                    {
-                        first.get_or_insert_with(|| r.clone());
-                    }
-                    s.failed.push((src.rel.clone(), r));
+                    stop.fetch_or(strict, Ordering::Relaxed);
+                    s.failed.push((src.rel.clone(), r.clone()));
                 }
                 Outcome::Cancelled => {}
             }
         }
         on_event(&Event::Recording {
             path: src.rel.clone(),
-            outcome: name,
+            outcome: outcome.name(),
             reason,
             bytes,
         });
@@ -151,60 +236,38 @@ pub fn ingest(
             work(src, bytes);
         }
     });
-    let mut summary = results.into_inner().unwrap_or_else(|p| p.into_inner());
-    summary.skipped.sort();
-    summary.failed.sort();
-    if let (true, Some((_, reason))) = (opts.strict, summary.failed.first()) {
-        return Err(IngestError::Strict {
-            reason: reason.clone(),
-        }
-        .into());
-    }
-    if cancel.load(Ordering::Relaxed) {
-        summary.cancelled = true;
-        summary.seconds = t0.elapsed().as_secs_f64();
-        remove_empty_tmp(out);
-        return Ok(summary);
-    }
+    *summary = results.into_inner().unwrap_or_else(|p| p.into_inner());
+}
 
+/// Rebuilds the index over every committed recording, fills the store's
+/// totals into `summary`, and marks the index complete.
+fn write_index(
+    pool: &rayon::ThreadPool,
+    mut store: Store,
+    cfg: &PreprocessConfig,
+    on_event: &(dyn Fn(&Event) + Sync),
+    summary: &mut Summary,
+) -> Result<()> {
     let committed = store.committed()?;
     on_event(&Event::Indexing {
         recordings: committed.len(),
     });
-    let tables = pool.install(|| build_index(&store, &committed, cfg, &summary))?;
+    let tables = pool.install(|| build_index(&store, &committed, cfg, summary))?;
     summary.recordings = committed.len();
     summary.hours = committed
         .values()
         .map(|m| m.n_samples as f64 / m.fs)
         .sum::<f64>()
         / 3600.0;
-    summary.windows = tables.windows.label.len();
-    summary.seizure_windows = tables
-        .windows
-        .label
-        .iter()
-        .filter(|&&l| l == SEIZURE)
-        .count();
-    summary.unlabeled_windows = tables
-        .windows
-        .label
-        .iter()
-        .filter(|&&l| l == UNLABELED)
-        .count();
+    let labels = &tables.windows.label;
+    summary.windows = labels.len();
+    summary.seizure_windows = labels.iter().filter(|&&l| l == SEIZURE).count();
+    summary.unlabeled_windows = labels.iter().filter(|&&l| l == UNLABELED).count();
     store.write_index(&tables)?;
-    summary.store_bytes = dir_size(out);
-    summary.seconds = t0.elapsed().as_secs_f64();
-    let as_json = serde_json::to_value(&summary).unwrap_or_default();
+    summary.store_bytes = dir_size(store.path());
+    let as_json = serde_json::to_value(&*summary).unwrap_or_default();
     store.set_index_complete(true, as_json)?;
-    remove_empty_tmp(out);
-    Ok(summary)
-}
-
-/// zarr-python warns about any folder in the store that is not a Zarr node;
-/// the temporaries' folder is only needed while recordings are being written.
-fn remove_empty_tmp(out: &Path) {
-    // Fails harmlessly when a concurrent writer still has temporaries in it.
-    let _ = std::fs::remove_dir(out.join(TMP_DIR));
+    Ok(())
 }
 
 /// The index tables of every committed recording, windows computed from the stored labels.

@@ -202,7 +202,7 @@ mod tests {
             &LabelConfig::default(),
         )
         .unwrap_err();
-        assert!(e.io_kind().is_some());
+        assert!(crate::Error::from(e).io_kind().is_some());
         std::fs::remove_dir_all(dir).unwrap();
     }
 }

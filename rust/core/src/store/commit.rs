@@ -26,7 +26,7 @@ static COUNTER: AtomicU64 = AtomicU64::new(0);
 /// A fresh, not yet existing path `<root>/.brainbrr-tmp/<name>.<pid>.<counter>`;
 /// `.brainbrr-tmp` itself is created.
 pub(crate) fn temp_path(root: &Path, name: &str) -> Result<PathBuf, StoreError> {
-    let dir = root.join(TMP_DIR);
+    let dir = super::own_dir(root, TMP_DIR)?;
     fs::create_dir_all(&dir).map_err(|e| StoreError::io(&dir, e))?;
     let n = COUNTER.fetch_add(1, Ordering::Relaxed);
     Ok(dir.join(format!("{name}.{}.{n}", std::process::id())))
@@ -117,15 +117,17 @@ pub(crate) fn remove_tree(path: &Path) -> Result<bool, StoreError> {
     }
 }
 
-/// Remove every entry of `<root>/.brainbrr-tmp`; returns the paths removed.
+/// Remove every entry of `<root>/.brainbrr-tmp` but the lock holder's record;
+/// returns the paths removed.
 ///
-/// Only safe while no writer is running (ingest calls it before it starts its
-/// workers): a live writer's temporary would be deleted under it.
+/// Only for the holder of the writer lock: another writer's temporaries would
+/// be deleted under it.
 ///
 /// # Errors
-/// I/O errors listing or removing entries.
+/// I/O errors listing or removing entries; [`StoreError::Unsafe`] when
+/// `.brainbrr-tmp` is a symbolic link (its target's files are never removed).
 pub(crate) fn clean(root: &Path) -> Result<Vec<PathBuf>, StoreError> {
-    let dir = root.join(TMP_DIR);
+    let dir = super::own_dir(root, TMP_DIR)?;
     let entries = match fs::read_dir(&dir) {
         Ok(entries) => entries,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
@@ -134,6 +136,9 @@ pub(crate) fn clean(root: &Path) -> Result<Vec<PathBuf>, StoreError> {
     let mut removed = Vec::new();
     for entry in entries {
         let path = entry.map_err(|e| StoreError::io(&dir, e))?.path();
+        if path.file_name().is_some_and(|n| n == super::lock::HOLDER) {
+            continue;
+        }
         let is_dir = fs::symlink_metadata(&path)
             .map_err(|e| StoreError::io(&path, e))?
             .is_dir();

@@ -96,6 +96,40 @@ pub enum StoreError {
         /// The recording id.
         rid: String,
     },
+    /// The store does not hold what its index or root say (a reader refuses it).
+    #[error("{path}: {reason}")]
+    Mismatch {
+        /// The recording folder or array.
+        path: PathBuf,
+        /// Which field disagrees, and how.
+        reason: String,
+    },
+    /// The store was overwritten or rebuilt since the reader opened it.
+    #[error(
+        "{path} was overwritten or rebuilt since it was opened (its store id changed); open it again"
+    )]
+    Replaced {
+        /// The store directory.
+        path: PathBuf,
+    },
+    /// Another process holds the store's writer lock.
+    #[error(
+        "{path} is being written by another ingest ({holder}); wait for it to finish, or pass --wait to queue behind it"
+    )]
+    Locked {
+        /// The store directory.
+        path: PathBuf,
+        /// The holder as it recorded itself: `pid N on host H`.
+        holder: String,
+    },
+    /// A path inside the store that brainbrr would follow out of it.
+    #[error("{path}: {reason}; refusing to follow it out of the store")]
+    Unsafe {
+        /// The path.
+        path: PathBuf,
+        /// What is wrong (a symbolic link, a name that climbs out).
+        reason: String,
+    },
     /// A feature this build does not have (e.g. zstd without the `zstd` cargo feature).
     #[error("unsupported: {what}")]
     Unsupported {
@@ -116,15 +150,6 @@ impl StoreError {
         Self::Zarr {
             path: path.into(),
             reason: err.to_string(),
-        }
-    }
-
-    /// The I/O error kind, when the failure was an I/O error (the bindings map
-    /// `NotFound` to `FileNotFoundError`).
-    pub fn io_kind(&self) -> Option<io::ErrorKind> {
-        match self {
-            Self::Io { source, .. } => Some(source.kind()),
-            _ => None,
         }
     }
 }

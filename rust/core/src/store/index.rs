@@ -77,8 +77,10 @@ pub struct IndexTables {
 }
 
 impl IndexTables {
-    /// Internal inconsistencies: unequal column lengths, window rows that do
-    /// not match `n_windows` / `window_offset`. Empty when consistent.
+    /// Internal inconsistencies: unequal column lengths, recording ids that are
+    /// not one folder name (a reader would follow them out of the store) or
+    /// repeat, window rows that do not match `n_windows` / `window_offset` or
+    /// reach outside their recording. Empty when consistent.
     pub fn problems(&self) -> Vec<String> {
         let mut out = Vec::new();
         let (r, w, f) = (&self.recordings, &self.windows, &self.failures);
@@ -116,6 +118,32 @@ impl IndexTables {
                 "index/failures: column lengths differ ({}, {})",
                 f.path.len(),
                 f.reason.len()
+            ));
+        }
+        let mut seen = std::collections::HashSet::new();
+        for (i, rid) in r.rid.iter().enumerate() {
+            if let Err(e) = super::rid::validate(rid) {
+                out.push(format!("index/recordings row {i}: {e}"));
+            } else if !seen.insert(rid) {
+                out.push(format!(
+                    "index/recordings row {i}: recording id {rid} repeats"
+                ));
+            }
+        }
+        if !out.is_empty() {
+            return out;
+        }
+        let window = i64::try_from(self.window_samples).unwrap_or(i64::MAX);
+        let outside = (0..m).filter(|&j| {
+            let n = usize::try_from(w.recording[j])
+                .ok()
+                .and_then(|k| r.n_samples.get(k));
+            n.is_none_or(|&n| w.start[j] < 0 || w.start[j].saturating_add(window) > n)
+        });
+        for j in outside.take(5) {
+            out.push(format!(
+                "index/windows row {j}: start {} + {window} samples lies outside recording {}",
+                w.start[j], w.recording[j]
             ));
         }
         for i in 0..n {
@@ -298,10 +326,11 @@ impl Store {
         result
     }
 
-    /// Read the index tables.
+    /// Read the index tables, checked by [`IndexTables::problems`].
     ///
     /// # Errors
-    /// [`StoreError::NotAStore`] when there is no index, zarrs errors.
+    /// [`StoreError::NotAStore`] when there is no index, zarrs errors,
+    /// [`StoreError::InvalidIndex`] naming each inconsistency.
     pub fn read_index(&self) -> Result<IndexTables, StoreError> {
         let meta_path = self.path().join("index").join("zarr.json");
         let doc = read_json(&meta_path)?.ok_or_else(|| StoreError::NotAStore {
@@ -318,7 +347,7 @@ impl Store {
                     reason: format!("no {INDEX_KEY}.{key}"),
                 })
         };
-        Ok(IndexTables {
+        let tables = IndexTables {
             window_samples: geometry("window_samples")?,
             stride_samples: geometry("stride_samples")?,
             recordings: RecordingRows {
@@ -341,7 +370,17 @@ impl Store {
                 path: self.column("failures/path")?,
                 reason: self.column("failures/reason")?,
             },
-        })
+        };
+        // Never hand out an index that names paths outside the store or
+        // windows outside their recording.
+        let problems = tables.problems();
+        if problems.is_empty() {
+            Ok(tables)
+        } else {
+            Err(StoreError::InvalidIndex {
+                reason: problems.join("; "),
+            })
+        }
     }
 
     fn column<T: ElementOwned>(&self, name: &str) -> Result<Vec<T>, StoreError> {
@@ -402,7 +441,25 @@ mod tests {
         assert!(t.problems()[0].contains("column lengths differ"));
         let mut t = tables();
         t.windows.recording[1] = 1;
-        assert!(t.problems()[0].contains("index/windows row 1: recording 1"));
+        let problems = t.problems();
+        assert!(
+            problems
+                .iter()
+                .any(|p| p.contains("index/windows row 1: recording 1")),
+            "{problems:?}"
+        );
+        assert!(
+            problems
+                .iter()
+                .any(|p| p.contains("start 2 + 4 samples lies outside recording 1")),
+            "{problems:?}"
+        );
+        let mut t = tables();
+        t.recordings.rid[0] = "../up".to_owned();
+        assert!(t.problems()[0].contains("invalid recording id"));
+        let mut t = tables();
+        t.recordings.rid[1] = "a".to_owned();
+        assert!(t.problems()[0].contains("recording id a repeats"));
         let mut t = tables();
         t.recordings.window_offset[1] = 2;
         t.recordings.n_windows[1] = 2;

@@ -38,6 +38,11 @@ pub struct RootMeta {
     pub version: String,
     /// Index state: `complete` plus whatever summary the ingest adds (counts, times).
     pub index: Value,
+    /// Drawn anew when the store is created or overwritten: a reader that
+    /// finds another id than it opened knows the store was replaced under it.
+    /// Absent in stores written before it existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub store_id: Option<String>,
 }
 
 impl RootMeta {
@@ -62,6 +67,7 @@ impl RootMeta {
             label_names,
             version: env!("CARGO_PKG_VERSION").to_owned(),
             index: serde_json::json!({ "complete": false }),
+            store_id: None,
         }
     }
 
@@ -89,6 +95,21 @@ impl RootMeta {
             "fs": self.fs,
         })
     }
+}
+
+/// A fresh store id: 128 bits of SHA-256 over the time, the process and the
+/// path (unique without a random number generator).
+pub(crate) fn new_store_id(path: &std::path::Path) -> String {
+    use sha2::{Digest, Sha256};
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    let digest = Sha256::new()
+        .chain_update(now.to_le_bytes())
+        .chain_update(std::process::id().to_le_bytes())
+        .chain_update(path.as_os_str().as_encoded_bytes())
+        .finalize();
+    digest[..16].iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// `attributes["brainbrr_recording"]` of `recordings/<rid>`: where the

@@ -4,15 +4,17 @@
 //! Both arrays are a single chunk: `signal` `[C, n]` in chunk `[C, n]`, `label`
 //! `[n]` in chunk `[n]`, so the chunk file of an uncompressed signal is the raw
 //! little-endian C-order samples and every window is a strided view of one
-//! memory map. Zarr needs positive chunk sizes: an empty recording gets chunk
-//! shape `[C, 1]` / `[1]` and no chunk file at all.
+//! memory map. Each chunk ends with the Zarr v3 `crc32c` codec's 4-byte
+//! checksum, after the samples, so the view is unchanged and zarr-python,
+//! zarrs and `brainbrr verify` all check it. Zarr needs positive chunk sizes:
+//! an empty recording gets chunk shape `[C, 1]` / `[1]` and no chunk file at all.
 
 use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use zarrs::array::codec::BytesCodec;
+use zarrs::array::codec::{BytesCodec, Crc32cCodec};
 use zarrs::array::{
     Array, ArrayBuilder, ArrayBytes, BytesToBytesCodecTraits, Endianness, data_type,
 };
@@ -21,6 +23,7 @@ use zarrs::group::GroupBuilder;
 
 use super::commit::{install, remove_tree, temp_path};
 use super::meta::{RECORDING_KEY, RecordingMeta};
+use super::rid::validate as validate_rid;
 use super::{Store, StoreError, codec_options, read_json};
 use crate::config::Dtype;
 
@@ -70,30 +73,6 @@ impl SignalData<'_> {
             Self::F32(_) => Dtype::Float32,
             Self::F16(_) => Dtype::Float16,
         }
-    }
-}
-
-/// Recording ids become directory and zarr node names: `[A-Za-z0-9._+~-]`, not
-/// starting with `.` (hidden, `..`) or `__` (reserved by zarr), at most 255 bytes.
-///
-/// # Errors
-/// [`StoreError::InvalidRid`] naming the rule broken.
-pub fn validate_rid(rid: &str) -> Result<(), StoreError> {
-    let bad = |reason: &str| {
-        Err(StoreError::InvalidRid {
-            rid: rid.to_owned(),
-            reason: reason.to_owned(),
-        })
-    };
-    let allowed = |c: char| c.is_ascii_alphanumeric() || "._+~-".contains(c);
-    if rid.is_empty() || rid.len() > 255 {
-        bad("must have 1 to 255 bytes")
-    } else if rid.starts_with('.') || rid.starts_with("__") {
-        bad("must not start with '.' or '__'")
-    } else if !rid.chars().all(allowed) {
-        bad("only ASCII letters, digits and ._+~- are allowed")
-    } else {
-        Ok(())
     }
 }
 
@@ -223,7 +202,7 @@ impl Store {
     /// # Errors
     /// I/O errors listing `recordings/`, a committed `zarr.json` that does not parse.
     pub fn committed(&self) -> Result<BTreeMap<String, RecordingMeta>, StoreError> {
-        let dir = self.path().join("recordings");
+        let dir = super::own_dir(self.path(), "recordings")?;
         let mut out = BTreeMap::new();
         for (rid, path) in list_dirs(&dir)? {
             if let Some(meta) = read_recording_meta(&path)? {
@@ -267,8 +246,13 @@ enum Sink {
     /// No chunk: the recording has no channel or no sample.
     Empty,
     /// Written in place into the raw chunk file (no codec to apply): a row
-    /// never waits in memory for the others.
-    Raw { file: fs::File, path: PathBuf },
+    /// never waits in memory for the others. Each row's CRC-32C is taken as
+    /// it is written, while in cache; the chunk's is combined from them.
+    Raw {
+        file: fs::File,
+        path: PathBuf,
+        row_crc: Vec<u32>,
+    },
     /// Gathered into the whole chunk, encoded by zarrs at commit (compressed).
     Encoded {
         array: Box<Array<FilesystemStore>>,
@@ -301,6 +285,8 @@ impl RecordingWriter<'_> {
             Dtype::Float16 => data_type::float16(),
         };
         let raw = codecs.is_empty();
+        let mut codecs = codecs;
+        codecs.push(Arc::new(Crc32cCodec::new()));
         let array = ArrayBuilder::new(vec![c, n], vec![c.max(1), n.max(1)], data_type, 0.0f32)
             .array_to_bytes_codec(Arc::new(BytesCodec::new(Some(Endianness::Little))))
             .bytes_to_bytes_codecs(codecs)
@@ -320,11 +306,12 @@ impl RecordingWriter<'_> {
                 .parent()
                 .map_or(Ok(()), fs::create_dir_all)
                 .and_then(|()| fs::File::create(&file_path))
-                .and_then(|f| f.set_len(bytes as u64).map(|()| f))
+                .and_then(|f| f.set_len((bytes + CRC_LEN) as u64).map(|()| f))
                 .map_err(|e| StoreError::io(&file_path, e))?;
             Sink::Raw {
                 file,
                 path: file_path,
+                row_crc: vec![0; c as usize],
             }
         } else {
             Sink::Encoded {
@@ -362,10 +349,15 @@ impl RecordingWriter<'_> {
         let offset = row * bytes.len();
         match &mut self.sink {
             Sink::Empty => {}
-            Sink::Raw { file, path } => {
+            Sink::Raw {
+                file,
+                path,
+                row_crc,
+            } => {
                 use std::os::unix::fs::FileExt;
                 file.write_all_at(bytes, offset as u64)
                     .map_err(|e| StoreError::io(&*path, e))?;
+                row_crc[row] = crc32c::crc32c(bytes);
             }
             Sink::Encoded { chunk, .. } => {
                 chunk[offset..offset + bytes.len()].copy_from_slice(bytes);
@@ -397,7 +389,20 @@ impl RecordingWriter<'_> {
         let options = codec_options();
         match std::mem::replace(&mut self.sink, Sink::Empty) {
             Sink::Empty => {}
-            Sink::Raw { file, path } => file.sync_all().map_err(|e| StoreError::io(&path, e))?,
+            Sink::Raw {
+                file,
+                path,
+                row_crc,
+            } => {
+                use std::os::unix::fs::FileExt;
+                let row_len = n as usize * self.item_size();
+                let crc = row_crc
+                    .iter()
+                    .fold(0, |acc, &r| crc32c::crc32c_combine(acc, r, row_len));
+                file.write_all_at(&crc.to_le_bytes(), (row_crc.len() * row_len) as u64)
+                    .and_then(|()| file.sync_all())
+                    .map_err(|e| StoreError::io(&path, e))?;
+            }
             Sink::Encoded { array, chunk } => array
                 .store_chunk_opt(&[0, 0], ArrayBytes::new_flen(chunk), &options)
                 .map_err(|e| StoreError::zarr(self.tmp.join("signal"), e))?,
@@ -406,6 +411,7 @@ impl RecordingWriter<'_> {
         let path = self.tmp.join("label");
         let array = ArrayBuilder::new(vec![n], vec![n.max(1)], data_type::uint8(), 255u8)
             .array_to_bytes_codec(Arc::new(BytesCodec::new(None)))
+            .bytes_to_bytes_codecs(vec![Arc::new(Crc32cCodec::new())])
             .dimension_names(Some(["time"]))
             .build(self.zarr.clone(), "/label")
             .map_err(build_err(&path))?;
@@ -441,6 +447,9 @@ impl Drop for RecordingWriter<'_> {
         }
     }
 }
+
+/// Bytes of the `crc32c` codec's checksum at the end of every chunk.
+pub const CRC_LEN: usize = 4;
 
 /// The little-endian bytes of `samples` (f32 or f16 bits): a view of them on
 /// little-endian machines, no copy; converted into `buf` elsewhere.
@@ -480,31 +489,4 @@ pub(crate) fn list_dirs(dir: &Path) -> Result<Vec<(String, PathBuf)>, StoreError
     }
     out.sort();
     Ok(out)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::validate_rid;
-
-    #[test]
-    fn rids_are_safe_directory_names() {
-        for ok in ["aaaaaaac_s001_t000", "train~p1~s1~t0", "a.b-c+d", "0"] {
-            assert!(validate_rid(ok).is_ok(), "{ok}");
-        }
-        let long = "x".repeat(256);
-        for bad in [
-            "",
-            ".",
-            "..",
-            ".x",
-            "__x",
-            "a/b",
-            "a\\b",
-            "a b",
-            "é",
-            long.as_str(),
-        ] {
-            assert!(validate_rid(bad).is_err(), "{bad}");
-        }
-    }
 }

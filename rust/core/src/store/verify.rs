@@ -1,27 +1,36 @@
-//! `Store::verify`: every committed recording against its metadata, and the
-//! index against the recordings. Problems are collected as sentences, never
-//! raised: a damaged store must still produce a full report.
+//! `Store::verify`: every committed recording against the root and its
+//! metadata, every chunk against its checksum, and the index against a rebuild
+//! from the stored labels. Problems are collected as sentences, never raised:
+//! a damaged store must still produce a full report.
 
-use std::collections::{BTreeMap, BTreeSet};
-use std::fs;
+use std::collections::BTreeMap;
 
+use rayon::prelude::*;
 use serde_json::Value;
-use zarrs::array::{Array, DataType, data_type};
+use zarrs::array::data_type;
 
 use super::index::IndexTables;
+use super::read::codec_layout;
 use super::recording::{list_dirs, read_recording_meta};
-use super::{RecordingMeta, Store, read_json};
+use super::{RecordingMeta, Store, own_dir, read_json};
+use crate::labels::{WindowSpec, windows};
 
 /// At most this many window-row problems are listed one by one.
 const MAX_WINDOW_PROBLEMS: usize = 20;
 
-/// What [`Store::verify`] found.
+/// What [`Store::verify`] checked and found.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VerifyReport {
     /// Committed recordings checked.
     pub recordings: usize,
-    /// Window rows checked.
+    /// Window rows checked against a rebuild from the stored labels.
     pub windows: usize,
+    /// Chunks whose CRC-32C was recomputed and compared.
+    pub checksummed: usize,
+    /// Bytes read to do so.
+    pub checksummed_bytes: u64,
+    /// Chunks without a checksum (written before brainbrr stored them).
+    pub unchecksummed: usize,
     /// One sentence per problem; empty when the store is sound.
     pub problems: Vec<String>,
 }
@@ -33,234 +42,266 @@ impl VerifyReport {
     }
 }
 
-/// Whether a chunk file holds the raw little-endian elements: the codec chain
-/// is the `bytes` codec alone, little-endian (or without endian, for 1-byte types).
-pub(crate) fn is_raw(array_json: &Value) -> bool {
-    match array_json
-        .get("codecs")
-        .and_then(Value::as_array)
-        .map(Vec::as_slice)
-    {
-        Some([codec]) => {
-            let endian = codec
-                .get("configuration")
-                .and_then(|c| c.get("endian"))
-                .and_then(Value::as_str);
-            codec.get("name").and_then(Value::as_str) == Some("bytes")
-                && matches!(endian, None | Some("little"))
-        }
-        _ => false,
-    }
+/// What checking one recording found.
+#[derive(Default)]
+struct RecordingCheck {
+    checksummed: usize,
+    checksummed_bytes: u64,
+    unchecksummed: usize,
+    problems: Vec<String>,
 }
 
 impl Store {
-    /// Check the store; see [`VerifyReport`]. Never fails: every error met is a problem in the report.
-    pub fn verify(&self) -> VerifyReport {
+    /// Check the store on `jobs` threads (0: one per core); see [`VerifyReport`].
+    /// Never fails: every error met is a problem in the report.
+    pub fn verify(&self, jobs: usize) -> VerifyReport {
         let mut report = VerifyReport::default();
-        let out = &mut report.problems;
-        if !self.root_meta().index_complete() {
-            out.push("index not complete: an ingest is running or was interrupted".to_owned());
-        }
-        let mut committed = BTreeMap::new();
-        match list_dirs(&self.path().join("recordings")) {
-            Err(e) => out.push(e.to_string()),
-            Ok(dirs) => {
-                for (rid, dir) in dirs {
-                    match read_recording_meta(&dir) {
-                        Err(e) => out.push(e.to_string()),
-                        Ok(None) => out.push(format!("recordings/{rid}: not committed (no brainbrr_recording attribute); clean_temporaries removes it")),
-                        Ok(Some(meta)) => {
-                            self.check_recording(&rid, &meta, out);
-                            committed.insert(rid, meta);
-                        }
-                    }
-                }
-            }
-        }
-        report.recordings = committed.len();
-        match self.read_index() {
-            Err(e) => out.push(format!("index: {e}")),
-            Ok(tables) => {
-                report.windows = tables.windows.start.len();
-                check_index(&tables, &committed, out);
-            }
+        match rayon::ThreadPoolBuilder::new().num_threads(jobs).build() {
+            Ok(pool) => pool.install(|| self.verify_all(&mut report)),
+            Err(_) => self.verify_all(&mut report),
         }
         report
     }
 
-    fn check_recording(&self, rid: &str, meta: &RecordingMeta, out: &mut Vec<String>) {
+    fn verify_all(&self, report: &mut VerifyReport) {
+        let out = &mut report.problems;
+        if !self.root_meta().index_complete() {
+            out.push("index not complete: an ingest is running or was interrupted".to_owned());
+        }
+        let recordings = own_dir(self.path(), "recordings");
+        let dirs = match recordings
+            .as_ref()
+            .map(|dir| (dir.join("zarr.json").is_file(), dir))
+        {
+            Err(e) => return out.push(e.to_string()),
+            Ok((false, _)) => {
+                return out
+                    .push("recordings: no such group (the store holds no recording)".to_owned());
+            }
+            Ok((true, dir)) => match list_dirs(dir) {
+                Ok(dirs) => dirs,
+                Err(e) => return out.push(e.to_string()),
+            },
+        };
+        let mut committed = BTreeMap::new();
+        for (rid, dir) in dirs {
+            match read_recording_meta(&dir) {
+                Err(e) => out.push(e.to_string()),
+                Ok(None) => out.push(format!("recordings/{rid}: not committed (no brainbrr_recording attribute); the next ingest removes it")),
+                Ok(Some(meta)) => {
+                    committed.insert(rid, meta);
+                }
+            }
+        }
+        let checks: Vec<RecordingCheck> = committed
+            .par_iter()
+            .map(|(rid, meta)| self.check_recording(rid, meta))
+            .collect();
+        for c in checks {
+            report.checksummed += c.checksummed;
+            report.checksummed_bytes += c.checksummed_bytes;
+            report.unchecksummed += c.unchecksummed;
+            report.problems.extend(c.problems);
+        }
+        report.recordings = committed.len();
+        match self.read_index() {
+            Err(e) => report.problems.push(format!("index: {e}")),
+            Ok(tables) => {
+                report.windows = tables.windows.start.len();
+                self.check_index(&tables, &committed, &mut report.problems);
+            }
+        }
+    }
+
+    fn check_recording(&self, rid: &str, meta: &RecordingMeta) -> RecordingCheck {
+        let mut check = RecordingCheck::default();
+        let out = &mut check.problems;
         let root = self.root_meta();
+        let node = format!("recordings/{rid}");
         if meta.n_channels != root.channels.len() as u64 {
             out.push(format!(
-                "recordings/{rid}: {} channels, the store has {}",
+                "{node}: {} channels, the store's channel list has {}",
                 meta.n_channels,
                 root.channels.len()
             ));
         }
         if meta.config_hash != root.config_hash {
             out.push(format!(
-                "recordings/{rid}: config hash {} differs from the store's {}",
+                "{node}: config hash {} differs from the store's {}",
                 meta.config_hash, root.config_hash
             ));
         }
+        if meta.fs.to_bits() != root.fs.to_bits() {
+            out.push(format!(
+                "{node}: sampled at {} Hz, the store says {} Hz",
+                meta.fs, root.fs
+            ));
+        }
         let (c, n) = (meta.n_channels, meta.n_samples);
-        self.check_array(
-            rid,
-            "signal",
-            &[c, n],
-            &[data_type::float32(), data_type::float16()],
-            out,
-        );
-        self.check_array(rid, "label", &[n], &[data_type::uint8()], out);
+        let arrays = [
+            ("signal", vec![c, n], self.signal_dtype()),
+            ("label", vec![n], data_type::uint8()),
+        ];
+        for (name, shape, dtype) in arrays {
+            let codecs = self.check_codecs(rid, name);
+            let chunk = match codecs.and_then(|()| self.checked_chunk(rid, name, &shape, &[dtype]))
+            {
+                Ok(chunk) => chunk,
+                Err(problem) => {
+                    out.push(problem);
+                    continue;
+                }
+            };
+            match Self::check_checksum(&chunk) {
+                Ok(true) => {
+                    check.checksummed += 1;
+                    check.checksummed_bytes += chunk.data_bytes;
+                }
+                Ok(false) if chunk.data_bytes > 0 => check.unchecksummed += 1,
+                Ok(false) => {}
+                Err(problem) => out.push(format!("{node}/{name}: {problem}")),
+            }
+        }
+        check
     }
 
-    fn check_array(
+    /// The codec chain is one brainbrr writes: `bytes` little-endian (1-byte
+    /// types: no endian), then optionally zstd (signals), then optionally `crc32c`.
+    fn check_codecs(&self, rid: &str, name: &str) -> Result<(), String> {
+        let node = format!("recordings/{rid}/{name}");
+        let doc = read_json(&self.path().join(&node).join("zarr.json"))
+            .map_err(|e| e.to_string())?
+            .ok_or_else(|| format!("{node}: no zarr.json"))?;
+        let names: Vec<&str> = doc
+            .get("codecs")
+            .and_then(Value::as_array)
+            .map(|c| c.iter().filter_map(|c| c.get("name")?.as_str()).collect())
+            .unwrap_or_default();
+        let (raw, _) = codec_layout(&doc);
+        let known = raw
+            || (name == "signal"
+                && matches!(
+                    names.as_slice(),
+                    ["bytes", "zstd"] | ["bytes", "zstd", "crc32c"]
+                ));
+        let endian_ok = doc
+            .get("codecs")
+            .and_then(|c| c.get(0))
+            .and_then(|c| c.get("configuration"))
+            .and_then(|c| c.get("endian"))
+            .and_then(Value::as_str)
+            .is_none_or(|e| e == "little");
+        if known && endian_ok {
+            Ok(())
+        } else {
+            Err(format!(
+                "{node}: codec chain {names:?} is not one brainbrr writes (bytes little-endian, optionally zstd, then crc32c)"
+            ))
+        }
+    }
+
+    fn check_index(
         &self,
-        rid: &str,
-        name: &str,
-        shape: &[u64],
-        dtypes: &[DataType],
+        t: &IndexTables,
+        committed: &BTreeMap<String, RecordingMeta>,
         out: &mut Vec<String>,
     ) {
-        let node = format!("recordings/{rid}/{name}");
-        let array = match Array::open(self.zarr_store(), &format!("/{node}")) {
-            Ok(array) => array,
-            Err(e) => return out.push(format!("{node}: cannot open: {e}")),
-        };
-        if array.shape() != shape {
-            out.push(format!(
-                "{node}: shape {:?}, metadata says {shape:?}",
-                array.shape()
-            ));
-            return;
-        }
-        if !dtypes.contains(array.data_type()) {
-            out.push(format!(
-                "{node}: unexpected data type {:?}",
-                array.data_type()
-            ));
-            return;
-        }
-        let origin = vec![0; shape.len()];
-        let one_chunk: Vec<u64> = shape.iter().map(|&d| d.max(1)).collect();
-        match array.chunk_shape(&origin) {
-            Ok(chunk) if chunk.iter().map(|d| d.get()).eq(one_chunk.iter().copied()) => {}
-            Ok(chunk) => out.push(format!(
-                "{node}: chunk shape {chunk:?}, expected one chunk {one_chunk:?}"
-            )),
-            Err(e) => out.push(format!("{node}: {e}")),
-        }
-        if shape.contains(&0) {
-            return; // an empty array has no chunk file
-        }
-        let file = self.zarr_store().key_to_fspath(&array.chunk_key(&origin));
-        let size = match fs::metadata(&file) {
-            Ok(m) => m.len(),
-            Err(e) => return out.push(format!("{node}: chunk file {}: {e}", file.display())),
-        };
-        let raw = read_json(&self.path().join(&node).join("zarr.json"))
-            .ok()
-            .flatten()
-            .is_some_and(|doc| is_raw(&doc));
-        let item = array.data_type().fixed_size().unwrap_or(0) as u64; // ok: dtypes above are all fixed-size
-        let expected = shape.iter().product::<u64>() * item;
-        if raw && size != expected {
-            out.push(format!(
-                "{node}: chunk file {} has {size} bytes, expected {expected}",
-                file.display()
-            ));
-        }
-    }
-}
-
-fn check_index(
-    t: &IndexTables,
-    committed: &BTreeMap<String, RecordingMeta>,
-    out: &mut Vec<String>,
-) {
-    let problems = t.problems();
-    if !problems.is_empty() {
-        out.extend(problems);
-        return; // row-level checks below assume equal column lengths
-    }
-    if t.window_samples == 0 {
-        out.push("index: window_samples is 0".to_owned());
-    }
-    let r = &t.recordings;
-    let mut seen = BTreeSet::new();
-    for (i, rid) in r.rid.iter().enumerate() {
-        if !seen.insert(rid.as_str()) {
-            out.push(format!("index/recordings row {i}: rid {rid} appears twice"));
-        }
-        match committed.get(rid) {
-            None => out.push(format!(
-                "index/recordings row {i}: {rid} is not a committed recording"
-            )),
-            Some(meta) if u64::try_from(r.n_samples[i]).ok() != Some(meta.n_samples) => {
-                out.push(format!("index/recordings row {i}: {rid} has n_samples {} in the index, {} in recordings/{rid}", r.n_samples[i], meta.n_samples));
+        let config = &self.root_meta().config;
+        let seconds = |key: &str| config.get(key).and_then(Value::as_f64);
+        let spec = match (seconds("window_s"), seconds("stride_s")) {
+            (Some(window_s), Some(stride_s)) => WindowSpec { window_s, stride_s },
+            _ => {
+                return out.push(
+                    "root config: no window_s/stride_s to rebuild the windows with".to_owned(),
+                );
             }
-            Some(_) => {}
-        }
-    }
-    for rid in committed.keys().filter(|rid| !seen.contains(rid.as_str())) {
-        out.push(format!(
-            "recordings/{rid} is committed but missing from the index"
-        ));
-    }
-    let w = &t.windows;
-    let mut bad = Vec::new();
-    for j in 0..w.start.len() {
-        let rec = usize::try_from(w.recording[j])
-            .ok()
-            .filter(|&i| i < r.rid.len());
-        let Some(i) = rec else {
-            bad.push(format!(
-                "index/windows row {j}: recording {} out of range",
-                w.recording[j]
-            ));
-            continue;
         };
-        let end = w.start[j].checked_add(t.window_samples as i64);
-        if w.start[j] < 0 || end.is_none_or(|end| end > r.n_samples[i]) {
-            bad.push(format!(
-                "index/windows row {j}: start {} + {} samples exceeds {} samples of {}",
-                w.start[j], t.window_samples, r.n_samples[i], r.rid[i]
+        match spec.samples(self.root_meta().fs) {
+            Ok((w, s)) if (w as u64, s as u64) == (t.window_samples, t.stride_samples) => {}
+            Ok((w, s)) => out.push(format!(
+                "index: windows of {} samples every {}, the config says {w} every {s}",
+                t.window_samples, t.stride_samples
+            )),
+            Err(e) => out.push(format!("root config: {e}")),
+        }
+        let r = &t.recordings;
+        for rid in committed.keys().filter(|rid| !r.rid.contains(rid)) {
+            out.push(format!(
+                "recordings/{rid} is committed but missing from the index"
             ));
         }
-        if ![0, 1, 255].contains(&w.label[j]) {
-            bad.push(format!(
-                "index/windows row {j}: label {} is not 0, 1 or 255",
-                w.label[j]
-            ));
+        // Each recording's rows against the windows rebuilt from its stored labels.
+        let bad: Vec<String> = r
+            .rid
+            .par_iter()
+            .enumerate()
+            .flat_map_iter(|(i, rid)| {
+                let Some(meta) = committed.get(rid) else {
+                    return vec![format!("index/recordings row {i}: {rid} is not a committed recording")];
+                };
+                if u64::try_from(r.n_samples[i]).ok() != Some(meta.n_samples) {
+                    return vec![format!("index/recordings row {i}: {rid} has n_samples {} in the index, {} in recordings/{rid}", r.n_samples[i], meta.n_samples)];
+                }
+                let rebuilt = match self.read_labels(rid).map_err(|e| e.to_string()).and_then(|labels| windows(&labels, meta.fs, &spec).map_err(|e| e.to_string())) {
+                    Ok(ws) => ws,
+                    Err(e) => return vec![format!("recordings/{rid}/label: {e}")],
+                };
+                let offset = usize::try_from(r.window_offset[i]).unwrap_or(0); // ok: `problems` checked the offsets
+                let w = &t.windows;
+                let mut bad = Vec::new();
+                if rebuilt.len() as i64 != r.n_windows[i] {
+                    bad.push(format!("index/recordings row {i}: {rid} has {} windows in the index, {} rebuilt from its labels", r.n_windows[i], rebuilt.len()));
+                }
+                for (k, want) in rebuilt.iter().enumerate().take(usize::try_from(r.n_windows[i]).unwrap_or(0)) {
+                    let j = offset + k;
+                    let got = (w.start[j], w.label[j], w.seizure_fraction[j].to_bits());
+                    if got != (want.start as i64, want.label, want.seizure_fraction.to_bits()) {
+                        bad.push(format!(
+                            "index/windows row {j} ({rid}): start {} label {} fraction {}, rebuilt from the labels: start {} label {} fraction {}",
+                            w.start[j], w.label[j], w.seizure_fraction[j], want.start, want.label, want.seizure_fraction
+                        ));
+                    }
+                }
+                bad
+            })
+            .collect();
+        let more = bad.len().saturating_sub(MAX_WINDOW_PROBLEMS);
+        out.extend(bad.into_iter().take(MAX_WINDOW_PROBLEMS));
+        if more > 0 {
+            out.push(format!("index/windows: {more} more problems"));
         }
-        if !(0.0..=1.0).contains(&w.seizure_fraction[j]) {
-            bad.push(format!(
-                "index/windows row {j}: seizure_fraction {} outside [0, 1]",
-                w.seizure_fraction[j]
-            ));
-        }
-    }
-    let more = bad.len().saturating_sub(MAX_WINDOW_PROBLEMS);
-    out.extend(bad.into_iter().take(MAX_WINDOW_PROBLEMS));
-    if more > 0 {
-        out.push(format!("index/windows: {more} more problems"));
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::is_raw;
+    use super::codec_layout;
     use serde_json::json;
 
     #[test]
-    fn raw_means_little_endian_bytes_alone() {
+    fn raw_means_little_endian_bytes_then_at_most_a_checksum() {
         let bytes = |endian: &str| json!({"name": "bytes", "configuration": {"endian": endian}});
-        assert!(is_raw(&json!({"codecs": [bytes("little")]})));
-        assert!(is_raw(&json!({"codecs": [{"name": "bytes"}]})));
-        assert!(!is_raw(&json!({"codecs": [bytes("big")]})));
-        assert!(!is_raw(
-            &json!({"codecs": [bytes("little"), {"name": "zstd"}]})
-        ));
-        assert!(!is_raw(&json!({})));
+        let crc = json!({"name": "crc32c"});
+        assert_eq!(
+            codec_layout(&json!({"codecs": [bytes("little")]})),
+            (true, false)
+        );
+        assert_eq!(
+            codec_layout(&json!({"codecs": [{"name": "bytes"}, crc]})),
+            (true, true)
+        );
+        assert_eq!(
+            codec_layout(&json!({"codecs": [bytes("big"), crc]})),
+            (false, true)
+        );
+        assert_eq!(
+            codec_layout(&json!({"codecs": [bytes("little"), {"name": "zstd"}, crc]})),
+            (false, true)
+        );
+        assert_eq!(
+            codec_layout(&json!({"codecs": [bytes("little"), {"name": "zstd"}]})),
+            (false, false)
+        );
+        assert_eq!(codec_layout(&json!({})), (false, false));
     }
 }

@@ -335,7 +335,7 @@ fn every_content_error_names_file_line_and_text() {
         let msg = e.to_string();
         assert!(msg.starts_with(&format!("x.csv_bi:{line}: ")), "{msg}");
         assert!(msg.contains(snippet), "{msg} lacks {snippet:?}");
-        assert!(e.io_kind().is_none());
+        assert!(crate::Error::from(e).io_kind().is_none());
     }
 }
 
@@ -370,7 +370,10 @@ fn files_on_disk_found_and_read() {
 
     let missing = dir.join("nope.csv_bi");
     let e = parse_annotation(&missing, &cfg).unwrap_err();
-    assert_eq!(e.io_kind(), Some(std::io::ErrorKind::NotFound));
     assert!(e.to_string().contains("nope.csv_bi"), "{e}");
+    assert_eq!(
+        crate::Error::from(e).io_kind(),
+        Some(std::io::ErrorKind::NotFound)
+    );
     std::fs::remove_dir_all(dir).unwrap();
 }
