@@ -27,6 +27,7 @@
 //!    `seizure`. An unknown label is never silently background.
 
 mod annotation;
+mod recording;
 mod samples;
 mod types;
 mod window;
@@ -35,6 +36,10 @@ use std::io;
 use std::path::{Path, PathBuf};
 
 pub use annotation::{Annotations, Event, Interval, find_annotation, parse_annotation};
+pub use recording::{
+    DISAGREE_TOLERANCE_S, DURATION_TOLERANCE_S, LabelWarning, RecordingAnnotation,
+    read_recording_annotation, recording_samples,
+};
 pub use samples::{
     BACKGROUND, SEIZURE, UNLABELED, recording_labels, sample_labels, sample_types, unlabeled,
 };
