@@ -7,6 +7,7 @@
 //! mtime and config hash match is not redone.
 
 mod discover;
+mod layout;
 mod recording;
 mod run;
 
@@ -15,6 +16,7 @@ use std::path::PathBuf;
 use serde::Serialize;
 
 pub use discover::{SourceFile, discover, from_list};
+pub use layout::{PathFields, PathLayout, path_fields};
 pub use run::ingest;
 
 use crate::store::SignalCodec;

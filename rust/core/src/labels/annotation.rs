@@ -1,18 +1,25 @@
-//! TUSZ annotation files, `.csv_bi` (TERM rows) and `.csv` (one row per
-//! channel of the bipolar montage), read into merged seizure intervals.
+//! TUSZ annotation files read into events and merged seizure intervals:
+//! `.csv_bi` (TERM rows) and `.csv` (one row per channel of the bipolar
+//! montage), `.tse_bi` and `.tse` (term files, [`tse`]).
 //!
-//! Both formats are `# key = value` header lines, then the header row
+//! The csv formats are `# key = value` header lines, then the header row
 //! `channel,start_time,stop_time,label,confidence`, then rows. Columns are
 //! found by name in the header row, never by position: reading
 //! start/stop/label from columns 0-2 once made a whole cache without one
-//! seizure. A seizure row on any channel counts for the recording.
+//! seizure. A seizure row on any channel counts for the recording. Every label
+//! is classified by [`LabelConfig::classify`]; an unknown one is an error
+//! unless the config says otherwise.
 
 use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use super::{LabelConfig, LabelError};
+use super::types::{TypedInterval, resolve};
+use super::{BACKGROUND, LabelConfig, LabelError};
 
+mod tse;
+
+const CHANNEL: &str = "channel";
 const START: &str = "start_time";
 const STOP: &str = "stop_time";
 const LABEL: &str = "label";
@@ -43,6 +50,24 @@ pub struct Annotations {
     pub seizure_rows: usize,
     /// Rows per label, lower-cased.
     pub label_counts: BTreeMap<String, usize>,
+    /// Every event row, in file order.
+    pub events: Vec<Event>,
+}
+
+/// One event row of an annotation file.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Event {
+    /// The channel (`TERM`, `FP1-F7`); `None` when the file has no channel
+    /// column (`.tse`).
+    pub channel: Option<String>,
+    /// Start, seconds.
+    pub start: f64,
+    /// Stop, seconds (not before `start`).
+    pub stop: f64,
+    /// The label, lower-cased.
+    pub label: String,
+    /// Its type code ([`super::TYPE_CODES`]): [`BACKGROUND`] or a seizure type.
+    pub code: u8,
 }
 
 impl Annotations {
@@ -50,35 +75,92 @@ impl Annotations {
     pub fn seizure_seconds(&self) -> f64 {
         self.seizures.iter().map(|i| i.stop - i.start).sum()
     }
+
+    /// The seizure type over time: sorted, non-overlapping intervals covering
+    /// exactly [`Self::seizures`]; at each instant the type of the most
+    /// channels, ties to the lower code with `seiz` last.
+    pub fn types(&self) -> Vec<TypedInterval> {
+        resolve(&self.events)
+    }
 }
 
 /// The annotation file beside `edf`: same stem, the first extension of
-/// `cfg.files` that exists (`x.edf` -> `x.csv_bi`, else `x.csv`).
+/// `cfg.files` that exists (`x.edf` -> `x.csv_bi`, else `x.csv`, ...).
+///
+/// Anything at that path counts, a folder or a broken link too, so that
+/// reading it fails ([`LabelError::NotAFile`], [`LabelError::Io`]) rather than
+/// the recording silently becoming unlabeled.
 pub fn find_annotation(edf: &Path, cfg: &LabelConfig) -> Option<PathBuf> {
-    cfg.files
-        .iter()
-        .map(|ext| edf.with_extension(ext.trim_start_matches('.')))
-        .find(|p| p.is_file())
+    beside(edf, cfg.files.iter().map(String::as_str))
 }
 
-/// Reads a TUSZ annotation file (either format).
+/// The first of `extensions` beside `edf` that exists.
+pub(super) fn beside<'e>(
+    edf: &Path,
+    extensions: impl IntoIterator<Item = &'e str>,
+) -> Option<PathBuf> {
+    extensions
+        .into_iter()
+        .map(|ext| edf.with_extension(ext.trim_start_matches('.')))
+        .find(|p| p.symlink_metadata().is_ok())
+}
+
+/// Whether an annotation extension (`.csv_bi`, `tse_bi`) is that of a binary
+/// file (`seiz`/`bckg` only, no types).
+pub(super) fn is_binary(ext: &str) -> bool {
+    ext.trim_start_matches('.')
+        .to_ascii_lowercase()
+        .ends_with("_bi")
+}
+
+/// The extension of `path`, lossily, `""` when it has none.
+pub(super) fn extension(path: &Path) -> std::borrow::Cow<'_, str> {
+    path.extension().unwrap_or_default().to_string_lossy()
+}
+
+/// Reads a TUSZ annotation file: a term file (`.tse`, `.tse_bi`, any case) or
+/// else the csv format (`.csv_bi`, `.csv`).
 ///
-/// Labels in `cfg.seizure_labels` are seizures; every other label (`bckg`,
-/// and labels unknown to the config) is background. Files listing only
+/// Labels are classified by [`LabelConfig::classify`]. Files listing only
 /// seizure rows are fine. Non-UTF-8 bytes are replaced, not rejected.
 ///
 /// # Errors
-/// [`LabelError::Io`] if the file cannot be read; [`LabelError::MissingHeader`],
+/// [`LabelError::Io`] if the file cannot be read, [`LabelError::NotAFile`] if
+/// it is a folder; [`LabelError::MissingHeader`], [`LabelError::MissingVersion`],
 /// [`LabelError::MissingColumn`], [`LabelError::ShortRow`], [`LabelError::Empty`],
-/// [`LabelError::Number`], [`LabelError::NotFinite`] or
-/// [`LabelError::StopBeforeStart`] if its content is malformed.
+/// [`LabelError::Number`], [`LabelError::NotFinite`],
+/// [`LabelError::StopBeforeStart`] or [`LabelError::UnknownLabel`] if its
+/// content is malformed.
 pub fn parse_annotation(path: &Path, cfg: &LabelConfig) -> Result<Annotations, LabelError> {
+    let meta = fs::metadata(path).map_err(|e| LabelError::io(path, e))?;
+    if !meta.is_file() {
+        return Err(LabelError::NotAFile {
+            path: path.to_owned(),
+            what: if meta.is_dir() {
+                "a directory"
+            } else {
+                "not a regular file"
+            },
+        });
+    }
     let bytes = fs::read(path).map_err(|e| LabelError::io(path, e))?;
     parse(&String::from_utf8_lossy(&bytes), path, cfg)
 }
 
+/// Parses `text`, the content of `path`, in the format its extension says.
+fn parse(text: &str, path: &Path, cfg: &LabelConfig) -> Result<Annotations, LabelError> {
+    let text = text.trim_start_matches('\u{feff}');
+    let ext = extension(path);
+    if ext.eq_ignore_ascii_case("tse") || ext.eq_ignore_ascii_case("tse_bi") {
+        tse::parse(text, path, cfg)
+    } else {
+        parse_csv(text, path, cfg)
+    }
+}
+
 /// Where the needed columns are in each row.
 struct Columns {
+    channel: Option<usize>,
     start: usize,
     stop: usize,
     label: usize,
@@ -96,6 +178,7 @@ impl Line<'_> {
         let names: Vec<&str> = self.text.split(',').map(str::trim).collect();
         let find = |c: &str| names.iter().position(|n| n.eq_ignore_ascii_case(c));
         let (start, stop, label) = (find(START), find(STOP), find(LABEL));
+        let channel = find(CHANNEL);
         if start.is_none() && stop.is_none() && label.is_none() {
             return Err(LabelError::MissingHeader {
                 path: self.path.to_owned(),
@@ -112,6 +195,7 @@ impl Line<'_> {
             })
         };
         Ok(Columns {
+            channel,
             start: need(start, START)?,
             stop: need(stop, STOP)?,
             label: need(label, LABEL)?,
@@ -187,13 +271,86 @@ impl Line<'_> {
     }
 }
 
-fn parse(text: &str, path: &Path, cfg: &LabelConfig) -> Result<Annotations, LabelError> {
-    let mut out = Annotations::default();
+/// Collects the rows of one file into [`Annotations`].
+struct Builder<'a> {
+    cfg: &'a LabelConfig,
+    out: Annotations,
+}
+
+impl<'a> Builder<'a> {
+    fn new(cfg: &'a LabelConfig) -> Self {
+        Self {
+            cfg,
+            out: Annotations::default(),
+        }
+    }
+
+    /// One event row, its start, stop and label fields still text.
+    fn row(
+        &mut self,
+        line: &Line<'_>,
+        channel: Option<&str>,
+        [start, stop, label]: [&str; 3],
+    ) -> Result<(), LabelError> {
+        let start = line.number(start, START)?;
+        let stop = line.number(stop, STOP)?;
+        if stop < start {
+            return Err(LabelError::StopBeforeStart {
+                path: line.path.to_owned(),
+                line: line.line,
+                start,
+                stop,
+                text: line.text.to_owned(),
+            });
+        }
+        let code = self
+            .cfg
+            .classify(label)
+            .ok_or_else(|| LabelError::UnknownLabel {
+                path: line.path.to_owned(),
+                line: line.line,
+                label: label.to_owned(),
+                text: line.text.to_owned(),
+            })?;
+        let label = label.to_ascii_lowercase();
+        let out = &mut self.out;
+        out.rows += 1;
+        *out.label_counts.entry(label.clone()).or_default() += 1;
+        if code != BACKGROUND {
+            out.seizure_rows += 1;
+        }
+        out.events.push(Event {
+            channel: channel.map(str::to_owned),
+            start,
+            stop,
+            label,
+            code,
+        });
+        Ok(())
+    }
+
+    fn finish(mut self) -> Annotations {
+        let seizures = self
+            .out
+            .events
+            .iter()
+            .filter(|e| e.code != BACKGROUND)
+            .map(|e| Interval {
+                start: e.start,
+                stop: e.stop,
+            })
+            .collect();
+        self.out.seizures = merge(seizures);
+        self.out
+    }
+}
+
+fn parse_csv(text: &str, path: &Path, cfg: &LabelConfig) -> Result<Annotations, LabelError> {
+    let mut rows = Builder::new(cfg);
     let mut columns = None;
-    let mut intervals = Vec::new();
     let mut fields = Vec::new();
     let mut n_lines = 0;
-    for (i, raw) in text.trim_start_matches('\u{feff}').lines().enumerate() {
+    for (i, raw) in text.lines().enumerate() {
         n_lines = i + 1;
         let line = Line {
             path,
@@ -205,7 +362,7 @@ fn parse(text: &str, path: &Path, cfg: &LabelConfig) -> Result<Annotations, Labe
         }
         if let Some(comment) = line.text.strip_prefix('#') {
             if columns.is_none() {
-                line.meta(comment, &mut out)?;
+                line.meta(comment, &mut rows.out)?;
             }
             continue;
         }
@@ -215,26 +372,13 @@ fn parse(text: &str, path: &Path, cfg: &LabelConfig) -> Result<Annotations, Labe
         };
         fields.clear();
         fields.extend(line.text.split(',').map(str::trim));
-        let start = line.number(line.field(&fields, c.start, START)?, START)?;
-        let stop = line.number(line.field(&fields, c.stop, STOP)?, STOP)?;
-        let label = line.field(&fields, c.label, LABEL)?;
-        if stop < start {
-            return Err(LabelError::StopBeforeStart {
-                path: path.to_owned(),
-                line: line.line,
-                start,
-                stop,
-                text: line.text.to_owned(),
-            });
-        }
-        out.rows += 1;
-        *out.label_counts
-            .entry(label.to_ascii_lowercase())
-            .or_default() += 1;
-        if cfg.is_seizure(label) {
-            out.seizure_rows += 1;
-            intervals.push(Interval { start, stop });
-        }
+        let values = [
+            line.field(&fields, c.start, START)?,
+            line.field(&fields, c.stop, STOP)?,
+            line.field(&fields, c.label, LABEL)?,
+        ];
+        let channel = c.channel.and_then(|i| fields.get(i).copied());
+        rows.row(&line, channel, values)?;
     }
     if columns.is_none() {
         return Err(LabelError::MissingHeader {
@@ -243,8 +387,7 @@ fn parse(text: &str, path: &Path, cfg: &LabelConfig) -> Result<Annotations, Labe
             found: None,
         });
     }
-    out.seizures = merge(intervals);
-    Ok(out)
+    Ok(rows.finish())
 }
 
 /// Sorts, drops empty intervals and merges overlapping or touching ones (the
@@ -264,3 +407,9 @@ fn merge(mut intervals: Vec<Interval>) -> Vec<Interval> {
 
 #[cfg(test)]
 mod tests;
+
+/// [`parse`] with the default config, for other modules' tests.
+#[cfg(test)]
+pub(super) fn tests_parse(text: &str, path: &Path) -> Annotations {
+    parse(text, path, &LabelConfig::default()).unwrap()
+}

@@ -1,14 +1,15 @@
-//! Per-sample labels from seizure intervals.
+//! Per-sample labels and seizure types from intervals.
 //!
 //! Sample `k` sits at time `k / fs` and is a seizure iff `start <= k / fs < stop`
-//! for some interval, evaluated in `f64` exactly as written (so a numpy
-//! reference `(t >= start) & (t < stop)` with `t = np.arange(n) / fs` agrees
-//! bit for bit). Intervals are clipped to the recording: parts before 0 or
-//! past the last sample are ignored.
+//! for some interval (and has a typed interval's type by the same test),
+//! evaluated in `f64` exactly as written (so a numpy reference
+//! `(t >= start) & (t < stop)` with `t = np.arange(n) / fs` agrees bit for
+//! bit). Intervals are clipped to the recording: parts before 0 or past the
+//! last sample are ignored.
 
 use std::path::Path;
 
-use super::{Interval, LabelConfig, LabelError, parse_annotation};
+use super::{Interval, LabelConfig, LabelError, TypedInterval, parse_annotation};
 
 /// Label of a background sample.
 pub const BACKGROUND: u8 = 0;
@@ -35,17 +36,46 @@ pub fn sample_labels(
 ) -> Result<Vec<u8>, LabelError> {
     check_rate(fs)?;
     let mut labels = vec![BACKGROUND; n_samples];
-    // `start < stop` also skips intervals with a NaN end.
-    for i in intervals.iter().filter(|i| i.start < i.stop) {
-        let (a, b) = (
-            first_at_or_after(i.start, n_samples, fs),
-            first_at_or_after(i.stop, n_samples, fs),
-        );
-        if let Some(run) = labels.get_mut(a..b) {
-            run.fill(SEIZURE);
-        }
+    for i in intervals {
+        fill(&mut labels, i.start, i.stop, fs, SEIZURE);
     }
     Ok(labels)
+}
+
+/// Per-sample seizure type codes (see [`super::TYPE_CODES`]) of `n_samples`
+/// samples at `fs` Hz, [`BACKGROUND`] outside `types`; samples are placed as
+/// in [`sample_labels`]. Where intervals overlap, the later one wins
+/// ([`super::Annotations::types`] never overlap).
+///
+/// # Errors
+/// [`LabelError::BadRate`] if `fs` is not positive and finite.
+pub fn sample_types(
+    types: &[TypedInterval],
+    n_samples: usize,
+    fs: f64,
+) -> Result<Vec<u8>, LabelError> {
+    check_rate(fs)?;
+    let mut codes = vec![BACKGROUND; n_samples];
+    for t in types {
+        fill(&mut codes, t.start, t.stop, fs, t.code);
+    }
+    Ok(codes)
+}
+
+/// Sets to `value` the samples `[ceil(start * fs), ceil(stop * fs))` of `out`,
+/// clipped to it.
+fn fill(out: &mut [u8], start: f64, stop: f64, fs: f64, value: u8) {
+    // `start < stop` also skips intervals with a NaN end.
+    if start < stop {
+        let n = out.len();
+        let (a, b) = (
+            first_at_or_after(start, n, fs),
+            first_at_or_after(stop, n, fs),
+        );
+        if let Some(run) = out.get_mut(a..b) {
+            run.fill(value);
+        }
+    }
 }
 
 /// The labels of a recording of `n_samples` at `fs` Hz whose annotation file

@@ -1,6 +1,7 @@
 use std::path::{Path, PathBuf};
 
 use super::*;
+use crate::labels::{SEIZURE, TypedInterval};
 
 /// The `.csv_bi` example of TUSZ.md, verbatim.
 const CSV_BI: &str = "\
@@ -38,12 +39,8 @@ fn iv(start: f64, stop: f64) -> Interval {
     Interval { start, stop }
 }
 
-/// A fresh, empty directory for one test.
 fn tmp(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("brainbrr-labels-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+    crate::labels::tmp_dir(name)
 }
 
 #[test]
@@ -179,7 +176,9 @@ fn line_of(e: &LabelError) -> usize {
         | LabelError::Empty { line, .. }
         | LabelError::Number { line, .. }
         | LabelError::NotFinite { line, .. }
-        | LabelError::StopBeforeStart { line, .. } => *line,
+        | LabelError::StopBeforeStart { line, .. }
+        | LabelError::UnknownLabel { line, .. }
+        | LabelError::MissingVersion { line, .. } => *line,
         other => panic!("no line number in {other:?}"),
     }
 }
@@ -360,13 +359,24 @@ fn files_on_disk_found_and_read() {
         find_annotation(&edf, &csv_first),
         Some(edf.with_extension("csv"))
     );
-    // Non-UTF-8 bytes in a label do not stop the file from being read.
+    // Non-UTF-8 bytes do not stop the file from being read; in a label they
+    // make an unknown label.
+    std::fs::write(
+        &found,
+        [CSV.as_bytes(), b"T3-T5\xff,1.0,2.0,seiz,1.0\n"].concat(),
+    )
+    .unwrap();
+    assert_eq!(parse_annotation(&found, &cfg).unwrap().rows, 3);
     std::fs::write(
         &found,
         [CSV.as_bytes(), b"T3-T5,1.0,2.0,\xff,1.0\n"].concat(),
     )
     .unwrap();
-    assert_eq!(parse_annotation(&found, &cfg).unwrap().rows, 3);
+    let e = parse_annotation(&found, &cfg).unwrap_err();
+    assert!(
+        matches!(&e, LabelError::UnknownLabel { line: 4, label, .. } if label == "\u{fffd}"),
+        "{e}"
+    );
 
     let missing = dir.join("nope.csv_bi");
     let e = parse_annotation(&missing, &cfg).unwrap_err();
@@ -375,5 +385,271 @@ fn files_on_disk_found_and_read() {
         crate::Error::from(e).io_kind(),
         Some(std::io::ErrorKind::NotFound)
     );
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+/// The `.tse_bi` example of TUSZ.md, verbatim.
+const TSE_BI: &str = "\
+version = tse_v1.0.0
+
+0.0000 36.8868 bckg 1.0000
+36.8868 183.3055 seiz 1.0000
+";
+
+fn parse_as(name: &str, text: &str) -> Result<Annotations, LabelError> {
+    parse(text, Path::new(name), &LabelConfig::default())
+}
+
+fn event(channel: Option<&str>, start: f64, stop: f64, label: &str, code: u8) -> Event {
+    Event {
+        channel: channel.map(str::to_owned),
+        start,
+        stop,
+        label: label.to_owned(),
+        code,
+    }
+}
+
+/// Regression: a `cnsz` or `atsz` row was background.
+#[test]
+fn clonic_and_atonic_seizures_are_seizures() {
+    let a = ok(&CSV.replace("cpsz", "cnsz"));
+    assert_eq!(a.seizures, vec![iv(36.8868, 183.3055)]);
+    let a = ok(&CSV_BI.replace("seiz", "ATSZ"));
+    assert_eq!((a.seizures.len(), a.seizure_rows), (1, 1));
+}
+
+#[test]
+fn unknown_labels_fail_naming_file_line_and_label() {
+    let text =
+        "channel,start_time,stop_time,label,confidence\nTERM,0,10,bckg,1\nTERM,10,20,spsw,1\n";
+    let e = err(text);
+    assert!(
+        matches!(&e, LabelError::UnknownLabel { line: 3, label, .. } if label == "spsw"),
+        "{e:?}"
+    );
+    let msg = e.to_string();
+    assert!(
+        msg.starts_with("x.csv_bi:3: unknown label \"spsw\""),
+        "{msg}"
+    );
+    assert!(msg.contains("TERM,10,20,spsw,1"), "{msg}");
+    // The config may accept it, either way.
+    let cfg = |unknown_labels| LabelConfig {
+        unknown_labels,
+        ..LabelConfig::default()
+    };
+    let a = parse(text, p(), &cfg(crate::labels::UnknownLabels::Background)).unwrap();
+    assert_eq!((a.seizures.len(), a.rows), (0, 2));
+    let a = parse(text, p(), &cfg(crate::labels::UnknownLabels::Seizure)).unwrap();
+    assert_eq!(a.seizures, vec![iv(10.0, 20.0)]);
+    assert_eq!(
+        a.types(),
+        [TypedInterval {
+            start: 10.0,
+            stop: 20.0,
+            code: SEIZURE
+        }]
+    );
+}
+
+#[test]
+fn events_keep_channel_label_and_type() {
+    let a = ok(CSV);
+    assert_eq!(
+        a.events,
+        [
+            event(Some("FP1-F7"), 0.0, 36.8868, "bckg", 0),
+            event(Some("FP1-F7"), 36.8868, 183.3055, "cpsz", 5),
+        ]
+    );
+    assert_eq!(
+        a.types(),
+        [TypedInterval {
+            start: 36.8868,
+            stop: 183.3055,
+            code: 5
+        }]
+    );
+    // csv_bi: `seiz`, type unknown. No channel column: no channel.
+    assert_eq!(
+        ok(CSV_BI).types(),
+        [TypedInterval {
+            start: 42.2786,
+            stop: 81.776,
+            code: SEIZURE
+        }]
+    );
+    let a = ok("start_time,stop_time,label\n1,2,Gnsz\n");
+    assert_eq!(a.events, [event(None, 1.0, 2.0, "gnsz", 3)]);
+}
+
+#[test]
+fn tse_example() {
+    let a = parse_as("x.tse_bi", TSE_BI).unwrap();
+    assert_eq!(a.version.as_deref(), Some("tse_v1.0.0"));
+    assert_eq!(a.seizures, vec![iv(36.8868, 183.3055)]);
+    assert_eq!((a.rows, a.seizure_rows, a.duration), (2, 1, None));
+    assert_eq!(a.events[1], event(None, 36.8868, 183.3055, "seiz", SEIZURE));
+    // The typed file: types kept; tabs, CRLF, BOM, comments, no confidence, any case of extension.
+    let tse = "\u{feff}version = tse_v1.0.0\r\n\r\n# note\r\n0.0\t10.5\tbckg\r\n10.5   20.0 CNSZ 0.9\r\n20.0 30.0 tcsz 1.0\r\n";
+    for name in ["x.tse", "x.TSE", "x.Tse_Bi"] {
+        let a = parse_as(name, tse).unwrap();
+        assert_eq!(a.seizures, vec![iv(10.5, 30.0)], "{name}");
+        assert_eq!(
+            a.types(),
+            [
+                TypedInterval {
+                    start: 10.5,
+                    stop: 20.0,
+                    code: 8
+                },
+                TypedInterval {
+                    start: 20.0,
+                    stop: 30.0,
+                    code: 9
+                },
+            ]
+        );
+    }
+    // A version line only: no events, fine.
+    assert_eq!(parse_as("x.tse", "version = tse_v1.0.0\n").unwrap().rows, 0);
+}
+
+#[test]
+fn every_tse_error_names_file_line_and_text() {
+    const V: &str = "version = tse_v1.0.0\n\n";
+    let cases: Vec<Case> = vec![
+        (
+            "".into(),
+            |e| matches!(e, LabelError::MissingVersion { found: None, .. }),
+            1,
+            "end of the file",
+        ),
+        (
+            "\n\n".into(),
+            |e| matches!(e, LabelError::MissingVersion { found: None, .. }),
+            3,
+            "version = tse_v1.0.0",
+        ),
+        (
+            "0.0 1.0 seiz 1.0\n".into(),
+            |e| matches!(e, LabelError::MissingVersion { found: Some(_), .. }),
+            1,
+            "\"0.0 1.0 seiz 1.0\"",
+        ),
+        (
+            format!("{V}0.0 1.0\n"),
+            |e| {
+                matches!(
+                    e,
+                    LabelError::ShortRow {
+                        column: "label",
+                        ..
+                    }
+                )
+            },
+            3,
+            "\"0.0 1.0\"",
+        ),
+        (
+            format!("{V}0.0 1.0 bckg 1\n1.0 x seiz 1.0\n"),
+            |e| {
+                matches!(
+                    e,
+                    LabelError::Number {
+                        column: "stop_time",
+                        ..
+                    }
+                )
+            },
+            4,
+            "\"x\"",
+        ),
+        (
+            format!("{V}nan 1.0 seiz 1.0\n"),
+            |e| {
+                matches!(
+                    e,
+                    LabelError::NotFinite {
+                        column: "start_time",
+                        ..
+                    }
+                )
+            },
+            3,
+            "\"nan\"",
+        ),
+        (
+            format!("{V}5.0 4.0 seiz 1.0\n"),
+            |e| matches!(e, LabelError::StopBeforeStart { .. }),
+            3,
+            "\"5.0 4.0 seiz 1.0\"",
+        ),
+        (
+            format!("{V}0.0 4.0 eybl 1.0\n"),
+            |e| matches!(e, LabelError::UnknownLabel { .. }),
+            3,
+            "\"eybl\"",
+        ),
+    ];
+    for (text, is_kind, line, snippet) in cases {
+        let e = parse_as("x.tse", &text).unwrap_err();
+        assert!(is_kind(&e), "{text:?} gave {e:?}");
+        assert_eq!(line_of(&e), line, "{text:?} gave {e}");
+        let msg = e.to_string();
+        assert!(msg.starts_with(&format!("x.tse:{line}: ")), "{msg}");
+        assert!(msg.contains(snippet), "{msg} lacks {snippet:?}");
+    }
+}
+
+#[test]
+fn term_files_found_in_the_default_order() {
+    let dir = tmp("find-tse");
+    let edf = dir.join("00008120_s001_t000.edf");
+    let cfg = LabelConfig::default();
+    std::fs::write(edf.with_extension("tse"), TSE_BI.replace("seiz", "cpsz")).unwrap();
+    assert_eq!(find_annotation(&edf, &cfg), Some(edf.with_extension("tse")));
+    std::fs::write(edf.with_extension("tse_bi"), TSE_BI).unwrap();
+    let found = find_annotation(&edf, &cfg).unwrap();
+    assert_eq!(found, edf.with_extension("tse_bi"));
+    assert_eq!(
+        parse_annotation(&found, &cfg).unwrap().seizures,
+        vec![iv(36.8868, 183.3055)]
+    );
+    // csv files come first.
+    std::fs::write(edf.with_extension("csv"), CSV).unwrap();
+    assert_eq!(find_annotation(&edf, &cfg), Some(edf.with_extension("csv")));
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+/// Regression: a folder named like the annotation was skipped, and the
+/// recording silently became unlabeled.
+#[test]
+fn a_folder_in_place_of_the_annotation_is_an_error() {
+    let dir = tmp("folder");
+    let edf = dir.join("r.edf");
+    let cfg = LabelConfig::default();
+    std::fs::create_dir(edf.with_extension("csv_bi")).unwrap();
+    std::fs::write(edf.with_extension("csv"), CSV).unwrap();
+    let found = find_annotation(&edf, &cfg).unwrap();
+    assert_eq!(found, edf.with_extension("csv_bi"));
+    let e = parse_annotation(&found, &cfg).unwrap_err();
+    assert!(
+        matches!(
+            e,
+            LabelError::NotAFile {
+                what: "a directory",
+                ..
+            }
+        ),
+        "{e:?}"
+    );
+    assert!(
+        e.to_string()
+            .ends_with("r.csv_bi: is a directory, not an annotation file"),
+        "{e}"
+    );
+    assert!(crate::labels::recording_labels(Some(&found), 10, 1.0, &cfg).is_err());
     std::fs::remove_dir_all(dir).unwrap();
 }
