@@ -104,7 +104,7 @@ def _build_tusz_corpus(root: Path) -> TuszCorpus:
             f.seizures,
             f.split,
             f.patient,
-            f.session,
+            f.session.split("_")[0],  # the session is read from the file name: s001
             f.montage,
             tuple(c for c in EEG_19 if c not in f.channels),
         )
@@ -112,7 +112,7 @@ def _build_tusz_corpus(root: Path) -> TuszCorpus:
     # A second TUSZ-layout patient (session folder written the other TUSZ way) with the labeling edge cases.
     session = "edf/dev/aaaazzzz/s002_2007_10_22/01_tcp_ar"
     (root / session).mkdir(parents=True)
-    tusz = {"split": "dev", "patient": "aaaazzzz", "session": "s002_2007_10_22", "montage": "01_tcp_ar"}
+    tusz = {"split": "dev", "patient": "aaaazzzz", "session": "s002", "montage": "01_tcp_ar"}
 
     def add(name: str, fs: int, duration: int, seizures: Intervals | None, missing: tuple[str, ...] = ()) -> Path:
         path = root / session / name

@@ -298,12 +298,14 @@ def test_zarr_python_reads_every_array(tusz_corpus: TuszCorpus, ingested: Ingest
         f"index/{t}/{c}"
         for t, cols in {
             "recordings": ("rid", "path", "split", "patient", "session", "n_samples", "n_windows", "window_offset"),
-            "windows": ("recording", "start", "label", "seizure_fraction"),
+            "windows": ("recording", "start", "label", "seizure_fraction", "type"),
             "failures": ("path", "reason"),
         }.items()
         for c in cols
     }
-    per_recording = {f"recordings/{rid_of(rel)}/{a}" for rel in tusz_corpus.recordings for a in ("signal", "label")}
+    per_recording = {
+        f"recordings/{rid_of(rel)}/{a}" for rel in tusz_corpus.recordings for a in ("signal", "label", "type")
+    }
     assert set(arrays) == index | per_recording
     for name, array in arrays.items():
         assert np.asarray(array[...]).shape == array.shape, name
@@ -315,7 +317,7 @@ def test_verify_and_info(tusz_corpus: TuszCorpus, ingested: Ingested) -> None:
     assert verify.returncode == 0, verify.stdout + verify.stderr
     n = len(tusz_corpus.recordings)
     assert verify.stdout.strip().startswith(f"{store}: OK (checked {n} recordings"), verify.stdout
-    assert f"{2 * n - sum(e.n_in == 0 for e in tusz_corpus.recordings.values())} chunk checksums" in verify.stdout
+    assert f"{3 * n - sum(e.n_in == 0 for e in tusz_corpus.recordings.values())} chunk checksums" in verify.stdout
     info = run_cli("brainbrr", "info", store)
     assert info.returncode == 0, info.stderr
     n = len(tusz_corpus.recordings)

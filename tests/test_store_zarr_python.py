@@ -153,11 +153,12 @@ def test_info_and_verify(store: Path) -> None:
     # the float16 one disagrees with the root's dtype (float32 by default).
     assert len(report["problems"]) == 1, report["problems"]
     assert "recordings/c_f16/signal: data type" in report["problems"][0]
-    assert report["checksummed"] == 3 and report["unchecksummed"] == 0
+    # Signal, label and seizure types of a; label and types of c_f16.
+    assert report["checksummed"] == 5 and report["unchecksummed"] == 0
     path = store.parent / "one-dtype.zarr"
     _native._write_test_store(path, _recordings()[:2], CONFIG, _index(_recordings()[:2]))
     report = _native.verify_store(path)
-    assert report["problems"] == [] and report["checksummed"] == 2 and report["windows"] == 19
+    assert report["problems"] == [] and report["checksummed"] == 3 and report["windows"] == 19
 
 
 def test_zarr_python_and_verify_both_check_the_checksums(tmp_path: Path) -> None:

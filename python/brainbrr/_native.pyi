@@ -171,6 +171,7 @@ class StoreReader:
         _npt.NDArray[_np.int64],
         _npt.NDArray[_np.uint8],
         _npt.NDArray[_np.float32],
+        _npt.NDArray[_np.uint8],
         int,
         int,
     ]: ...
@@ -195,6 +196,7 @@ def ingest(
     strict: bool = False,
     zstd_level: int | None = None,
     files: str | _os.PathLike[str] | None = None,
+    layout: str | None = None,
     progress: _Any | None = None,
 ) -> str: ...
 

@@ -72,6 +72,9 @@ def format_summary(s: dict[str, Any], run: str = "this run") -> str:
     ]
     lines += [f"  skipped {path}: {reason}" for path, reason in s["skipped"]]
     lines += [f"  FAILED  {path}: {reason}" for path, reason in s["failed"]]
+    lines += [f"  warning {path or 'store'}: {text}" for path, text in s.get("warnings", [])]
+    if s.get("splits"):
+        lines.append(format_splits(s["splits"]))
     if s.get("cancelled"):
         lines.append("interrupted: committed recordings are kept; run the same command again to continue")
     return "\n".join(lines)
@@ -118,6 +121,7 @@ def _run_ingest(source: Path, out: Path, args: argparse.Namespace) -> int:
             strict=args.strict,
             zstd_level=args.zstd,
             files=args.files,
+            layout=args.layout,
             progress=show,
         )
     except StrictStop as e:  # --strict: stopped at the first failed recording
@@ -154,17 +158,59 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     return status
 
 
+#: Published totals of corpora, for ``brainbrr info --compare``: per split,
+#: seizure events, seizure seconds and seconds of recording.
+PUBLISHED: dict[str, dict[str, tuple[int, float, float]]] = {
+    # TUSZ v2.0.3 (the corpus's own documentation).
+    "tusz-2.0.3": {
+        "train": (2421, 175125.0, 3277229.0),
+        "dev": (1081, 71872.0, 1567972.0),
+        "eval": (469, 27247.0, 459713.0),
+    },
+}
+
+
+def format_splits(splits: dict[str, dict[str, Any]]) -> str:
+    """The per-split statistics as an aligned table, with seizure seconds per type."""
+    head = f"{'split':<8} {'recordings':>10} {'patients':>8} {'hours':>9} {'windows':>9} {'seizure win':>11} {'events':>7} {'seizure s':>10} {'unlabeled':>9}"
+    lines = [head]
+    for name, st in sorted(splits.items()):
+        lines.append(
+            f"{name or '(none)':<8} {st['recordings']:>10} {st['patients']:>8} {st['hours']:>9.2f} {st['windows']:>9} "
+            f"{st['seizure_windows']:>11} {st['seizure_events']:>7} {st['seizure_seconds']:>10.1f} {st['unlabeled_recordings']:>9}"
+        )
+        by_type = ", ".join(f"{t} {sec:.1f} s" for t, sec in sorted(st["seizure_seconds_by_type"].items()))
+        if by_type:
+            lines.append(f"{'':<8} seizure seconds by type: {by_type}")
+    return "\n".join(lines)
+
+
+def format_compare(splits: dict[str, dict[str, Any]], corpus: str) -> str:
+    """This store's events, seizure seconds and recording seconds beside the published ones."""
+    lines = [f"{'split':<6} {'events':>16} {'seizure s':>22} {'recording s':>24}   (store / {corpus})"]
+    for name, (events, seizure_s, total_s) in PUBLISHED[corpus].items():
+        st = splits.get(name, {})
+        got = (st.get("seizure_events", 0), st.get("seizure_seconds", 0.0), st.get("hours", 0.0) * 3600)
+        lines.append(
+            f"{name:<6} {got[0]:>7} / {events:<8} {got[1]:>10.0f} / {seizure_s:<10.0f} {got[2]:>11.0f} / {total_s:<11.0f}"
+        )
+    return "\n".join(lines)
+
+
 def _cmd_info(args: argparse.Namespace) -> int:
     meta = json.loads(_native.store_info(Path(args.store)))
     index = meta.get("index", {})
+    splits = index.get("splits", {})
     if args.json:
-        print(json.dumps(meta, indent=1))
-    elif "recordings" in index:
+        print(json.dumps({**meta, "splits": splits}, indent=1))
+        return 0
+    if "recordings" in index:
         print(format_summary(index, run="last ingest"))
     else:
         print(f"store {args.store}: index not built (state: {index.get('state', 'unknown')}); re-run the ingest")
-    if not args.json:
-        print(f"config {meta['config_hash'][:12]}: {len(meta['channels'])} channels at {meta['fs']:g} Hz")
+    print(f"config {meta['config_hash'][:12]}: {len(meta['channels'])} channels at {meta['fs']:g} Hz")
+    if args.compare:
+        print(format_compare(splits, args.compare))
     return 0
 
 
@@ -223,6 +269,12 @@ def _ingest_arguments(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
     p.add_argument("--overwrite", action="store_true", help="empty the store and rebuild it")
     p.add_argument("--wait", action="store_true", help="if another ingest is writing the store, wait for it")
     p.add_argument("--strict", action="store_true", help="stop at the first failed recording")
+    p.add_argument(
+        "--layout",
+        metavar="PATTERN",
+        help="how split/patient/session are read from paths, e.g. '{split}/{patient}/**' "
+        "(default: the TUSZ v1 and v2 layouts)",
+    )
     _ingest_options(p)
     p.set_defaults(run=lambda args: _run_ingest(Path(args.source), Path(args.out), args))
     return p
@@ -248,7 +300,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--patients", type=int, default=6, help="patients to generate (default 6)")
     demo.add_argument("--seed", type=int, default=0)
     _ingest_options(demo)
-    demo.set_defaults(run=_cmd_demo, files=None, strict=False, wait=False)
+    demo.set_defaults(run=_cmd_demo, files=None, strict=False, wait=False, layout=None)
     _ingest_arguments(
         sub.add_parser(
             "ingest",
@@ -260,7 +312,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     info = sub.add_parser("info", help="print the summary of a store")
     info.add_argument("store")
-    info.add_argument("--json", action="store_true", help="print the store's metadata as JSON")
+    info.add_argument("--json", action="store_true", help="print the store's metadata and per-split statistics as JSON")
+    info.add_argument(
+        "--compare", choices=sorted(PUBLISHED), help="print the store's totals beside a corpus's published ones"
+    )
     info.set_defaults(run=_cmd_info)
     verify = sub.add_parser("verify", help="check every recording of a store against its metadata and index")
     verify.add_argument("store")

@@ -8,6 +8,7 @@ stream while the previous batch is in use.
 
 from __future__ import annotations
 
+import copy
 import json
 import os
 import sys
@@ -27,7 +28,7 @@ from brainbrr.errors import StoreError
 
 __all__ = ["ZarrWindowDataset", "balanced_sampler"]
 
-LabelMode = Literal["any", "fraction", "per_sample"]
+LabelMode = Literal["any", "fraction", "per_sample", "type"]
 
 #: Memory maps kept open per process. CPython's ``mmap`` holds a file
 #: descriptor per map, and a TUSZ-size store has 7,400 recordings; a view
@@ -38,6 +39,16 @@ _DTYPES: dict[str, np.dtype[Any]] = {
     "float32": np.dtype("<f4"),
     "float16": np.dtype("<f2"),
 }
+
+
+def _member(values: list[str], wanted: Sequence[str], what: str) -> npt.NDArray[np.bool_]:
+    """Which ``values`` are ``wanted``; a wanted value the store does not hold is an error."""
+    held = set(values)
+    missing = sorted(set(wanted) - held)
+    if missing:
+        have = ", ".join(repr(v) for v in sorted(held)[:20]) + (" ..." if len(held) > 20 else "")
+        raise ValueError(f"no {what} {', '.join(map(repr, missing))} in the store; it holds: {have or 'none'}")
+    return np.fromiter((v in set(wanted) for v in values), bool, len(values))
 
 
 class ZarrWindowDataset(Dataset[tuple[torch.Tensor, torch.Tensor]]):
@@ -52,16 +63,24 @@ class ZarrWindowDataset(Dataset[tuple[torch.Tensor, torch.Tensor]]):
         The Zarr store written by ``brainbrr-ingest``.
     split : str or sequence of str, optional
         Keep the recordings of these splits (``"train"``, ``"dev"``, ``"eval"``).
+        A split the store does not hold raises ``ValueError`` listing those it has.
     patients : sequence of str, optional
-        Keep the recordings of these patients.
+        Keep the recordings of these patients (each must be in the store).
     window_s, stride_s : float, optional
         Window length and stride in seconds; default the ingest's. Other values
-        rebuild the window index from the recordings' per-sample labels (read
-        once, vectorized), with no re-ingest.
-    label : {"any", "fraction", "per_sample"}
+        rebuild the window index from the recordings' stored labels (in Rust,
+        by the ingest's own rule), with no re-ingest. A window longer than
+        every recording raises ``ValueError``.
+    label : {"any", "fraction", "per_sample", "type"}
         ``y`` of an item: the window label (int64: 0 background, 1 seizure,
-        255 unlabeled), the seizure fraction (float32), or the per-sample
-        labels (uint8 ``[T]``, a view like ``x``).
+        255 unlabeled), the seizure fraction (float32), the per-sample
+        labels (uint8 ``[T]``, a view like ``x``), or the window's seizure
+        type (int64 code, the type most of its seizure samples carry; 0
+        background; names in :attr:`type_names`).
+    drop_unlabeled : bool
+        Leave out windows of unlabeled recordings (label 255, no annotation
+        file), the default for training: a BCE loss must never see y=255.
+        ``False`` keeps them (e.g. to run a model over every window).
     transform : callable, optional
         Applied to ``x`` in ``__getitem__`` (not by :meth:`batches`). It gets a
         copy of the window, which it may change in place: an in-place
@@ -105,10 +124,11 @@ class ZarrWindowDataset(Dataset[tuple[torch.Tensor, torch.Tensor]]):
         transform: Callable[[torch.Tensor], torch.Tensor] | None = None,
         allow_incomplete: bool = False,
         verify: bool = False,
+        drop_unlabeled: bool = True,
     ) -> None:
-        if label not in ("any", "fraction", "per_sample"):
+        if label not in ("any", "fraction", "per_sample", "type"):
             raise ValueError(
-                f"label must be 'any', 'fraction' or 'per_sample', not {label!r}"
+                f"label must be 'any', 'fraction', 'per_sample' or 'type', not {label!r}"
             )
         self.path = Path(store)
         self.label = label
@@ -143,24 +163,21 @@ class ZarrWindowDataset(Dataset[tuple[torch.Tensor, torch.Tensor]]):
         self.dtype: np.dtype[Any] = _DTYPES[dtype]
 
         recs = index["recordings"]
-        self.rids: list[str] = list(recs["rid"])
-        self.patients: list[str] = list(recs["patient"])
-        self.splits: list[str] = list(recs["split"])
-        self.sessions: list[str] = list(recs["session"])
-        self.n_samples: npt.NDArray[np.int64] = np.asarray(
-            recs["n_samples"], dtype=np.int64
-        )
-        keep = np.ones(len(self.rids), dtype=bool)
+        all_splits, all_patients = list(recs["split"]), list(recs["patient"])
+        keep = np.ones(len(all_splits), dtype=bool)
         if split is not None:
-            wanted = {split} if isinstance(split, str) else set(split)
-            keep &= np.fromiter(
-                (s in wanted for s in self.splits), bool, len(self.splits)
-            )
+            keep &= _member(all_splits, [split] if isinstance(split, str) else split, "split")
         if patients is not None:
-            wanted = set(patients)
-            keep &= np.fromiter(
-                (p in wanted for p in self.patients), bool, len(self.patients)
-            )
+            keep &= _member(all_patients, patients, "patient")
+        #: Index rows of this dataset's recordings; ``recording_index`` and the
+        #: per-recording lists below count within them.
+        rows = np.flatnonzero(keep)
+        self.rids: list[str] = [recs["rid"][r] for r in rows]
+        self.patients: list[str] = [all_patients[r] for r in rows]
+        self.splits: list[str] = [all_splits[r] for r in rows]
+        self.sessions: list[str] = [recs["session"][r] for r in rows]
+        self.n_samples: npt.NDArray[np.int64] = np.asarray(recs["n_samples"], dtype=np.int64)[rows]
+        self.type_names: dict[int, str] = {int(k): v for k, v in self.meta.get("type_names", {}).items()}
 
         self._maps: OrderedDict[tuple[int, str], np.ndarray] = OrderedDict()
         self._chunks: dict[int, tuple[str, str, bool]] = {}
@@ -171,23 +188,35 @@ class ZarrWindowDataset(Dataset[tuple[torch.Tensor, torch.Tensor]]):
         ingest_t, ingest_s = int(index["window_samples"]), int(index["stride_samples"])
         if window_s is None and stride_s is None:
             w = index["windows"]
-            rec = np.asarray(w["recording"], dtype=np.int64)
-            sel = keep[rec]
+            position = np.full(keep.size, -1, dtype=np.int64)
+            position[rows] = np.arange(rows.size)
+            rec = position[np.asarray(w["recording"], dtype=np.int64)]
+            sel = rec >= 0
             self._rec = rec[sel]
             self._start = np.asarray(w["start"], dtype=np.int64)[sel]
             self._label = np.asarray(w["label"], dtype=np.uint8)[sel]
             self._frac = np.asarray(w["seizure_fraction"], dtype=np.float32)[sel]
+            self._type = np.asarray(w["type"], dtype=np.uint8)[sel]
             self.window_samples, self.stride_samples = ingest_t, ingest_s
         else:
             # Rebuilt from the stored labels by the ingest's own rule (Rust).
             config = self.meta.get("config", {})
-            rows = [(int(r), self.rids[r]) for r in np.flatnonzero(keep)]
-            self._rec, self._start, self._label, self._frac, t, s = reader.windows(
-                rows,
+            self._rec, self._start, self._label, self._frac, self._type, t, s = reader.windows(
+                list(enumerate(self.rids)),
                 float(config.get("window_s") if window_s is None else window_s),
                 float(config.get("stride_s") if stride_s is None else stride_s),
             )
             self.window_samples, self.stride_samples = int(t), int(s)
+            if self._rec.size == 0 and self.n_samples.size:
+                raise ValueError(
+                    f"window_s={window_s} ({t} samples) is longer than every recording of the "
+                    f"dataset (the longest has {int(self.n_samples.max())} samples): no window"
+                )
+        if drop_unlabeled:
+            labeled = self._label != 255
+            self._rec, self._start, self._label, self._frac, self._type = (
+                a[labeled] for a in (self._rec, self._start, self._label, self._frac, self._type)
+            )
         if len(self._rec):
             # One recording checked at open: a store that is compressed, or
             # does not match its index, is known before the first batch.
@@ -278,6 +307,8 @@ class ZarrWindowDataset(Dataset[tuple[torch.Tensor, torch.Tensor]]):
             x = self.transform(x.clone())
         if self.label == "any":
             y = torch.tensor(int(self._label[i]), dtype=torch.int64)
+        elif self.label == "type":
+            y = torch.tensor(int(self._type[i]), dtype=torch.int64)
         elif self.label == "fraction":
             y = torch.tensor(float(self._frac[i]), dtype=torch.float32)
         else:
@@ -300,6 +331,7 @@ class ZarrWindowDataset(Dataset[tuple[torch.Tensor, torch.Tensor]]):
             "start_s": start / self.fs,
             "label": int(self._label[i]),
             "seizure_fraction": float(self._frac[i]),
+            "type": self.type_names.get(int(self._type[i]), str(int(self._type[i]))),
         }
 
     @property
@@ -315,6 +347,72 @@ class ZarrWindowDataset(Dataset[tuple[torch.Tensor, torch.Tensor]]):
         v = self._frac.view()
         v.flags.writeable = False
         return v
+
+    @property
+    def windows(self) -> dict[str, npt.NDArray[Any]]:
+        """Every window of the dataset as columns, in item order: ``recording``
+        (id), ``patient``, ``split``, ``session``, ``start`` (samples),
+        ``start_s``, ``label``, ``seizure_fraction``, ``type`` (code) and
+        ``type_name``, so that predictions map back to recordings and times
+        with no loop over :meth:`info`. ``pandas.DataFrame(ds.windows)`` makes a frame.
+        """
+        per_recording = {
+            "recording": self.rids,
+            "patient": self.patients,
+            "split": self.splits,
+            "session": self.sessions,
+        }
+        names = np.array([self.type_names.get(c, str(c)) for c in range(256)], dtype=object)
+        columns: dict[str, npt.NDArray[Any]] = {
+            k: np.asarray(v, dtype=object)[self._rec] if v else np.zeros(0, object)
+            for k, v in per_recording.items()
+        }
+        columns.update(
+            start=self._start.copy(),
+            start_s=self._start / self.fs,
+            label=self._label.copy(),
+            seizure_fraction=self._frac.copy(),
+            type=self._type.copy(),
+            type_name=names[self._type],
+        )
+        return columns
+
+    def subset(self, recordings: Sequence[int]) -> ZarrWindowDataset:
+        """A dataset of the windows of these recordings (positions in :attr:`rids`), sharing the store."""
+        keep = np.isin(self._rec, np.asarray(recordings, dtype=np.int64))
+        other = copy.copy(self)
+        other._maps, other._chunks, other._gatherer = OrderedDict(), dict(self._chunks), None
+        other._rec, other._start, other._label, other._frac, other._type = (
+            a[keep] for a in (self._rec, self._start, self._label, self._frac, self._type)
+        )
+        return other
+
+    def split(
+        self, val_fraction: float = 0.1, by: Literal["patient"] = "patient", seed: int = 0
+    ) -> tuple[ZarrWindowDataset, ZarrWindowDataset]:
+        """``(train, val)`` with disjoint patients, about ``val_fraction`` of the
+        patients in ``val``, stratified: patients with seizure windows and
+        patients without are split separately, so both sides get seizure
+        windows whenever two or more patients have them. Deterministic for ``seed``.
+        """
+        if by != "patient":
+            raise ValueError(f"split by {by!r}: only 'patient' is supported")
+        if not 0.0 < val_fraction < 1.0:
+            raise ValueError(f"val_fraction must lie in (0, 1), not {val_fraction}")
+        patients = np.asarray(self.patients, dtype=object)
+        seizure = {self.patients[r] for r in np.unique(self._rec[self._label == 1])}
+        rng = np.random.default_rng(seed)
+        val: set[str] = set()
+        for group in (sorted(seizure), sorted(set(self.patients) - seizure)):
+            if not group:
+                continue
+            k = round(len(group) * val_fraction)
+            # Each side gets at least one patient of a group of two or more.
+            k = min(max(k, 1), len(group) - 1) if len(group) > 1 else 0
+            val.update(rng.permutation(np.asarray(group, dtype=object))[:k].tolist())
+        in_val = np.isin(patients, list(val)) if val else np.zeros(len(patients), bool)
+        rows = np.arange(len(patients))
+        return self.subset(rows[~in_val]), self.subset(rows[in_val])
 
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()
@@ -362,6 +460,8 @@ class ZarrWindowDataset(Dataset[tuple[torch.Tensor, torch.Tensor]]):
     def _targets(self, idx: npt.NDArray[np.int64]) -> torch.Tensor:
         if self.label == "any":
             return torch.from_numpy(self._label[idx].astype(np.int64))
+        if self.label == "type":
+            return torch.from_numpy(self._type[idx].astype(np.int64))
         if self.label == "fraction":
             return torch.from_numpy(self._frac[idx])
         y = np.empty((idx.size, self.window_samples), np.uint8)

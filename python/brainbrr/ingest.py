@@ -25,6 +25,7 @@ def ingest(
     strict: bool = False,
     zstd_level: int | None = None,
     files: str | os.PathLike[str] | None = None,
+    layout: str | None = None,
     progress: Callable[[dict[str, Any]], None] | None = None,
 ) -> dict[str, Any]:
     """Ingest every EDF/BDF file under ``source`` into the store ``out``.
@@ -53,6 +54,18 @@ def ingest(
         Compress signal chunks with zstd (archives; not zero-copy to read).
     files : path-like, optional
         A file listing the recordings to ingest, one path per line relative to ``source``.
+    layout : str, optional
+        How split, patient and session are read from each file's path relative
+        to ``source``. Default: both TUSZ layouts (v2
+        ``edf/<split>/<patient>/<session>/<montage>/<patient>_sNNN_tNNN.edf``,
+        v1 ``edf/<split>/<montage>/<group>/<patient>/<session>/...``): the
+        split is the folder named train, dev or eval wherever it sits, patient
+        and session come from the file name. Other corpora give a pattern of
+        path segments: ``"{split}/{patient}/**"``, ``"**/{tusz}"``,
+        ``"{patient}/*"`` (tokens ``{split}`` ``{patient}`` ``{session}``
+        ``{montage}`` ``{tusz}``, ``*`` one segment, ``**`` any number). A
+        path that does not fit is ingested with the fields it lacks empty and
+        named in the summary's ``warnings``.
     progress : callable, optional
         Called with each progress event (a dict with an ``"event"`` key).
 
@@ -81,6 +94,7 @@ def ingest(
         strict=strict,
         zstd_level=zstd_level,
         files=None if files is None else Path(files),
+        layout=layout,
         progress=callback,
     )
     return json.loads(summary)

@@ -11,6 +11,7 @@ mod layout;
 mod recording;
 mod run;
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use serde::Serialize;
@@ -36,6 +37,8 @@ pub struct IngestOptions {
     pub codec: SignalCodec,
     /// Ingest only the files in this list (one path per line, relative to the source).
     pub files: Option<PathBuf>,
+    /// How split, patient and session are read from each path.
+    pub layout: PathLayout,
 }
 
 /// Progress, reported as each recording finishes.
@@ -84,6 +87,10 @@ pub struct Summary {
     pub skipped: Vec<(String, String)>,
     /// Recordings that failed: (path, reason).
     pub failed: Vec<(String, String)>,
+    /// What looked wrong in ingested recordings (annotations outside the
+    /// recording, a path the layout cannot read) and in the store as a whole
+    /// (a split without seizures): (path or `""`, warning).
+    pub warnings: Vec<(String, String)>,
     /// Ctrl-C stopped the run; the store holds what was committed, the index is stale.
     pub cancelled: bool,
     /// Recordings in the store (all runs).
@@ -102,6 +109,31 @@ pub struct Summary {
     pub source_bytes: u64,
     /// Wall time of this run, seconds.
     pub seconds: f64,
+    /// The store's totals per split (`""`: recordings without one).
+    pub splits: BTreeMap<String, SplitStats>,
+}
+
+/// The numbers a researcher checks first, for one split of the store.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct SplitStats {
+    /// Recordings.
+    pub recordings: usize,
+    /// Distinct patients (recordings without a patient count as none).
+    pub patients: usize,
+    /// Hours of signal.
+    pub hours: f64,
+    /// Windows in the index.
+    pub windows: usize,
+    /// Windows with a seizure sample.
+    pub seizure_windows: usize,
+    /// Seizure events: maximal runs of seizure samples within one recording.
+    pub seizure_events: usize,
+    /// Seconds of seizure samples.
+    pub seizure_seconds: f64,
+    /// Recordings without annotation (every sample unlabeled).
+    pub unlabeled_recordings: usize,
+    /// Seconds of seizure samples per seizure type name.
+    pub seizure_seconds_by_type: BTreeMap<String, f64>,
 }
 
 /// Why an ingest could not run or was stopped.

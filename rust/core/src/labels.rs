@@ -44,7 +44,7 @@ pub use samples::{
     BACKGROUND, SEIZURE, UNLABELED, recording_labels, sample_labels, sample_types, unlabeled,
 };
 pub use types::{TYPE_CODES, TypedInterval, type_code, type_name};
-pub use window::{Window, WindowSpec, windows};
+pub use window::{Window, WindowSpec, window_types, windows};
 
 use serde::{Deserialize, Serialize};
 

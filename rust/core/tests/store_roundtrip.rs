@@ -68,6 +68,7 @@ fn meta(root: &RootMeta, n: u64, labeled: bool) -> RecordingMeta {
         session: None,
         montage: Some("01_tcp_ar".into()),
         annotation: labeled.then(|| "train/p1/s1/rec.csv_bi".into()),
+        type_annotation: None,
         labeled,
         warnings: vec![],
         interpolated: vec!["FZ".into()],
@@ -110,6 +111,10 @@ fn build_index(store: &Store) -> IndexTables {
                 u8::from(seiz > 0)
             });
             t.windows.seizure_fraction.push(seiz as f32 / WINDOW as f32);
+            // `commit` stores the labels as types: a seizure window is `seiz`.
+            t.windows
+                .seizure_type
+                .push(*t.windows.label.last().unwrap());
             count += 1;
             start += STRIDE;
         }
@@ -258,6 +263,7 @@ fn verify_reports_each_corruption() {
     w.start.truncate(keep);
     w.label.truncate(keep);
     w.seizure_fraction.truncate(keep);
+    w.seizure_type.truncate(keep);
     // A window running past the end of its recording is refused by the
     // writer and, written anyway, by every reader of the index.
     let mut past_end = index.clone();

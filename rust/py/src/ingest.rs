@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex, mpsc};
 use std::time::Duration;
 
 use brainbrr_core::config::PreprocessConfig;
-use brainbrr_core::ingest::{Event, IngestOptions, Summary, ingest as core_ingest};
+use brainbrr_core::ingest::{Event, IngestOptions, PathLayout, Summary, ingest as core_ingest};
 use brainbrr_core::store::SignalCodec;
 use pyo3::exceptions::PyRuntimeError;
 use pyo3::prelude::*;
@@ -20,7 +20,7 @@ use crate::error::PyBrainbrrError;
 /// as a JSON string. A KeyboardInterrupt (Ctrl-C) cancels the workers, waits
 /// for them to stop (what was committed stays), and is then re-raised.
 #[pyfunction]
-#[pyo3(signature = (source, out, config_json = None, *, jobs = 0, overwrite = false, wait = false, strict = false, zstd_level = None, files = None, progress = None))]
+#[pyo3(signature = (source, out, config_json = None, *, jobs = 0, overwrite = false, wait = false, strict = false, zstd_level = None, files = None, layout = None, progress = None))]
 #[allow(clippy::too_many_arguments)]
 fn ingest(
     py: Python<'_>,
@@ -33,6 +33,7 @@ fn ingest(
     strict: bool,
     zstd_level: Option<i32>,
     files: Option<PathBuf>,
+    layout: Option<String>,
     progress: Option<Bound<'_, PyAny>>,
 ) -> PyResult<String> {
     let cfg = match config_json {
@@ -47,6 +48,7 @@ fn ingest(
         strict,
         codec,
         files,
+        layout: layout.map_or(PathLayout::Tusz, PathLayout::Pattern),
     };
     let cancel = Arc::new(AtomicBool::new(false));
     let (tx, mut rx) = mpsc::channel::<String>();

@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use brainbrr_core::labels::{Window, WindowSpec, windows};
+use brainbrr_core::labels::{Window, WindowSpec, window_types, windows};
 use brainbrr_core::store::{IndexTables, RecordingMeta, RootMeta, SignalData, Store, StoreError};
 use numpy::{PyArray1, PyReadonlyArray1, PyReadonlyArray2, PyUntypedArrayMethods};
 use pyo3::exceptions::PyValueError;
@@ -98,8 +98,8 @@ impl StoreReader {
 
     /// The window index of `recordings` (row numbers of the index) for
     /// windows of `window_s` every `stride_s` seconds, rebuilt from their
-    /// stored labels with the ingest's rule: `(recording, start, label,
-    /// seizure_fraction, window_samples, stride_samples)`.
+    /// stored labels and types with the ingest's rule: `(recording, start,
+    /// label, seizure_fraction, type, window_samples, stride_samples)`.
     fn windows<'py>(
         &self,
         py: Python<'py>,
@@ -111,28 +111,31 @@ impl StoreReader {
         let fs = self.0.root_meta().fs;
         let (t, s) = spec.samples(fs).map_err(to_py)?;
         let rows = py
-            .detach(|| -> Result<Vec<(i64, Window)>, brainbrr_core::Error> {
+            .detach(|| -> Result<Vec<(i64, Window, u8)>, brainbrr_core::Error> {
                 let mut rows = Vec::new();
                 for (r, rid) in &recordings {
                     let ws = windows(&self.0.read_labels(rid)?, fs, &spec)?;
-                    rows.extend(ws.into_iter().map(|w| (*r, w)));
+                    let codes = window_types(&self.0.read_types(rid)?, &ws, t);
+                    rows.extend(ws.into_iter().zip(codes).map(|(w, c)| (*r, w, c)));
                 }
                 Ok(rows)
             })
             .map_err(to_py)?;
-        let (mut rec, mut start, mut label, mut frac) =
-            (Vec::new(), Vec::new(), Vec::new(), Vec::new());
-        for (r, w) in rows {
+        let (mut rec, mut start, mut label, mut frac, mut code) =
+            (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        for (r, w, c) in rows {
             rec.push(r);
             start.push(w.start as i64);
             label.push(w.label);
             frac.push(w.seizure_fraction);
+            code.push(c);
         }
         Ok((
             PyArray1::from_vec(py, rec),
             PyArray1::from_vec(py, start),
             PyArray1::from_vec(py, label),
             PyArray1::from_vec(py, frac),
+            PyArray1::from_vec(py, code),
             t,
             s,
         ))
@@ -144,6 +147,7 @@ type WindowArrays<'py> = (
     Bound<'py, PyArray1<i64>>,
     Bound<'py, PyArray1<u8>>,
     Bound<'py, PyArray1<f32>>,
+    Bound<'py, PyArray1<u8>>,
     usize,
     usize,
 );
@@ -189,6 +193,7 @@ fn index_dict(py: Python<'_>, t: IndexTables) -> PyResult<Bound<'_, PyDict>> {
         "seizure_fraction",
         PyArray1::from_vec(py, w.seizure_fraction),
     )?;
+    windows.set_item("type", PyArray1::from_vec(py, w.seizure_type))?;
     let failures = PyDict::new(py);
     failures.set_item("path", f.path)?;
     failures.set_item("reason", f.reason)?;
@@ -236,6 +241,11 @@ fn index_tables(index: &Bound<'_, PyDict>) -> PyResult<IndexTables> {
     t.windows.start = item(&w, "start")?;
     t.windows.label = item(&w, "label")?;
     t.windows.seizure_fraction = item(&w, "seizure_fraction")?;
+    // Test stores written from labels alone: a window's type is its label.
+    t.windows.seizure_type = match w.get_item("type")? {
+        Some(types) => types.extract()?,
+        None => t.windows.label.clone(),
+    };
     t.failures.path = item(&f, "path")?;
     t.failures.reason = item(&f, "reason")?;
     Ok(t)
@@ -287,6 +297,7 @@ fn _write_test_store(
                 session: None,
                 montage: None,
                 annotation: None,
+                type_annotation: None,
                 labeled: true,
                 warnings: Vec::new(),
                 interpolated: Vec::new(),

@@ -6,6 +6,8 @@ use std::io;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
+use super::layout::{PathLayout, path_fields};
+
 /// One recording found under the corpus root.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SourceFile {
@@ -15,17 +17,17 @@ pub struct SourceFile {
     pub rel: String,
     /// Stable recording id: `rel` as one folder name ([`crate::store::rid::encode`]).
     pub rid: String,
-    /// `train`, `dev` or `eval` when a folder of that name is on the path.
+    /// `train`, `dev` or `eval` (see [`path_fields`]).
     pub split: Option<String>,
-    /// The folder after the split folder.
+    /// The patient, from a TUSZ file name or the layout's pattern.
     pub patient: Option<String>,
-    /// The folder after the patient folder (not parsed: TUSZ writes it two ways).
+    /// The session (`s005`), from a TUSZ file name or the layout's pattern.
     pub session: Option<String>,
-    /// The folder after the session folder (`01_tcp_ar`, ...).
+    /// The montage folder (`01_tcp_ar`, ...).
     pub montage: Option<String>,
+    /// Why a field the layout expects could not be read from the path.
+    pub issues: Vec<String>,
 }
-
-const SPLITS: [&str; 3] = ["train", "dev", "eval"];
 
 fn is_recording(p: &Path) -> bool {
     p.extension()
@@ -34,8 +36,8 @@ fn is_recording(p: &Path) -> bool {
 }
 
 impl SourceFile {
-    /// Describes `path`, which lies under `root`.
-    pub fn new(root: &Path, path: PathBuf) -> Self {
+    /// Describes `path`, which lies under `root`, its fields read with `layout`.
+    pub fn new(root: &Path, path: PathBuf, layout: &PathLayout) -> Self {
         let rel_path = path.strip_prefix(root).unwrap_or(&path);
         let parts: Vec<String> = rel_path
             .components()
@@ -49,16 +51,14 @@ impl SourceFile {
             .map(|c| c.as_os_str().as_encoded_bytes())
             .collect();
         let rid = crate::store::rid::encode(&raw.join(&b'/'));
-        // Only folders count: the split is a folder with at least patient/session/montage folders below it.
-        let folders = &parts[..parts.len().saturating_sub(1)];
-        let at = folders.iter().position(|p| SPLITS.contains(&p.as_str()));
-        let field = |k: usize| at.and_then(|i| folders.get(i + k)).cloned();
+        let fields = path_fields(&rel, layout);
         Self {
             rid,
-            split: field(0),
-            patient: field(1),
-            session: field(2),
-            montage: field(3),
+            split: fields.split,
+            patient: fields.patient,
+            session: fields.session,
+            montage: fields.montage,
+            issues: fields.issues,
             rel,
             path,
         }
@@ -75,8 +75,14 @@ impl SourceFile {
 ///
 /// # Errors
 /// I/O errors reading a folder (a missing root included).
-pub fn discover(root: &Path) -> io::Result<Vec<SourceFile>> {
-    let mut walk = Walk::default();
+pub fn discover(root: &Path, layout: &PathLayout) -> io::Result<Vec<SourceFile>> {
+    let mut walk = Walk {
+        layout,
+        dirs: HashSet::new(),
+        files: HashSet::new(),
+        links: Vec::new(),
+        found: Vec::new(),
+    };
     walk.visit(root)?;
     walk.dir(root, root)?;
     // Links, in the order met; a linked folder may hold links of its own.
@@ -97,15 +103,15 @@ pub fn discover(root: &Path) -> io::Result<Vec<SourceFile>> {
 }
 
 /// State of one discovery: folders and files seen by identity (device, inode).
-#[derive(Default)]
-struct Walk {
+struct Walk<'l> {
+    layout: &'l PathLayout,
     dirs: HashSet<(u64, u64)>,
     files: HashSet<(u64, u64)>,
     links: Vec<PathBuf>,
     found: Vec<SourceFile>,
 }
 
-impl Walk {
+impl Walk<'_> {
     /// Marks the folder `dir` as entered; false when it already was.
     fn visit(&mut self, dir: &Path) -> io::Result<bool> {
         let m = fs::metadata(dir)?;
@@ -138,7 +144,7 @@ impl Walk {
         if is_recording(&path)
             && fs::metadata(&path).map_or(true, |m| self.files.insert((m.dev(), m.ino())))
         {
-            self.found.push(SourceFile::new(root, path));
+            self.found.push(SourceFile::new(root, path, self.layout));
         }
     }
 }
@@ -147,7 +153,7 @@ impl Walk {
 ///
 /// # Errors
 /// I/O errors reading the list; a listed file that does not exist.
-pub fn from_list(root: &Path, list: &Path) -> io::Result<Vec<SourceFile>> {
+pub fn from_list(root: &Path, list: &Path, layout: &PathLayout) -> io::Result<Vec<SourceFile>> {
     let text = fs::read_to_string(list)?;
     let mut out = Vec::new();
     let mut seen = HashSet::new();
@@ -170,7 +176,7 @@ pub fn from_list(root: &Path, list: &Path) -> io::Result<Vec<SourceFile>> {
         // A file listed twice (or under two paths) is ingested once.
         let m = fs::metadata(&path)?;
         if seen.insert((m.dev(), m.ino())) {
-            out.push(SourceFile::new(root, path));
+            out.push(SourceFile::new(root, path, layout));
         }
     }
     Ok(out)
@@ -181,11 +187,13 @@ mod tests {
     use super::*;
 
     #[test]
-    fn tusz_fields_come_from_the_folders() {
+    fn fields_come_from_the_layout() {
         let root = Path::new("/data/tusz");
+        let tusz = PathLayout::default();
         let f = SourceFile::new(
             root,
             root.join("edf/train/aaaaaimu/s005_2014/01_tcp_ar/aaaaaimu_s005_t000.edf"),
+            &tusz,
         );
         assert_eq!(
             f.rel,
@@ -197,20 +205,13 @@ mod tests {
         );
         assert_eq!(f.split.as_deref(), Some("train"));
         assert_eq!(f.patient.as_deref(), Some("aaaaaimu"));
-        assert_eq!(f.session.as_deref(), Some("s005_2014"));
+        assert_eq!(f.session.as_deref(), Some("s005"));
         assert_eq!(f.montage.as_deref(), Some("01_tcp_ar"));
-    }
-
-    #[test]
-    fn other_layouts_have_no_fields() {
-        let f = SourceFile::new(Path::new("/d"), PathBuf::from("/d/sub/rec.bdf"));
-        assert_eq!(
-            (f.rel.as_str(), f.split, f.patient),
-            ("sub/rec.bdf", None, None)
-        );
-        // A file named like a split is not a split folder.
-        let f = SourceFile::new(Path::new("/d"), PathBuf::from("/d/x/dev/p.edf"));
-        assert_eq!((f.split.as_deref(), f.patient), (Some("dev"), None));
+        assert!(f.issues.is_empty(), "{:?}", f.issues);
+        // A path the layout cannot read says why, never silently empty.
+        let f = SourceFile::new(Path::new("/d"), PathBuf::from("/d/sub/rec.bdf"), &tusz);
+        assert_eq!((f.split, f.patient), (None, None));
+        assert!(!f.issues.is_empty());
     }
 
     #[test]
@@ -221,7 +222,7 @@ mod tests {
             fs::create_dir_all(p.parent().expect("has parent")).expect("mkdir");
             fs::write(p, b"").expect("write");
         }
-        let found: Vec<String> = discover(&root)
+        let found: Vec<String> = discover(&root, &PathLayout::default())
             .expect("discover")
             .into_iter()
             .map(|f| f.rel)
@@ -229,14 +230,14 @@ mod tests {
         assert_eq!(found, ["a/y.edf", "a/z.bdf", "b/x.EDF"]);
         let list = root.join("list.txt");
         fs::write(&list, "b/x.EDF\n# comment\n\na/y.edf\n").expect("write");
-        let listed: Vec<String> = from_list(&root, &list)
+        let listed: Vec<String> = from_list(&root, &list, &PathLayout::default())
             .expect("list")
             .into_iter()
             .map(|f| f.rel)
             .collect();
         assert_eq!(listed, ["b/x.EDF", "a/y.edf"]);
         fs::write(&list, "missing.edf\n").expect("write");
-        assert!(from_list(&root, &list).is_err());
+        assert!(from_list(&root, &list, &PathLayout::default()).is_err());
         let _ = fs::remove_dir_all(root);
     }
 
@@ -269,7 +270,7 @@ mod tests {
         )
         .expect("link");
         symlink(corpus.join("elsewhere"), corpus.join("edf/linked")).expect("link");
-        let found: Vec<String> = discover(&corpus)
+        let found: Vec<String> = discover(&corpus, &PathLayout::default())
             .expect("discover")
             .into_iter()
             .map(|f| f.rel)
@@ -288,12 +289,14 @@ mod tests {
     #[test]
     fn ids_of_colliding_paths_differ() {
         let root = Path::new("/d");
-        let a = SourceFile::new(root, root.join("a/b/r.edf"));
-        let b = SourceFile::new(root, root.join("a~b/r.edf"));
+        let tusz = PathLayout::default();
+        let a = SourceFile::new(root, root.join("a/b/r.edf"), &tusz);
+        let b = SourceFile::new(root, root.join("a~b/r.edf"), &tusz);
         assert_ne!(a.rid, b.rid);
         let spaced = SourceFile::new(
             root,
             root.join("Female57yrs 07-MAR-2009 00h00m00s APSG.edf"),
+            &tusz,
         );
         assert_eq!(
             spaced.rid,

@@ -7,7 +7,7 @@ use std::time::UNIX_EPOCH;
 use crate::config::{Dtype, PreprocessConfig};
 use crate::dsp::filter::LANES;
 use crate::edf::{Edf, RawSignals};
-use crate::labels::{find_annotation, recording_labels};
+use crate::labels::{read_recording_annotation, recording_samples};
 use crate::mem;
 use crate::montage::{ChannelSource, MontageError, Pick, pick};
 use crate::preprocess::{self, Plan, Preprocessor, check_finite};
@@ -18,8 +18,9 @@ use super::discover::SourceFile;
 /// What became of one recording.
 #[derive(Debug)]
 pub(crate) enum Outcome {
-    /// Committed to the store.
-    Ingested,
+    /// Committed to the store, with what looked wrong but did not stop it
+    /// (annotations outside the recording, a path the layout cannot read).
+    Ingested(Vec<String>),
     /// Left out for a documented reason (channels the montage needs are missing).
     Skipped(String),
     /// The file or its annotation is broken; the reason names the file and the problem.
@@ -32,7 +33,7 @@ impl Outcome {
     /// The outcome's name in progress events.
     pub(crate) fn name(&self) -> &'static str {
         match self {
-            Self::Ingested => "ingested",
+            Self::Ingested(_) => "ingested",
             Self::Skipped(_) => "skipped",
             Self::Failed(_) => "failed",
             Self::Cancelled => "cancelled",
@@ -72,22 +73,34 @@ pub(crate) fn ingest_one(
     store: &Store,
     cancel: &AtomicBool,
 ) -> Outcome {
-    let run = || -> Result<(), Outcome> {
+    let run = || -> Result<Vec<String>, Outcome> {
         let (size, mtime_ns) = fingerprint(&src.path).map_err(|e| src.failed(&e))?;
         let source = Source::open(src, cfg)?;
         let pre = Preprocessor::new(cfg, source.fs_in).map_err(|e| src.failed(&e))?;
         let plan = pre.plan(source.n_in);
         let (fs, n) = (pre.fs_out(), plan.n_out());
-        let annotation = find_annotation(&src.path, &cfg.labels);
-        let label = recording_labels(annotation.as_deref(), n, fs, &cfg.labels)
+        let annotation = read_recording_annotation(&src.path, &cfg.labels)
             .map_err(|e| Outcome::Failed(e.to_string()))?;
-        // The annotation lies beside the EDF: its relative path is the EDF's with its name.
-        let rel_annotation = annotation.as_ref().and_then(|a| a.file_name()).map(|name| {
-            Path::new(&src.rel)
-                .with_file_name(name)
-                .to_string_lossy()
-                .into_owned()
-        });
+        let (label, types) = recording_samples(annotation.as_ref(), n, fs)
+            .map_err(|e| Outcome::Failed(e.to_string()))?;
+        // Annotations lie beside the EDF: their relative path is the EDF's with their name.
+        let beside = |file: &Path| {
+            file.file_name().map(|name| {
+                Path::new(&src.rel)
+                    .with_file_name(name)
+                    .to_string_lossy()
+                    .into_owned()
+            })
+        };
+        let rel_annotation = annotation.as_ref().and_then(|a| beside(&a.path));
+        let type_annotation = annotation
+            .as_ref()
+            .filter(|a| a.types_path != a.path)
+            .and_then(|a| beside(&a.types_path));
+        let mut notes: Vec<String> = src.issues.clone();
+        if let Some(a) = &annotation {
+            notes.extend(a.warnings(n as f64 / fs).iter().map(ToString::to_string));
+        }
         let meta = RecordingMeta {
             source: src.rel.clone(),
             size,
@@ -104,7 +117,14 @@ pub(crate) fn ingest_one(
             montage: src.montage.clone(),
             labeled: rel_annotation.is_some(),
             annotation: rel_annotation,
-            warnings: source.edf.warnings().to_vec(),
+            type_annotation,
+            warnings: source
+                .edf
+                .warnings()
+                .iter()
+                .chain(&notes)
+                .cloned()
+                .collect(),
             interpolated: source.picked.interpolated().map(str::to_owned).collect(),
         };
         let mut writer = store
@@ -112,10 +132,11 @@ pub(crate) fn ingest_one(
             .map_err(|e| Outcome::Failed(e.to_string()))?;
         source.stream(&plan, &mut writer, cancel)?;
         writer
-            .commit(&label)
-            .map_err(|e| Outcome::Failed(e.to_string()))
+            .commit_with_types(&label, &types)
+            .map_err(|e| Outcome::Failed(e.to_string()))?;
+        Ok(notes)
     };
-    run().err().unwrap_or(Outcome::Ingested)
+    run().map_or_else(|outcome| outcome, Outcome::Ingested)
 }
 
 impl SourceFile {

@@ -1,5 +1,6 @@
 //! The ingest loop: discovery, the store under its lock, resume, the bounded pool, the index rebuild.
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -9,9 +10,9 @@ use rayon::prelude::*;
 
 use super::discover::{SourceFile, discover, from_list};
 use super::recording::{Outcome, fingerprint, ingest_one};
-use super::{Event, IngestError, IngestOptions, Summary};
+use super::{Event, IngestError, IngestOptions, SplitStats, Summary};
 use crate::config::PreprocessConfig;
-use crate::labels::{SEIZURE, UNLABELED, WindowSpec, windows};
+use crate::labels::{SEIZURE, UNLABELED, Window, WindowSpec, type_name, window_types, windows};
 use crate::store::{
     FailureRows, IndexTables, RecordingMeta, RecordingRows, RootMeta, Store, WindowRows,
 };
@@ -76,6 +77,7 @@ pub fn ingest(
     }
     summary.skipped.sort();
     summary.failed.sort();
+    summary.warnings.sort();
     if !cancel.load(Ordering::Relaxed) {
         write_index(&pool, store, cfg, on_event, &mut summary)?;
     }
@@ -86,9 +88,10 @@ pub fn ingest(
 
 /// The recordings to ingest: the list's, or every one under `source`.
 fn find_sources(source: &Path, opts: &IngestOptions) -> Result<Vec<SourceFile>> {
+    opts.layout.check().map_err(IngestError::Config)?;
     let (found, path) = match &opts.files {
-        Some(list) => (from_list(source, list), list),
-        None => (discover(source), &source.to_path_buf()),
+        Some(list) => (from_list(source, list, &opts.layout), list),
+        None => (discover(source, &opts.layout), &source.to_path_buf()),
     };
     found.map_err(|e| {
         IngestError::Source {
@@ -200,7 +203,7 @@ fn run_pool(
     let work = |src: &SourceFile, bytes: u64| {
         let outcome = ingest_one(src, cfg, hash, store, cancel);
         let reason = match &outcome {
-            Outcome::Ingested => None,
+            Outcome::Ingested(_) => None,
             Outcome::Skipped(r) | Outcome::Failed(r) => Some(r.clone()),
             Outcome::Cancelled => return,
         };
@@ -212,7 +215,11 @@ fn run_pool(
         if let Ok(mut s) = results.lock() {
             s.source_bytes += bytes;
             match &outcome {
-                Outcome::Ingested => s.ingested += 1,
+                Outcome::Ingested(notes) => {
+                    s.ingested += 1;
+                    let notes = notes.iter().map(|n| (src.rel.clone(), n.clone()));
+                    s.warnings.extend(notes);
+                }
                 Outcome::Skipped(r) => s.skipped.push((src.rel.clone(), r.clone())),
                 Outcome::Failed(r) => {
                     stop.fetch_or(strict, Ordering::Relaxed);
@@ -252,7 +259,11 @@ fn write_index(
     on_event(&Event::Indexing {
         recordings: committed.len(),
     });
-    let tables = pool.install(|| build_index(&store, &committed, cfg, summary))?;
+    let (tables, per_recording) = pool.install(|| build_index(&store, &committed, cfg, summary))?;
+    summary.splits = split_stats(&committed, &tables, &per_recording);
+    summary
+        .warnings
+        .extend(store_warnings(&committed, &summary.splits));
     summary.recordings = committed.len();
     summary.hours = committed
         .values()
@@ -270,25 +281,58 @@ fn write_index(
     Ok(())
 }
 
-/// The index tables of every committed recording, windows computed from the stored labels.
+/// What one recording's stored labels and types hold, for the per-split statistics.
+#[derive(Default)]
+struct LabelCounts {
+    seizure_samples: usize,
+    events: usize,
+    /// Seizure samples per type code.
+    by_type: BTreeMap<u8, usize>,
+}
+
+impl LabelCounts {
+    fn new(labels: &[u8], types: &[u8]) -> Self {
+        let mut c = Self::default();
+        let mut inside = false;
+        for (&label, &code) in labels.iter().zip(types) {
+            let seizure = label == SEIZURE;
+            c.events += usize::from(seizure && !inside);
+            inside = seizure;
+            if seizure {
+                c.seizure_samples += 1;
+                *c.by_type.entry(code).or_default() += 1;
+            }
+        }
+        c
+    }
+}
+
+/// The index tables of every committed recording, windows computed from the
+/// stored labels (and their types from the stored types), and what each
+/// recording's labels hold.
 fn build_index(
     store: &Store,
-    committed: &std::collections::BTreeMap<String, RecordingMeta>,
+    committed: &BTreeMap<String, RecordingMeta>,
     cfg: &PreprocessConfig,
     summary: &Summary,
-) -> Result<IndexTables> {
+) -> Result<(IndexTables, Vec<LabelCounts>)> {
     let spec = WindowSpec {
         window_s: cfg.window_s,
         stride_s: cfg.stride_s,
     };
     let (window_samples, stride_samples) = spec.samples(cfg.target_fs)?;
-    let per_recording: Vec<Vec<crate::labels::Window>> = committed
+    let per_recording: Vec<(Vec<Window>, Vec<u8>, LabelCounts)> = committed
         .par_iter()
-        .map(|(rid, m)| Ok(windows(&store.read_labels(rid)?, m.fs, &spec)?))
+        .map(|(rid, m)| {
+            let (labels, types) = (store.read_labels(rid)?, store.read_types(rid)?);
+            let ws = windows(&labels, m.fs, &spec)?;
+            let ws_types = window_types(&types, &ws, window_samples);
+            Ok((ws, ws_types, LabelCounts::new(&labels, &types)))
+        })
         .collect::<Result<_, Error>>()?;
     let mut recordings = RecordingRows::default();
     let mut rows = WindowRows::default();
-    for (k, ((rid, m), ws)) in committed.iter().zip(&per_recording).enumerate() {
+    for (k, ((rid, m), (ws, ws_types, _))) in committed.iter().zip(&per_recording).enumerate() {
         recordings.rid.push(rid.clone());
         recordings.path.push(m.source.clone());
         recordings.split.push(m.split.clone().unwrap_or_default());
@@ -301,11 +345,12 @@ fn build_index(
         recordings.n_samples.push(m.n_samples as i64);
         recordings.n_windows.push(ws.len() as i64);
         recordings.window_offset.push(rows.start.len() as i64);
-        for w in ws {
+        for (w, &code) in ws.iter().zip(ws_types) {
             rows.recording.push(k as i32);
             rows.start.push(w.start as i64);
             rows.label.push(w.label);
             rows.seizure_fraction.push(w.seizure_fraction);
+            rows.seizure_type.push(code);
         }
     }
     let mut failures = FailureRows::default();
@@ -317,13 +362,87 @@ fn build_index(
         failures.path.push(path.clone());
         failures.reason.push(format!("skipped: {reason}"));
     }
-    Ok(IndexTables {
+    let tables = IndexTables {
         window_samples: window_samples as u64,
         stride_samples: stride_samples as u64,
         recordings,
         windows: rows,
         failures,
-    })
+    };
+    Ok((
+        tables,
+        per_recording.into_iter().map(|(_, _, c)| c).collect(),
+    ))
+}
+
+/// The store's totals per split, from the index and each recording's label counts.
+fn split_stats(
+    committed: &BTreeMap<String, RecordingMeta>,
+    tables: &IndexTables,
+    counts: &[LabelCounts],
+) -> BTreeMap<String, SplitStats> {
+    let mut splits: BTreeMap<String, SplitStats> = BTreeMap::new();
+    let mut patients: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    let r = &tables.recordings;
+    for (i, (m, c)) in committed.values().zip(counts).enumerate() {
+        let split = m.split.clone().unwrap_or_default();
+        let st = splits.entry(split.clone()).or_default();
+        st.recordings += 1;
+        st.hours += m.n_samples as f64 / m.fs / 3600.0;
+        st.unlabeled_recordings += usize::from(!m.labeled);
+        st.seizure_events += c.events;
+        st.seizure_seconds += c.seizure_samples as f64 / m.fs;
+        for (&code, &samples) in &c.by_type {
+            let name = type_name(code).unwrap_or("seiz").to_owned();
+            *st.seizure_seconds_by_type.entry(name).or_default() += samples as f64 / m.fs;
+        }
+        let (a, n) = (r.window_offset[i] as usize, r.n_windows[i] as usize);
+        st.windows += n;
+        st.seizure_windows += tables.windows.label[a..a + n]
+            .iter()
+            .filter(|&&l| l == SEIZURE)
+            .count();
+        if let Some(p) = &m.patient {
+            patients.entry(split).or_default().insert(p.clone());
+        }
+    }
+    for (split, names) in patients {
+        if let Some(st) = splits.get_mut(&split) {
+            st.patients = names.len();
+        }
+    }
+    splits
+}
+
+/// What the store as a whole says that a researcher must not miss: annotation
+/// files that gave no seizure at all, a split without any seizure.
+fn store_warnings(
+    committed: &BTreeMap<String, RecordingMeta>,
+    splits: &BTreeMap<String, SplitStats>,
+) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    let labeled = committed.values().filter(|m| m.labeled).count();
+    let seizure: f64 = splits.values().map(|s| s.seizure_seconds).sum();
+    if labeled > 0 && seizure == 0.0 {
+        out.push((String::new(), format!(
+            "{labeled} recordings have annotation files, but not one seizure sample resulted: check the annotation format and labels"
+        )));
+    } else {
+        for (name, st) in splits
+            .iter()
+            .filter(|(_, st)| st.seizure_seconds == 0.0 && st.recordings > st.unlabeled_recordings)
+        {
+            let name = if name.is_empty() { "(no split)" } else { name };
+            out.push((
+                String::new(),
+                format!(
+                    "split {name}: no seizure in its {} recordings",
+                    st.recordings
+                ),
+            ));
+        }
+    }
+    out
 }
 
 fn dir_size(path: &Path) -> u64 {

@@ -125,6 +125,32 @@ pub fn windows(labels: &[u8], fs: f64, spec: &WindowSpec) -> Result<Vec<Window>,
         .collect())
 }
 
+/// The seizure type of each window of `len` samples at `windows`' starts: the
+/// type code (see [`super::TYPE_CODES`]) most samples of the window carry
+/// among its seizure samples, the lower code on a tie; [`BACKGROUND`] for a
+/// window without seizure, [`UNLABELED`] for an unlabeled one. Only seizure
+/// windows are counted, sample by sample (they are few).
+pub fn window_types(types: &[u8], windows: &[Window], len: usize) -> Vec<u8> {
+    windows
+        .iter()
+        .map(|w| {
+            if w.label != SEIZURE {
+                return w.label;
+            }
+            let start = usize::try_from(w.start).unwrap_or(usize::MAX);
+            let mut counts = [0usize; 256];
+            for &t in types.get(start..start.saturating_add(len)).unwrap_or(&[]) {
+                counts[usize::from(t)] += 1;
+            }
+            // Seizure codes are 1..=254; the highest count wins, the lower code on a tie.
+            (1..=254u8)
+                .max_by_key(|&c| (counts[usize::from(c)], std::cmp::Reverse(c)))
+                .filter(|&c| counts[usize::from(c)] > 0)
+                .unwrap_or(SEIZURE)
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use proptest::prelude::*;
@@ -274,5 +300,20 @@ mod tests {
                 None => prop_assert!(windows(&labels, fs, &s).is_err()),
             }
         }
+    }
+
+    #[test]
+    fn window_types_take_the_majority_seizure_type() {
+        // Labels: 4 background, 6 seizure; types 2 (fnsz) x2 then 8 (cnsz) x4.
+        let labels = [0, 0, 0, 0, 1, 1, 1, 1, 1, 1];
+        let types = [0, 0, 0, 0, 2, 2, 8, 8, 8, 8];
+        let ws = windows(&labels, 1.0, &spec(5.0, 5.0)).unwrap();
+        assert_eq!(window_types(&types, &ws, 5), [2, 8]);
+        // A tie goes to the lower code; background and unlabeled windows keep their label.
+        let types = [0, 0, 0, 0, 8, 2, 8, 8, 8, 8];
+        let ws = windows(&labels, 1.0, &spec(6.0, 4.0)).unwrap();
+        assert_eq!(window_types(&types, &ws, 6), [2, 8]);
+        let ws = windows(&[0, 0, 255, 255], 1.0, &spec(2.0, 2.0)).unwrap();
+        assert_eq!(window_types(&[0, 0, 255, 255], &ws, 2), [0, 255]);
     }
 }

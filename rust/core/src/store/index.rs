@@ -50,6 +50,9 @@ pub struct WindowRows {
     pub label: Vec<u8>,
     /// Fraction of the window's samples labelled seizure.
     pub seizure_fraction: Vec<f32>,
+    /// The window's seizure type code (`crate::labels::window_types`): 0
+    /// background, 255 unlabeled, else the type most of its seizure samples carry.
+    pub seizure_type: Vec<u8>,
 }
 
 /// `index/failures`: one row per source that could not be ingested.
@@ -101,15 +104,21 @@ impl IndexTables {
             return out;
         }
         let m = w.recording.len();
-        if [w.start.len(), w.label.len(), w.seizure_fraction.len()]
-            .iter()
-            .any(|&l| l != m)
+        if [
+            w.start.len(),
+            w.label.len(),
+            w.seizure_fraction.len(),
+            w.seizure_type.len(),
+        ]
+        .iter()
+        .any(|&l| l != m)
         {
             out.push(format!(
-                "index/windows: column lengths differ ({m}, {}, {}, {})",
+                "index/windows: column lengths differ ({m}, {}, {}, {}, {})",
                 w.start.len(),
                 w.label.len(),
-                w.seizure_fraction.len()
+                w.seizure_fraction.len(),
+                w.seizure_type.len()
             ));
             return out;
         }
@@ -273,6 +282,15 @@ fn write_tree(dir: &Path, t: &IndexTables) -> Result<(), StoreError> {
     column(
         &store,
         dir,
+        "/windows/type",
+        w.seizure_type.len(),
+        data_type::uint8(),
+        255u8,
+        &w.seizure_type[..],
+    )?;
+    column(
+        &store,
+        dir,
         "/windows/seizure_fraction",
         w.seizure_fraction.len(),
         data_type::float32(),
@@ -363,6 +381,14 @@ impl Store {
             windows: WindowRows {
                 recording: self.column("windows/recording")?,
                 start: self.column("windows/start")?,
+                seizure_type: match self.column("windows/type") {
+                    Ok(types) => types,
+                    // Written before types were stored: a seizure window is `seiz`.
+                    Err(_) if !self.path().join("index/windows/type").exists() => {
+                        self.column("windows/label")?
+                    }
+                    Err(e) => return Err(e),
+                },
                 label: self.column("windows/label")?,
                 seizure_fraction: self.column("windows/seizure_fraction")?,
             },
@@ -423,6 +449,7 @@ mod tests {
                 t.windows.start.push(2 * k);
                 t.windows.label.push(0);
                 t.windows.seizure_fraction.push(0.0);
+                t.windows.seizure_type.push(0);
             }
         }
         t

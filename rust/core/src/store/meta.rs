@@ -34,6 +34,10 @@ pub struct RootMeta {
     pub fs: f64,
     /// Label value (as a string key, JSON objects need them) to name.
     pub label_names: BTreeMap<String, String>,
+    /// Seizure type code (as a string key) to name, for the `type` arrays and
+    /// the window index's `type` column. Empty in stores written before types.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub type_names: BTreeMap<String, String>,
     /// The brainbrr version that created the store.
     pub version: String,
     /// Index state: `complete` plus whatever summary the ingest adds (counts, times).
@@ -58,6 +62,10 @@ impl RootMeta {
             .into_iter()
             .map(|(k, v)| (k.to_owned(), v.to_owned()))
             .collect();
+        let type_names = crate::labels::TYPE_CODES
+            .iter()
+            .map(|&(code, name, _)| (code.to_string(), name.to_owned()))
+            .collect();
         Self {
             format: FORMAT,
             config,
@@ -65,6 +73,7 @@ impl RootMeta {
             channels,
             fs,
             label_names,
+            type_names,
             version: env!("CARGO_PKG_VERSION").to_owned(),
             index: serde_json::json!({ "complete": false }),
             store_id: None,
@@ -145,6 +154,10 @@ pub struct RecordingMeta {
     pub montage: Option<String>,
     /// Annotation file used, relative to the corpus root; `None` means unlabeled.
     pub annotation: Option<String>,
+    /// File the seizure types come from, relative to the corpus root, when it
+    /// is not `annotation` (a `.csv` beside a `.csv_bi`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub type_annotation: Option<String>,
     /// Whether per-sample labels come from an annotation (else all 255).
     pub labeled: bool,
     /// Non-fatal problems met while ingesting.

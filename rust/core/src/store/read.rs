@@ -314,6 +314,26 @@ impl Store {
         }
     }
 
+    /// The per-sample seizure type codes of a committed recording; a recording
+    /// written before types were stored has its labels as types (a seizure is `seiz`).
+    ///
+    /// # Errors
+    /// [`StoreError::NotCommitted`], zarrs errors.
+    pub fn read_types(&self, rid: &str) -> Result<Vec<u8>, StoreError> {
+        if !self
+            .recording_dir(rid)
+            .join("type")
+            .join("zarr.json")
+            .is_file()
+        {
+            return self.read_labels(rid);
+        }
+        let array = self.open_array(rid, "type")?;
+        array
+            .retrieve_array_subset::<Vec<u8>>(&array.subset_all())
+            .map_err(|e| StoreError::zarr(self.recording_dir(rid).join("type"), e))
+    }
+
     /// The per-sample labels of a committed recording.
     ///
     /// # Errors

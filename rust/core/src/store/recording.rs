@@ -367,22 +367,34 @@ impl RecordingWriter<'_> {
         Ok(())
     }
 
-    /// Writes `labels` (`meta.n_samples` values) and the group metadata (the
-    /// commit marker, last), makes it all durable and renames the group into
-    /// place, replacing a previous version.
+    /// Writes `labels` (`meta.n_samples` values), seizure types derived from
+    /// them (`seiz` where a label is a seizure) and the group metadata; see
+    /// [`RecordingWriter::commit_with_types`].
+    ///
+    /// # Errors
+    /// As [`RecordingWriter::commit_with_types`].
+    pub fn commit(self, labels: &[u8]) -> Result<(), StoreError> {
+        self.commit_with_types(labels, labels)
+    }
+
+    /// Writes `labels` and `types` (`meta.n_samples` values each: 0/1/255, and
+    /// the seizure type codes of `crate::labels::TYPE_CODES`) and the group
+    /// metadata (the commit marker, last), makes it all durable and renames
+    /// the group into place, replacing a previous version.
     ///
     /// # Errors
     /// [`StoreError::ShapeMismatch`] for a row never written or a wrong number
-    /// of labels; I/O and zarrs errors. On error nothing is committed.
-    pub fn commit(mut self, labels: &[u8]) -> Result<(), StoreError> {
+    /// of labels or types; I/O and zarrs errors. On error nothing is committed.
+    pub fn commit_with_types(mut self, labels: &[u8], types: &[u8]) -> Result<(), StoreError> {
         let n = self.meta.n_samples;
         let missing = self.written.iter().filter(|w| !**w).count();
-        if missing > 0 || labels.len() as u64 != n {
+        if missing > 0 || labels.len() as u64 != n || types.len() as u64 != n {
             return Err(StoreError::ShapeMismatch {
                 rid: self.rid.clone(),
                 reason: format!(
-                    "{missing} rows never written, {} labels for {n} samples",
-                    labels.len()
+                    "{missing} rows never written, {} labels and {} types for {n} samples",
+                    labels.len(),
+                    types.len()
                 ),
             });
         }
@@ -407,22 +419,8 @@ impl RecordingWriter<'_> {
                 .store_chunk_opt(&[0, 0], ArrayBytes::new_flen(chunk), &options)
                 .map_err(|e| StoreError::zarr(self.tmp.join("signal"), e))?,
         }
-
-        let path = self.tmp.join("label");
-        let array = ArrayBuilder::new(vec![n], vec![n.max(1)], data_type::uint8(), 255u8)
-            .array_to_bytes_codec(Arc::new(BytesCodec::new(None)))
-            .bytes_to_bytes_codecs(vec![Arc::new(Crc32cCodec::new())])
-            .dimension_names(Some(["time"]))
-            .build(self.zarr.clone(), "/label")
-            .map_err(build_err(&path))?;
-        array
-            .store_metadata()
-            .map_err(|e| StoreError::zarr(&path, e))?;
-        if n > 0 {
-            array
-                .store_chunk_opt(&[0], labels, &options)
-                .map_err(|e| StoreError::zarr(&path, e))?;
-        }
+        self.write_samples("label", labels)?;
+        self.write_samples("type", types)?;
 
         let dir = &self.tmp;
         let meta = serde_json::to_value(&self.meta).map_err(|e| StoreError::zarr(dir, e))?;
@@ -436,6 +434,29 @@ impl RecordingWriter<'_> {
             .map_err(|e| StoreError::zarr(dir, e))?;
         install(self.store.path(), dir, &self.store.recording_dir(&self.rid))?;
         self.committed = true;
+        Ok(())
+    }
+}
+
+impl RecordingWriter<'_> {
+    /// A uint8 `[n]` array of the recording (one chunk, fill 255, checksummed).
+    fn write_samples(&self, name: &str, values: &[u8]) -> Result<(), StoreError> {
+        let n = values.len() as u64;
+        let path = self.tmp.join(name);
+        let array = ArrayBuilder::new(vec![n], vec![n.max(1)], data_type::uint8(), 255u8)
+            .array_to_bytes_codec(Arc::new(BytesCodec::new(None)))
+            .bytes_to_bytes_codecs(vec![Arc::new(Crc32cCodec::new())])
+            .dimension_names(Some(["time"]))
+            .build(self.zarr.clone(), &format!("/{name}"))
+            .map_err(build_err(&path))?;
+        array
+            .store_metadata()
+            .map_err(|e| StoreError::zarr(&path, e))?;
+        if n > 0 {
+            array
+                .store_chunk_opt(&[0], values, &codec_options())
+                .map_err(|e| StoreError::zarr(&path, e))?;
+        }
         Ok(())
     }
 }

@@ -13,7 +13,7 @@ use super::index::IndexTables;
 use super::read::codec_layout;
 use super::recording::{list_dirs, read_recording_meta};
 use super::{RecordingMeta, Store, own_dir, read_json};
-use crate::labels::{WindowSpec, windows};
+use crate::labels::{WindowSpec, window_types, windows};
 
 /// At most this many window-row problems are listed one by one.
 const MAX_WINDOW_PROBLEMS: usize = 20;
@@ -138,10 +138,14 @@ impl Store {
             ));
         }
         let (c, n) = (meta.n_channels, meta.n_samples);
-        let arrays = [
+        let mut arrays = vec![
             ("signal", vec![c, n], self.signal_dtype()),
             ("label", vec![n], data_type::uint8()),
         ];
+        // Seizure types: in every recording written since they are stored.
+        if self.recording_dir(rid).join("type").exists() {
+            arrays.push(("type", vec![n], data_type::uint8()));
+        }
         for (name, shape, dtype) in arrays {
             let codecs = self.check_codecs(rid, name);
             let chunk = match codecs.and_then(|()| self.checked_chunk(rid, name, &shape, &[dtype]))
@@ -242,8 +246,13 @@ impl Store {
                 if u64::try_from(r.n_samples[i]).ok() != Some(meta.n_samples) {
                     return vec![format!("index/recordings row {i}: {rid} has n_samples {} in the index, {} in recordings/{rid}", r.n_samples[i], meta.n_samples)];
                 }
-                let rebuilt = match self.read_labels(rid).map_err(|e| e.to_string()).and_then(|labels| windows(&labels, meta.fs, &spec).map_err(|e| e.to_string())) {
-                    Ok(ws) => ws,
+                let rebuilt = self.read_labels(rid).and_then(|labels| Ok((self.read_types(rid)?, labels))).map_err(|e| e.to_string()).and_then(|(types, labels)| {
+                    let ws = windows(&labels, meta.fs, &spec).map_err(|e| e.to_string())?;
+                    let codes = window_types(&types, &ws, usize::try_from(t.window_samples).unwrap_or(0));
+                    Ok((ws, codes))
+                });
+                let (rebuilt, codes) = match rebuilt {
+                    Ok(r) => r,
                     Err(e) => return vec![format!("recordings/{rid}/label: {e}")],
                 };
                 let offset = usize::try_from(r.window_offset[i]).unwrap_or(0); // ok: `problems` checked the offsets
@@ -252,13 +261,13 @@ impl Store {
                 if rebuilt.len() as i64 != r.n_windows[i] {
                     bad.push(format!("index/recordings row {i}: {rid} has {} windows in the index, {} rebuilt from its labels", r.n_windows[i], rebuilt.len()));
                 }
-                for (k, want) in rebuilt.iter().enumerate().take(usize::try_from(r.n_windows[i]).unwrap_or(0)) {
+                for (k, (want, code)) in rebuilt.iter().zip(&codes).enumerate().take(usize::try_from(r.n_windows[i]).unwrap_or(0)) {
                     let j = offset + k;
-                    let got = (w.start[j], w.label[j], w.seizure_fraction[j].to_bits());
-                    if got != (want.start as i64, want.label, want.seizure_fraction.to_bits()) {
+                    let got = (w.start[j], w.label[j], w.seizure_fraction[j].to_bits(), w.seizure_type[j]);
+                    if got != (want.start as i64, want.label, want.seizure_fraction.to_bits(), *code) {
                         bad.push(format!(
-                            "index/windows row {j} ({rid}): start {} label {} fraction {}, rebuilt from the labels: start {} label {} fraction {}",
-                            w.start[j], w.label[j], w.seizure_fraction[j], want.start, want.label, want.seizure_fraction
+                            "index/windows row {j} ({rid}): start {} label {} fraction {} type {}, rebuilt from the labels: start {} label {} fraction {} type {code}",
+                            w.start[j], w.label[j], w.seizure_fraction[j], w.seizure_type[j], want.start, want.label, want.seizure_fraction
                         ));
                     }
                 }
