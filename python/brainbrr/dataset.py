@@ -378,12 +378,23 @@ class ZarrWindowDataset(Dataset[tuple[torch.Tensor, torch.Tensor]]):
         return columns
 
     def subset(self, recordings: Sequence[int]) -> ZarrWindowDataset:
-        """A dataset of the windows of these recordings (positions in :attr:`rids`), sharing the store."""
-        keep = np.isin(self._rec, np.asarray(recordings, dtype=np.int64))
+        """A dataset of the windows of these recordings (positions in :attr:`rids`),
+        sharing the store; its per-recording lists describe those recordings only."""
+        rows = np.unique(np.asarray(recordings, dtype=np.int64))
+        position = np.full(len(self.rids), -1, dtype=np.int64)
+        position[rows] = np.arange(rows.size)
+        keep = position[self._rec] >= 0
         other = copy.copy(self)
-        other._maps, other._chunks, other._gatherer = OrderedDict(), dict(self._chunks), None
-        other._rec, other._start, other._label, other._frac, other._type = (
-            a[keep] for a in (self._rec, self._start, self._label, self._frac, self._type)
+        other.rids = [self.rids[r] for r in rows]
+        other.patients = [self.patients[r] for r in rows]
+        other.splits = [self.splits[r] for r in rows]
+        other.sessions = [self.sessions[r] for r in rows]
+        other.n_samples = self.n_samples[rows]
+        other._maps, other._gatherer = OrderedDict(), None
+        other._chunks = {int(position[r]): v for r, v in self._chunks.items() if position[r] >= 0}
+        other._rec = position[self._rec[keep]]
+        other._start, other._label, other._frac, other._type = (
+            a[keep] for a in (self._start, self._label, self._frac, self._type)
         )
         return other
 
