@@ -6,20 +6,24 @@
 //!   zarr.json                 group; attributes["brainbrr"] = RootMeta:
 //!                             {format: 1, config, config_hash, channels, fs,
 //!                              label_names: {"0": "bckg", "1": "seiz", "255": "unlabeled"},
-//!                              version, index: {complete, ...summary}}
+//!                              type_names: {"0": "bckg", "1": "seiz", "2": "fnsz", ...},
+//!                              version, store_id, index: {complete, splits, ...summary}}
 //!   recordings/zarr.json      plain group
 //!   recordings/<rid>/         group; attributes["brainbrr_recording"] = RecordingMeta
 //!     signal/                 float32 (or float16) [C, n], ONE chunk [C, n], codecs:
-//!       zarr.json             `bytes` little-endian, optionally then zstd
-//!       c/0/0                 raw C-order samples when uncompressed: C*n*itemsize bytes
-//!     label/                  uint8 [n], one chunk, fill 255
+//!       zarr.json             `bytes` little-endian, optionally zstd, then crc32c
+//!       c/0/0                 raw C-order samples when uncompressed: C*n*itemsize bytes,
+//!                             then their 4-byte CRC-32C
+//!     label/                  uint8 [n], one chunk, fill 255, crc32c
 //!       c/0
+//!     type/                   uint8 [n] seizure type codes, one chunk, fill 255, crc32c
 //!   index/                    group; attributes["brainbrr_index"] = {window_samples, stride_samples, counts}
 //!     recordings/{rid, path, split, patient, session}   string (vlen-utf8)
 //!     recordings/{n_samples, n_windows, window_offset}  int64
-//!     windows/{recording int32, start int64, label uint8, seizure_fraction float32}
+//!     windows/{recording int32, start int64, label uint8, seizure_fraction float32, type uint8}
 //!     failures/{path, reason}                           string
-//!   .brainbrr-tmp/            temporaries (never part of the hierarchy)
+//!   .brainbrr-tmp/            temporaries and the writer lock holder's record
+//!                             (never part of the hierarchy; removed with the lock)
 //! ```
 //!
 //! Decisions:
