@@ -11,12 +11,14 @@ from __future__ import annotations
 import copy
 import json
 import os
+import queue
 import sys
+import threading
 import warnings
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -482,15 +484,63 @@ class ZarrWindowDataset(Dataset[tuple[torch.Tensor, torch.Tensor]]):
         return torch.from_numpy(y)
 
     def order(
-        self, shuffle: bool = True, seed: int = 0, sampler: Sampler[int] | None = None
+        self,
+        shuffle: bool = True,
+        seed: int = 0,
+        sampler: Sampler[int] | None = None,
+        *,
+        order: Literal["random", "block"] = "random",
+        block_recordings: int = 64,
     ) -> npt.NDArray[np.int64]:
-        """The window order of one epoch of :meth:`batches`: the sampler's, a
-        permutation drawn from ``numpy.random.default_rng(seed)``, or index order."""
+        """The window order of one epoch of :meth:`batches`: the sampler's, or
+        with ``shuffle`` a permutation drawn from ``numpy.random.default_rng(seed)``
+        (``order="random"``), or the block order, else index order.
+
+        ``order="block"`` keeps reads local for stores larger than RAM, as
+        FFCV's quasi-random order does: the recordings are shuffled, cut into
+        pools of ``block_recordings`` recordings, and the windows of each pool
+        shuffled among themselves. Every window still comes once per epoch and
+        the order changes with ``seed``, but a batch draws from at most
+        ``block_recordings`` recordings and consecutive batches from the same
+        pool, so the pages a pool reads are reused before they are evicted.
+        """
         if sampler is not None:
             return np.fromiter(iter(sampler), dtype=np.int64)
-        if shuffle:
-            return np.random.default_rng(seed).permutation(len(self)).astype(np.int64)
-        return np.arange(len(self), dtype=np.int64)
+        if not shuffle:
+            return np.arange(len(self), dtype=np.int64)
+        rng = np.random.default_rng(seed)
+        if order == "random":
+            return rng.permutation(len(self)).astype(np.int64)
+        if order != "block":
+            raise ValueError(f"order must be 'random' or 'block', not {order!r}")
+        if block_recordings < 1:
+            raise ValueError(f"block_recordings must be at least 1, not {block_recordings}")
+        pool_of = np.empty(len(self.rids), dtype=np.int64)
+        pool_of[rng.permutation(len(self.rids))] = np.arange(len(self.rids)) // block_recordings
+        # Within a pool, a random key per window: sorting by (pool, key) shuffles each pool.
+        keys = pool_of[self._rec] * 2.0 + rng.random(len(self))
+        return np.argsort(keys, kind="stable").astype(np.int64)
+
+    @staticmethod
+    def _rank_share(
+        order: npt.NDArray[np.int64], rank: int | None, world_size: int | None, drop_last: bool
+    ) -> npt.NDArray[np.int64]:
+        """Rank ``rank``'s disjoint share of an epoch's ``order``, as long on every
+        rank: padded by repeating its first windows (at most ``world_size - 1``),
+        or cut with ``drop_last``. Defaults from ``torch.distributed`` when a
+        process group is initialised, else the whole order."""
+        if rank is None and world_size is None and torch.distributed.is_available() and torch.distributed.is_initialized():
+            rank, world_size = torch.distributed.get_rank(), torch.distributed.get_world_size()
+        if world_size is None or world_size == 1:
+            return order
+        if rank is None or not 0 <= rank < world_size:
+            raise ValueError(f"rank must lie in [0, {world_size}), not {rank}")
+        extra = order.size % world_size
+        if drop_last:
+            order = order[: order.size - extra]
+        elif extra:
+            order = np.concatenate([order, order[: world_size - extra]])
+        return order[rank::world_size]
 
     def batches(
         self,
@@ -502,13 +552,21 @@ class ZarrWindowDataset(Dataset[tuple[torch.Tensor, torch.Tensor]]):
         sampler: Sampler[int] | None = None,
         dtype: torch.dtype | None = None,
         batch_transform: Callable[[torch.Tensor], torch.Tensor] | None = None,
+        *,
+        prefetch: int = 2,
+        order: Literal["random", "block"] = "random",
+        block_recordings: int = 64,
+        rank: int | None = None,
+        world_size: int | None = None,
     ) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
         """One epoch of ``(x [B, C, T], y [B] or [B, T])`` batches on ``device``.
 
-        Windows are gathered by Rust threads into host memory (pinned on CUDA,
-        two buffers used in turn) and copied to the GPU with ``non_blocking``
-        on a side stream, so the copy of one batch overlaps the work on the
-        previous one. Without a sampler every window comes exactly once.
+        Windows are gathered by Rust threads (GIL released) into host memory
+        (pinned on CUDA) up to ``prefetch`` batches ahead of the caller, on a
+        background thread, and copied to the GPU with ``non_blocking`` on a
+        side stream: while the caller works on batch k, batches k+1 ..
+        k+prefetch are gathered. Without a sampler every window comes exactly
+        once (on each rank, its share).
 
         Parameters
         ----------
@@ -521,10 +579,11 @@ class ZarrWindowDataset(Dataset[tuple[torch.Tensor, torch.Tensor]]):
         device : str or torch.device, optional
             Default ``"cuda"`` when available, else ``"cpu"``.
         drop_last : bool
-            Drop the last batch when it is smaller than ``batch_size``.
+            Drop the last batch when it is smaller than ``batch_size`` (and,
+            across ranks, the windows that do not divide evenly).
         sampler : torch Sampler, optional
             Draw the window indices from this sampler instead (e.g.
-            :func:`balanced_sampler`); ``shuffle`` and ``seed`` are then unused.
+            :func:`balanced_sampler`); ``shuffle``, ``seed`` and ``order`` are then unused.
         dtype : torch.dtype, optional
             Cast ``x`` on the device (e.g. a float16 store to ``torch.float32``).
         batch_transform : callable, optional
@@ -532,6 +591,19 @@ class ZarrWindowDataset(Dataset[tuple[torch.Tensor, torch.Tensor]]):
             ``dtype`` (normalization, augmentation). The dataset's per-window
             ``transform`` is not applied here: called window by window it
             would undo the batched gather.
+        prefetch : int
+            Batches gathered ahead (0: gather each when asked for). Memory:
+            ``prefetch + 2`` batch buffers.
+        order : {"random", "block"}
+            A full permutation (default), or the block order for stores larger
+            than RAM (see :meth:`order`).
+        block_recordings : int
+            Recordings per pool of the block order.
+        rank, world_size : int, optional
+            This process's share of each epoch's order for data-parallel
+            training: disjoint across ranks, the same number of batches on
+            every rank. Default: ``torch.distributed``'s when a process group
+            is initialised, else the whole epoch.
 
         Yields
         ------
@@ -543,14 +615,17 @@ class ZarrWindowDataset(Dataset[tuple[torch.Tensor, torch.Tensor]]):
         """
         if batch_size < 1:
             raise ValueError(f"batch_size must be at least 1, not {batch_size}")
+        if prefetch < 0:
+            raise ValueError(f"prefetch must be at least 0, not {prefetch}")
         dev = torch.device(
             device
             if device is not None
             else ("cuda" if torch.cuda.is_available() else "cpu")
         )
-        order = self.order(shuffle, seed, sampler)
-        stops = range(0, order.size, batch_size)
-        chunks = [order[a : a + batch_size] for a in stops]
+        epoch = self.order(shuffle, seed, sampler, order=order, block_recordings=block_recordings)
+        epoch = self._rank_share(epoch, rank, world_size, drop_last)
+        stops = range(0, epoch.size, batch_size)
+        chunks = [epoch[a : a + batch_size] for a in stops]
         if drop_last and chunks and chunks[-1].size < batch_size:
             chunks.pop()
         shape = (len(self.channels), self.window_samples)
@@ -561,13 +636,17 @@ class ZarrWindowDataset(Dataset[tuple[torch.Tensor, torch.Tensor]]):
             return x if batch_transform is None else batch_transform(x)
 
         if dev.type != "cuda":
-            ring = _BufferRing((batch_size, *shape), self.dtype)
-            for idx in chunks:
+            ring = _BufferRing((batch_size, *shape), self.dtype, keep=prefetch + 2)
+
+            def gather_cpu(idx: npt.NDArray[np.int64]) -> tuple[np.ndarray, torch.Tensor]:
                 buf = ring.take()[: idx.size]
                 self._gather_into(idx, buf)
-                yield finish(torch.from_numpy(buf)), self._targets(idx)
+                return buf, self._targets(idx)
+
+            for buf, y in _ahead(gather_cpu, chunks, prefetch):
+                yield finish(torch.from_numpy(buf)), y
             return
-        for x, y in self._cuda_batches(chunks, shape, tdtype, dev):
+        for x, y in self._cuda_batches(chunks, shape, tdtype, dev, prefetch):
             yield finish(x), y
 
     def _cuda_batches(
@@ -576,25 +655,27 @@ class ZarrWindowDataset(Dataset[tuple[torch.Tensor, torch.Tensor]]):
         shape: tuple[int, int],
         tdtype: torch.dtype,
         dev: torch.device,
+        prefetch: int,
     ) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
         b = max((c.size for c in chunks), default=0)
-        host = [
-            torch.empty((b, *shape), dtype=tdtype, pin_memory=True) for _ in range(2)
-        ]
-        copied = [torch.cuda.Event(), torch.cuda.Event()]
+        slots = prefetch + 2
+        host = [torch.empty((b, *shape), dtype=tdtype, pin_memory=True) for _ in range(slots)]
+        copied = [torch.cuda.Event() for _ in range(slots)]
         side = torch.cuda.Stream(device=dev)
-        for k, idx in enumerate(chunks):
-            slot = k % 2
-            # The buffer's previous H2D copy (two batches ago) must be done before it is refilled.
+
+        def gather_pinned(k: int, idx: npt.NDArray[np.int64]) -> tuple[int, torch.Tensor]:
+            slot = k % slots
+            # The slot's previous H2D copy must be done before it is refilled.
             copied[slot].synchronize()
-            buf = host[slot]
-            self._gather_into(idx, buf[: idx.size].numpy())
+            self._gather_into(idx, host[slot][: idx.size].numpy())
             y_host = self._targets(idx)
-            if y_host.numel():
-                y_host = y_host.pin_memory()
+            return slot, y_host.pin_memory() if y_host.numel() else y_host
+
+        jobs = [lambda k=k, idx=idx: gather_pinned(k, idx) for k, idx in enumerate(chunks)]
+        for (slot, y_host), idx in zip(_ahead(lambda job: job(), jobs, prefetch), chunks, strict=True):
             main = torch.cuda.current_stream(dev)
             with torch.cuda.stream(side):
-                x = buf[: idx.size].to(dev, non_blocking=True)
+                x = host[slot][: idx.size].to(dev, non_blocking=True)
                 y = y_host.to(dev, non_blocking=True)
                 copied[slot].record(side)
             main.wait_stream(side)
@@ -602,6 +683,55 @@ class ZarrWindowDataset(Dataset[tuple[torch.Tensor, torch.Tensor]]):
             x.record_stream(main)
             y.record_stream(main)
             yield x, y
+
+
+_T = TypeVar("_T")
+_R = TypeVar("_R")
+
+
+def _ahead(work: Callable[[_T], _R], items: Sequence[_T], depth: int) -> Iterator[_R]:
+    """``work(item)`` for each item, in order, computed up to ``depth`` items
+    ahead of the consumer on one background thread (``depth`` 0: inline).
+
+    The work releases the GIL in Rust, so it overlaps the consumer's step. An
+    exception in the work is raised to the consumer at that item; a consumer
+    that stops early stops the thread.
+    """
+    if depth == 0:
+        for item in items:
+            yield work(item)
+        return
+    results: queue.Queue[tuple[bool, Any]] = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def produce() -> None:
+        for item in items:
+            if stop.is_set():
+                return
+            try:
+                result = (True, work(item))
+            except BaseException as e:  # noqa: BLE001 - handed to the consumer
+                result = (False, e)
+            while not stop.is_set():
+                try:
+                    results.put(result, timeout=0.1)
+                    break
+                except queue.Full:
+                    continue
+            if not result[0]:
+                return
+
+    thread = threading.Thread(target=produce, name="brainbrr-prefetch", daemon=True)
+    thread.start()
+    try:
+        for _ in items:
+            ok, value = results.get()
+            if not ok:
+                raise value
+            yield value
+    finally:
+        stop.set()
+        thread.join()
 
 
 class _BufferRing:
@@ -615,10 +745,9 @@ class _BufferRing:
     batch lives, so a batch the caller keeps is never overwritten.
     """
 
-    #: Buffers kept; a caller holding more batches gets fresh ones.
-    KEEP = 3
-
-    def __init__(self, shape: tuple[int, int, int], dtype: np.dtype[Any]) -> None:
+    def __init__(self, shape: tuple[int, int, int], dtype: np.dtype[Any], keep: int = 3) -> None:
+        #: Buffers kept; a caller holding more batches gets fresh ones.
+        self.keep = keep
         self.shape, self.dtype = shape, dtype
         # The count of a buffer only the ring holds, measured the way `take` measures.
         self.buffers: list[np.ndarray] = [np.empty(0)]
@@ -634,7 +763,7 @@ class _BufferRing:
             if self._refs(i) <= self.idle:
                 return self.buffers[i]
         a = np.empty(self.shape, self.dtype)
-        if len(self.buffers) < self.KEEP:
+        if len(self.buffers) < self.keep:
             self.buffers.append(a)
         return a
 
@@ -643,11 +772,12 @@ class _WeightedWindows(Sampler[int]):
     """Window indices drawn with replacement from fixed per-window weights."""
 
     def __init__(
-        self, weights: npt.NDArray[np.float64], num_samples: int, seed: int
+        self, weights: npt.NDArray[np.float64], num_samples: int, seed: int, rank: int = 0
     ) -> None:
         self.weights = weights / weights.sum()
         self.num_samples = num_samples
         self.seed = seed
+        self.rank = rank
         self.epoch = 0
 
     def set_epoch(self, epoch: int) -> None:
@@ -658,7 +788,8 @@ class _WeightedWindows(Sampler[int]):
         return self.num_samples
 
     def __iter__(self) -> Iterator[int]:
-        rng = np.random.default_rng([self.seed, self.epoch])
+        # Each rank draws its own sequence: ranks never share their draws' stream.
+        rng = np.random.default_rng([self.seed, self.epoch, self.rank])
         draws = rng.choice(
             self.weights.size, size=self.num_samples, replace=True, p=self.weights
         )
@@ -670,6 +801,8 @@ def balanced_sampler(
     seizure_rate: float = 0.5,
     num_samples: int | None = None,
     seed: int = 0,
+    rank: int | None = None,
+    world_size: int | None = None,
 ) -> Sampler[int]:
     """A sampler drawing seizure windows (label 1) at ``seizure_rate``.
 
@@ -687,6 +820,10 @@ def balanced_sampler(
         Draws per epoch; default the number of labeled windows.
     seed : int
         Seed; the sampler's ``set_epoch(e)`` gives epoch ``e`` its own draws.
+    rank, world_size : int, optional
+        For data-parallel training: each rank draws ``num_samples / world_size``
+        (rounded up, the same on every rank) from its own random stream.
+        Default: ``torch.distributed``'s when a process group is initialised.
 
     Returns
     -------
@@ -711,4 +848,10 @@ def balanced_sampler(
         seiz, seizure_rate / n_seiz, np.where(bckg, (1.0 - seizure_rate) / n_bckg, 0.0)
     )
     n = n_seiz + n_bckg if num_samples is None else int(num_samples)
-    return _WeightedWindows(weights, n, seed)
+    if rank is None and world_size is None and torch.distributed.is_available() and torch.distributed.is_initialized():
+        rank, world_size = torch.distributed.get_rank(), torch.distributed.get_world_size()
+    world_size = world_size or 1
+    rank = rank or 0
+    if not 0 <= rank < world_size:
+        raise ValueError(f"rank must lie in [0, {world_size}), not {rank}")
+    return _WeightedWindows(weights, -(-n // world_size), seed, rank)
