@@ -35,21 +35,25 @@ def _recorded(ds: ZarrWindowDataset) -> list[np.ndarray]:
     seen: list[np.ndarray] = []
     gather = ds._gather_into
 
-    def recording(idx: np.ndarray, dst: np.ndarray) -> None:
+    def recording(idx: np.ndarray, dst: np.ndarray, io: str = "read") -> None:
         seen.append(np.array(idx))
-        gather(idx, dst)
+        gather(idx, dst, io)
 
     ds._gather_into = recording  # type: ignore[method-assign]
     return seen
 
 
-def test_prefetched_batches_equal_gathered_on_demand(store: Path) -> None:
+@pytest.mark.parametrize("io", ["read", "map"])
+def test_prefetched_batches_equal_the_items(store: Path, io: str) -> None:
     ds = ZarrWindowDataset(store)
-    lazy = [(x.clone(), y.clone()) for x, y in ds.batches(7, seed=3, device="cpu", prefetch=0)]
-    ahead = [(x.clone(), y.clone()) for x, y in ds.batches(7, seed=3, device="cpu", prefetch=3)]
+    lazy = [(x.clone(), y.clone()) for x, y in ds.batches(7, seed=3, device="cpu", prefetch=0, io=io)]
+    ahead = [(x.clone(), y.clone()) for x, y in ds.batches(7, seed=3, device="cpu", prefetch=3, io=io)]
     assert len(lazy) == len(ahead) == -(-len(ds) // 7)
     for (a, b), (c, d) in zip(lazy, ahead, strict=True):
         assert torch.equal(a, c) and torch.equal(b, d)
+    order = ds.order(seed=3)
+    items = torch.stack([ds[int(i)][0] for i in order[:7]])
+    assert torch.equal(lazy[0][0], items), "a batch holds exactly the windows ds[i] views"
 
 
 def test_the_gather_runs_ahead_while_the_caller_works(store: Path) -> None:
@@ -77,7 +81,7 @@ def test_a_caller_that_stops_early_stops_the_prefetch_thread(store: Path) -> Non
 def test_a_failed_gather_reaches_the_caller(store: Path) -> None:
     ds = ZarrWindowDataset(store)
 
-    def broken(idx: np.ndarray, dst: np.ndarray) -> None:
+    def broken(idx: np.ndarray, dst: np.ndarray, io: str = "read") -> None:
         raise OSError("disk gone")
 
     ds._gather_into = broken  # type: ignore[method-assign]
@@ -140,7 +144,7 @@ DDP_WORKER = textwrap.dedent(
     ds = ZarrWindowDataset(store)
     seen = []
     gather = ds._gather_into
-    ds._gather_into = lambda idx, dst: (seen.append(idx.tolist()), gather(idx, dst))[1]
+    ds._gather_into = lambda idx, dst, io: (seen.append(idx.tolist()), gather(idx, dst, io))[1]
     n = sum(1 for _ in ds.batches(4, seed=11, device="cpu"))  # rank and world size from the process group
     sampler = DistributedSampler(ds, seed=11)
     loader = [int(i) for i in sampler]

@@ -184,7 +184,7 @@ def test_pickles_without_maps(ds: ZarrWindowDataset) -> None:
     ds[0]
     state = pickle.dumps(ds)
     back = pickle.loads(state)
-    assert not back._maps and back._gatherer is None
+    assert not back._maps and not back._gatherers and back._reader is None
     assert torch.equal(back[0][0], ds[0][0])
 
 

@@ -215,6 +215,7 @@ class WindowGatherer:
         n_channels: int,
         dtype: str,
         threads: int = 0,
+        io: str = "read",
     ) -> WindowGatherer: ...
     def __len__(self) -> int: ...
     def gather(

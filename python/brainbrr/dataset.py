@@ -184,7 +184,8 @@ class ZarrWindowDataset(Dataset[tuple[torch.Tensor, torch.Tensor]]):
         self._maps: OrderedDict[tuple[int, str], np.ndarray] = OrderedDict()
         self._chunks: dict[int, tuple[str, str, bool]] = {}
         self._reader: _native.StoreReader | None = reader
-        self._gatherer: _native.WindowGatherer | None = None
+        self._gatherers: dict[str, _native.WindowGatherer] = {}
+        self._rings: dict[tuple[int, int], _BufferRing] = {}
         self.compressed = False
 
         ingest_t, ingest_s = int(index["window_samples"]), int(index["stride_samples"])
@@ -392,7 +393,7 @@ class ZarrWindowDataset(Dataset[tuple[torch.Tensor, torch.Tensor]]):
         other.splits = [self.splits[r] for r in rows]
         other.sessions = [self.sessions[r] for r in rows]
         other.n_samples = self.n_samples[rows]
-        other._maps, other._gatherer = OrderedDict(), None
+        other._maps, other._gatherers, other._rings = OrderedDict(), {}, {}
         other._chunks = {int(position[r]): v for r, v in self._chunks.items() if position[r] >= 0}
         other._rec = position[self._rec[keep]]
         other._start, other._label, other._frac, other._type = (
@@ -430,7 +431,8 @@ class ZarrWindowDataset(Dataset[tuple[torch.Tensor, torch.Tensor]]):
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()
         state["_maps"] = OrderedDict()
-        state["_gatherer"] = None
+        state["_gatherers"] = {}
+        state["_rings"] = {}
         state["_reader"] = None
         return state
 
@@ -446,8 +448,9 @@ class ZarrWindowDataset(Dataset[tuple[torch.Tensor, torch.Tensor]]):
 
     # --- batches ----------------------------------------------------------
 
-    def _gather_into(self, idx: npt.NDArray[np.int64], dst: np.ndarray) -> None:
-        """Fill ``dst`` ``[len(idx), C, T]`` with windows ``idx`` (Rust threads, GIL released)."""
+    def _gather_into(self, idx: npt.NDArray[np.int64], dst: np.ndarray, io: str = "map") -> None:
+        """Fill ``dst`` ``[len(idx), C, T]`` with windows ``idx`` (Rust threads, GIL released),
+        read with ``io`` (``"read"``: positional reads; ``"map"``: copies out of memory maps)."""
         used = np.unique(self._rec[idx])
         for r in used:  # checked before the gather maps them
             self._checked(int(r))
@@ -456,19 +459,21 @@ class ZarrWindowDataset(Dataset[tuple[torch.Tensor, torch.Tensor]]):
                 r, a = int(self._rec[i]), int(self._start[i])
                 dst[k] = self._read("signal", r)[:, a : a + self.window_samples]
             return
-        if self._gatherer is None:
+        gatherer = self._gatherers.get(io)
+        if gatherer is None:
             # Recordings outside the dataset are never gathered: no path to check.
             present = set(np.unique(self._rec).tolist())
             paths = [self._checked(r)[0] if r in present else "" for r in range(len(self.rids))]
-            self._gatherer = _native.WindowGatherer(
+            gatherer = self._gatherers[io] = _native.WindowGatherer(
                 paths,
                 [int(n) for n in self.n_samples],
                 len(self.channels),
                 self.dtype.name,
+                io=io,
             )
         if self.dtype == np.float16:
             dst = dst.view(np.uint16)
-        self._gatherer.gather(self._rec[idx], self._start[idx], dst)
+        gatherer.gather(self._rec[idx], self._start[idx], dst)
 
     def _targets(self, idx: npt.NDArray[np.int64]) -> torch.Tensor:
         if self.label == "any":
@@ -558,6 +563,7 @@ class ZarrWindowDataset(Dataset[tuple[torch.Tensor, torch.Tensor]]):
         block_recordings: int = 64,
         rank: int | None = None,
         world_size: int | None = None,
+        io: Literal["read", "map"] = "map",
     ) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
         """One epoch of ``(x [B, C, T], y [B] or [B, T])`` batches on ``device``.
 
@@ -604,6 +610,13 @@ class ZarrWindowDataset(Dataset[tuple[torch.Tensor, torch.Tensor]]):
             training: disjoint across ranks, the same number of batches on
             every rank. Default: ``torch.distributed``'s when a process group
             is initialised, else the whole epoch.
+        io : {"read", "map"}
+            How the Rust threads read the chunk files: copies out of memory
+            maps (default), or positional reads (``pread``) straight into the
+            batch. Measured on this project's machine (``bench/RESULTS-epochs.md``)
+            the maps are faster on the first epoch, later ones and a cold page
+            cache alike; reads avoid page-table work, which may pay on file
+            systems where page faults are slow.
 
         Yields
         ------
@@ -636,17 +649,21 @@ class ZarrWindowDataset(Dataset[tuple[torch.Tensor, torch.Tensor]]):
             return x if batch_transform is None else batch_transform(x)
 
         if dev.type != "cuda":
-            ring = _BufferRing((batch_size, *shape), self.dtype, keep=prefetch + 2)
+            # Kept across epochs: fresh buffers cost their page faults every time.
+            key = (batch_size, prefetch)
+            ring = self._rings.get(key)
+            if ring is None:
+                ring = self._rings[key] = _BufferRing((batch_size, *shape), self.dtype, keep=prefetch + 2)
 
             def gather_cpu(idx: npt.NDArray[np.int64]) -> tuple[np.ndarray, torch.Tensor]:
                 buf = ring.take()[: idx.size]
-                self._gather_into(idx, buf)
+                self._gather_into(idx, buf, io)
                 return buf, self._targets(idx)
 
             for buf, y in _ahead(gather_cpu, chunks, prefetch):
                 yield finish(torch.from_numpy(buf)), y
             return
-        for x, y in self._cuda_batches(chunks, shape, tdtype, dev, prefetch):
+        for x, y in self._cuda_batches(chunks, shape, tdtype, dev, prefetch, io):
             yield finish(x), y
 
     def _cuda_batches(
@@ -656,6 +673,7 @@ class ZarrWindowDataset(Dataset[tuple[torch.Tensor, torch.Tensor]]):
         tdtype: torch.dtype,
         dev: torch.device,
         prefetch: int,
+        io: str,
     ) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
         b = max((c.size for c in chunks), default=0)
         slots = prefetch + 2
@@ -667,7 +685,7 @@ class ZarrWindowDataset(Dataset[tuple[torch.Tensor, torch.Tensor]]):
             slot = k % slots
             # The slot's previous H2D copy must be done before it is refilled.
             copied[slot].synchronize()
-            self._gather_into(idx, host[slot][: idx.size].numpy())
+            self._gather_into(idx, host[slot][: idx.size].numpy(), io)
             y_host = self._targets(idx)
             return slot, y_host.pin_memory() if y_host.numel() else y_host
 
@@ -693,32 +711,33 @@ def _ahead(work: Callable[[_T], _R], items: Sequence[_T], depth: int) -> Iterato
     """``work(item)`` for each item, in order, computed up to ``depth`` items
     ahead of the consumer on one background thread (``depth`` 0: inline).
 
-    The work releases the GIL in Rust, so it overlaps the consumer's step. An
-    exception in the work is raised to the consumer at that item; a consumer
-    that stops early stops the thread.
+    The work releases the GIL in Rust, so it overlaps the consumer's step. At
+    most ``depth`` results wait, done or in progress, beyond the one the
+    consumer holds, so the buffers they fill are bounded: ``depth + 2`` with
+    the one the consumer let go last (its caller may still hold it while it
+    asks for the next). An exception in the work is raised to the consumer at
+    that item; a consumer that stops early stops the thread.
     """
     if depth == 0:
         for item in items:
             yield work(item)
         return
-    results: queue.Queue[tuple[bool, Any]] = queue.Queue(maxsize=depth)
+    results: queue.Queue[tuple[bool, Any]] = queue.Queue()
+    # The consumer's current result holds a slot until it asks for the next.
+    slots = threading.Semaphore(depth + 1)
     stop = threading.Event()
 
     def produce() -> None:
         for item in items:
+            while not slots.acquire(timeout=0.1):
+                if stop.is_set():
+                    return
             if stop.is_set():
                 return
             try:
-                result = (True, work(item))
+                results.put((True, work(item)))
             except BaseException as e:  # noqa: BLE001 - handed to the consumer
-                result = (False, e)
-            while not stop.is_set():
-                try:
-                    results.put(result, timeout=0.1)
-                    break
-                except queue.Full:
-                    continue
-            if not result[0]:
+                results.put((False, e))
                 return
 
     thread = threading.Thread(target=produce, name="brainbrr-prefetch", daemon=True)
@@ -729,6 +748,8 @@ def _ahead(work: Callable[[_T], _R], items: Sequence[_T], depth: int) -> Iterato
             if not ok:
                 raise value
             yield value
+            del value
+            slots.release()  # the consumer is done with the previous result
     finally:
         stop.set()
         thread.join()

@@ -3,9 +3,17 @@
 //!
 //! This is the reader's hot path: the buffer is usually pinned host memory that
 //! is then copied to the GPU, so the gather writes straight into the caller's
-//! memory and allocates nothing per window. Sources are the memory-mapped chunk
-//! files of a store ([`Gatherer`], the store is little-endian like every host
-//! brainbrr builds for) or plain slices ([`gather_windows`]).
+//! memory and allocates nothing per window. Sources are the chunk files of a
+//! store ([`Gatherer`], the store is little-endian like every host brainbrr
+//! builds for) or plain slices ([`gather_windows`]).
+//!
+//! A [`Gatherer`] reads its files one of two ways ([`Io`]): positional reads
+//! (`pread`, one per channel row of a window, straight into the output), or
+//! copies out of memory maps. Reads cost the same on every epoch; a map is as
+//! fast once every page of it is mapped, but its first touch of each 4 KiB page
+//! is a page fault, so an epoch over pages not yet mapped (the first one, and
+//! every one when the store is larger than RAM) runs at a fraction of the
+//! speed. `bench/bench_loader.py` measures both.
 //!
 //! Every window is bounds-checked before anything is copied, so a bad offset
 //! is an error and leaves the output untouched.
@@ -281,8 +289,18 @@ fn pool_size(threads: usize) -> usize {
         })
 }
 
-/// The memory-mapped signal chunk files of a store, and a gather pool built in
-/// the process that uses it. Files are mapped on first use, so opening a
+/// How a [`Gatherer`] reads its chunk files (see the module doc).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Io {
+    /// `pread` each row of each window into the output.
+    #[default]
+    Read,
+    /// Copy out of a memory map of each file.
+    Map,
+}
+
+/// The signal chunk files of a store, and a gather pool built in the process
+/// that uses it. Files are opened (or mapped) on first use, so opening a
 /// gatherer over thousands of recordings costs nothing.
 #[derive(Debug)]
 pub struct Gatherer {
@@ -290,7 +308,9 @@ pub struct Gatherer {
     n_samples: Vec<usize>,
     n_channels: usize,
     sample_size: usize,
+    io: Io,
     maps: Vec<OnceLock<Mmap>>,
+    files: Vec<OnceLock<File>>,
     threads: usize,
     pool: Mutex<Option<(u32, Arc<ThreadPool>)>>,
 }
@@ -321,14 +341,54 @@ impl Gatherer {
             });
         }
         let maps = paths.iter().map(|_| OnceLock::new()).collect();
+        let files = paths.iter().map(|_| OnceLock::new()).collect();
         Ok(Self {
             paths,
             n_samples,
             n_channels,
             sample_size,
+            io: Io::default(),
             maps,
+            files,
             threads,
             pool: Mutex::new(None),
+        })
+    }
+
+    /// Read the files with `io` (default [`Io::Read`]).
+    #[must_use]
+    pub fn with_io(mut self, io: Io) -> Self {
+        self.io = io;
+        self
+    }
+
+    /// Recording `r`'s file, opened on first use and checked to hold its
+    /// samples (and at most a checksum after them).
+    fn file(&self, r: usize) -> Result<&File, GatherError> {
+        if let Some(file) = self.files[r].get() {
+            return Ok(file);
+        }
+        let path = &self.paths[r];
+        let io = |source| GatherError::Io {
+            path: path.clone(),
+            source,
+        };
+        let file = File::open(path).map_err(io)?;
+        let len = file.metadata().map_err(io)?.len();
+        let expected = self.n_channels * self.n_samples[r] * self.sample_size;
+        if len != expected as u64 && len != (expected + crate::store::CRC_LEN) as u64 {
+            return Err(GatherError::SourceSize {
+                what: path.display().to_string(),
+                actual: usize::try_from(len).unwrap_or(usize::MAX),
+                expected,
+                n_channels: self.n_channels,
+                n_samples: self.n_samples[r],
+            });
+        }
+        // Another thread may have opened it meanwhile; either handle is fine.
+        let _ = self.files[r].set(file);
+        self.files[r].get().ok_or_else(|| GatherError::Shape {
+            reason: format!("{}: file handle lost", path.display()),
         })
     }
 
@@ -448,6 +508,9 @@ impl Gatherer {
             return Ok(());
         }
         let pool = self.pool()?;
+        if self.io == Io::Read {
+            return self.read_windows(&pool, &items, window, out);
+        }
         // Map every file the batch touches first (in parallel: opening is a
         // syscall each), so the copy itself cannot fail halfway; windows then
         // refer to their recording's position in `used`.
@@ -465,6 +528,51 @@ impl Gatherer {
             .collect();
         copy_windows(&pool, &items, |p| slices[p], self.n_channels, window, out);
         Ok(())
+    }
+
+    /// [`Io::Read`]: each window's rows read at their offsets straight into
+    /// `out`, windows in parallel on the pool (several reads in flight when the
+    /// pages are not in the page cache).
+    fn read_windows<T: Sample>(
+        &self,
+        pool: &ThreadPool,
+        items: &[(usize, usize)],
+        window: usize,
+        out: &mut [T],
+    ) -> Result<(), GatherError> {
+        use std::os::unix::fs::FileExt;
+        let per_item = self.n_channels * window;
+        let size = size_of::<T>();
+        // Open every file first, so that only a read error can stop the copy halfway.
+        let mut used: Vec<usize> = items.iter().map(|&(r, _)| r).collect();
+        used.sort_unstable();
+        used.dedup();
+        pool.install(|| used.par_iter().try_for_each(|&r| self.file(r).map(drop)))?;
+        pool.install(|| {
+            out.par_chunks_mut(per_item)
+                .zip(items.par_iter())
+                .try_for_each(|(dst, &(r, start))| {
+                    let file = self.file(r)?;
+                    let n = self.n_samples[r];
+                    for (c, row) in dst.chunks_exact_mut(window).enumerate() {
+                        // SAFETY: `T` is f32 or u16 (sealed): every byte pattern
+                        // read into it is a valid value, and u8 needs no alignment.
+                        let bytes = unsafe {
+                            std::slice::from_raw_parts_mut(
+                                row.as_mut_ptr().cast::<u8>(),
+                                size_of_val(row),
+                            )
+                        };
+                        let offset = ((c * n + start) * size) as u64;
+                        file.read_exact_at(bytes, offset)
+                            .map_err(|source| GatherError::Io {
+                                path: self.paths[r].clone(),
+                                source,
+                            })?;
+                    }
+                    Ok(())
+                })
+        })
     }
 }
 

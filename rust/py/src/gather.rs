@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use brainbrr_core::gather::{Gatherer, Sample};
+use brainbrr_core::gather::{Gatherer, Io, Sample};
 use numpy::{PyReadonlyArray1, PyReadwriteArray3, PyUntypedArrayMethods};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
@@ -35,14 +35,24 @@ fn fill<T: Sample + numpy::Element>(
 #[pymethods]
 impl WindowGatherer {
     #[new]
-    #[pyo3(signature = (paths, n_samples, n_channels, dtype, threads=0))]
+    #[pyo3(signature = (paths, n_samples, n_channels, dtype, threads=0, io="read"))]
     fn new(
         paths: Vec<PathBuf>,
         n_samples: Vec<usize>,
         n_channels: usize,
         dtype: &str,
         threads: usize,
+        io: &str,
     ) -> PyResult<Self> {
+        let io = match io {
+            "read" => Io::Read,
+            "map" => Io::Map,
+            other => {
+                return Err(PyValueError::new_err(format!(
+                    "io must be 'read' or 'map', not {other:?}"
+                )));
+            }
+        };
         let size = match dtype {
             "float32" => 4,
             "float16" => 2,
@@ -53,7 +63,7 @@ impl WindowGatherer {
             }
         };
         Gatherer::new(paths, n_samples, n_channels, size, threads)
-            .map(Self)
+            .map(|g| Self(g.with_io(io)))
             .map_err(to_py)
     }
 
