@@ -79,19 +79,21 @@ def main() -> int:
     window_bytes = len(ds.channels) * ds.window_samples * ds.dtype.itemsize
     print(f"{name}; {ds!r}", flush=True)
 
-    # 1. Exactness: one shuffled epoch on the device equals the CPU path.
-    n_checked = 0
-    for (xc, yc), (xg, yg) in zip(
-        ds.batches(BATCH, seed=5, device="cpu"),
-        ds.batches(BATCH, seed=5, device="cuda"),
-        strict=True,
-    ):
-        assert xg.is_cuda and yg.is_cuda and xg.dtype == xc.dtype
-        assert torch.equal(xg.cpu(), xc) and torch.equal(yg.cpu(), yc), (
-            "device batch differs from the CPU batch"
-        )
-        n_checked += xc.shape[0]
-    assert n_checked == len(ds)
+    # 1. Exactness: one shuffled epoch on the device equals the CPU path, with
+    # the gather on demand and prefetched (background thread, pinned slots).
+    for prefetch in (0, 2):
+        n_checked = 0
+        for (xc, yc), (xg, yg) in zip(
+            ds.batches(BATCH, seed=5, device="cpu", prefetch=0),
+            ds.batches(BATCH, seed=5, device="cuda", prefetch=prefetch),
+            strict=True,
+        ):
+            assert xg.is_cuda and yg.is_cuda and xg.dtype == xc.dtype
+            assert torch.equal(xg.cpu(), xc) and torch.equal(yg.cpu(), yc), (
+                f"device batch (prefetch={prefetch}) differs from the CPU batch"
+            )
+            n_checked += xc.shape[0]
+        assert n_checked == len(ds)
     cast = next(
         iter(ds.batches(BATCH, shuffle=False, device="cuda", dtype=torch.float16))
     )[0]
