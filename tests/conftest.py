@@ -229,6 +229,16 @@ def run_cli(program: str, *args: str | Path, timeout: float = 120) -> subprocess
     return subprocess.run([str(BIN / program), *map(str, args)], capture_output=True, text=True, timeout=timeout)
 
 
+def start_ingest(source: Path, store: Path, *args: str | Path, jobs: int = 2) -> subprocess.Popen[str]:
+    """``brainbrr-ingest SOURCE --out STORE --json -j JOBS ARGS``, started and left running."""
+    return subprocess.Popen(
+        [str(BIN / "brainbrr-ingest"), str(source), "--out", str(store), "--json", "-j", str(jobs), *map(str, args)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
 def run_ingest(
     source: Path, store: Path, *args: str | Path
 ) -> tuple[subprocess.CompletedProcess[str], dict[str, Any] | None]:

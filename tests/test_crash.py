@@ -22,7 +22,7 @@ import pytest
 
 from brainbrr._native import write_edf
 from brainbrr.synthetic import EEG_19
-from tests.conftest import BIN, csv_bi, read_array, read_attrs, run_cli, run_ingest, store_arrays
+from tests.conftest import csv_bi, read_array, read_attrs, run_cli, run_ingest, start_ingest, store_arrays
 
 N_RECORDINGS = 40
 #: Root `brainbrr.index` fields that describe one run, not the store: its wall
@@ -61,15 +61,6 @@ def reference(corpus: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     assert proc.returncode == 0 and summary is not None, proc.stderr
     assert summary["ingested"] == N_RECORDINGS
     return store
-
-
-def start_ingest(corpus: Path, store: Path, *args: str) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [str(BIN / "brainbrr-ingest"), str(corpus), "--out", str(store), "--json", "-j", "2", *args],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
 
 
 def committed(store: Path) -> list[str]:
