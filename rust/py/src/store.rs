@@ -301,6 +301,7 @@ fn _write_test_store(
                 labeled: true,
                 warnings: Vec::new(),
                 interpolated: Vec::new(),
+                store_id: None,
             };
             store
                 .write_recording(rid, &meta, data, labels)

@@ -126,6 +126,7 @@ pub(crate) fn ingest_one(
                 .cloned()
                 .collect(),
             interpolated: source.picked.interpolated().map(str::to_owned).collect(),
+            store_id: None, // the writer records the store's
         };
         let mut writer = store
             .begin_recording(&src.rid, &meta, cfg.dtype)

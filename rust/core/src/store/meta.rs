@@ -164,6 +164,10 @@ pub struct RecordingMeta {
     pub warnings: Vec<String>,
     /// Channels interpolated because they were missing.
     pub interpolated: Vec<String>,
+    /// The root's `store_id` when the recording was committed (set by the
+    /// writer): a reader that opened another store id is refused it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub store_id: Option<String>,
 }
 
 /// Every JSON path where `stored` and `requested` differ, as

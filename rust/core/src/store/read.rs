@@ -169,8 +169,8 @@ impl Store {
 
     /// Recording `rid` for a reader, checked against the index (`n_samples`)
     /// and the root (channel count, dtype) before anything is mapped; with
-    /// `store_id`, also that the store is still the one the reader opened
-    /// (not overwritten or rebuilt since).
+    /// `store_id`, also that the recording belongs to the store the reader
+    /// opened (not one written by an overwrite or rebuild since).
     ///
     /// # Errors
     /// [`StoreError::Replaced`], [`StoreError::NotCommitted`],
@@ -182,24 +182,34 @@ impl Store {
         store_id: Option<&str>,
     ) -> Result<RecordingChunks, StoreError> {
         validate_rid(rid)?;
-        if let Some(id) = store_id {
-            let now = Self::open(self.path())?.root_meta().store_id.clone();
-            if now.as_deref() != Some(id) {
-                return Err(StoreError::Replaced {
-                    path: self.path().to_owned(),
-                });
-            }
-        }
         let dir = self.recording_dir(rid);
         let mismatch = |reason: String| StoreError::Mismatch {
             path: dir.clone(),
             reason,
         };
         no_links(self.path(), &dir.join("zarr.json")).map_err(&mismatch)?;
-        let meta = read_recording_meta(&dir)?.ok_or_else(|| StoreError::NotCommitted {
-            path: self.path().to_owned(),
-            rid: rid.to_owned(),
-        })?;
+        let Some(meta) = read_recording_meta(&dir)? else {
+            // Gone: say why when the whole store was replaced.
+            let root = Self::open(self.path())?.root_meta().store_id.clone();
+            if store_id.is_some() && root.as_deref() != store_id {
+                return Err(StoreError::Replaced {
+                    path: self.path().to_owned(),
+                });
+            }
+            return Err(StoreError::NotCommitted {
+                path: self.path().to_owned(),
+                rid: rid.to_owned(),
+            });
+        };
+        // Every recording carries the id of the store it was committed to: one
+        // written by a later overwrite (or another corpus) carries another.
+        if let (Some(want), Some(got)) = (store_id, &meta.store_id)
+            && want != got
+        {
+            return Err(StoreError::Replaced {
+                path: self.path().to_owned(),
+            });
+        }
         let channels = self.root_meta().channels.len() as u64;
         if meta.n_samples != n_samples {
             return Err(mismatch(format!(

@@ -166,15 +166,18 @@ impl Store {
     ) -> Result<RecordingWriter<'_>, StoreError> {
         validate_rid(rid)?;
         let tmp = temp_path(self.path(), rid)?;
+        let mut meta = meta.clone();
+        meta.store_id.clone_from(&self.root_meta().store_id);
+        let channels = meta.n_channels as usize;
         let mut writer = RecordingWriter {
             store: self,
             rid: rid.to_owned(),
-            meta: meta.clone(),
+            meta,
             zarr: Arc::new(FilesystemStore::new(&tmp).map_err(|e| StoreError::zarr(&tmp, e))?),
             tmp,
             dtype,
             sink: Sink::Empty,
-            written: vec![false; meta.n_channels as usize],
+            written: vec![false; channels],
             row_bytes: Vec::new(),
             committed: false,
         };
