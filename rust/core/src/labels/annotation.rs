@@ -173,6 +173,23 @@ struct Line<'a> {
     text: &'a str,
 }
 
+impl<'a> Line<'a> {
+    /// The lines of `text` that are not blank, trimmed, with their 1-based
+    /// numbers; `end` is set to the number just past the last line (where an
+    /// error about the end of the file points).
+    fn all(text: &'a str, path: &'a Path, end: &'a mut usize) -> impl Iterator<Item = Line<'a>> {
+        text.lines()
+            .enumerate()
+            .inspect(|(i, _)| *end = i + 2)
+            .map(move |(i, raw)| Line {
+                path,
+                line: i + 1,
+                text: raw.trim(),
+            })
+            .filter(|line| !line.text.is_empty())
+    }
+}
+
 impl Line<'_> {
     fn columns(&self) -> Result<Columns, LabelError> {
         let names: Vec<&str> = self.text.split(',').map(str::trim).collect();
@@ -349,17 +366,8 @@ fn parse_csv(text: &str, path: &Path, cfg: &LabelConfig) -> Result<Annotations, 
     let mut rows = Builder::new(cfg);
     let mut columns = None;
     let mut fields = Vec::new();
-    let mut n_lines = 0;
-    for (i, raw) in text.lines().enumerate() {
-        n_lines = i + 1;
-        let line = Line {
-            path,
-            line: i + 1,
-            text: raw.trim(),
-        };
-        if line.text.is_empty() {
-            continue;
-        }
+    let mut end = 1;
+    for line in Line::all(text, path, &mut end) {
         if let Some(comment) = line.text.strip_prefix('#') {
             if columns.is_none() {
                 line.meta(comment, &mut rows.out)?;
@@ -383,7 +391,7 @@ fn parse_csv(text: &str, path: &Path, cfg: &LabelConfig) -> Result<Annotations, 
     if columns.is_none() {
         return Err(LabelError::MissingHeader {
             path: path.to_owned(),
-            line: n_lines + 1,
+            line: end,
             found: None,
         });
     }

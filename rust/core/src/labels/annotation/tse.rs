@@ -21,15 +21,9 @@ pub(super) fn parse(text: &str, path: &Path, cfg: &LabelConfig) -> Result<Annota
     let mut rows = Builder::new(cfg);
     let mut has_version = false;
     let mut fields = Vec::new();
-    let mut n_lines = 0;
-    for (i, raw) in text.lines().enumerate() {
-        n_lines = i + 1;
-        let line = Line {
-            path,
-            line: i + 1,
-            text: raw.trim(),
-        };
-        if line.text.is_empty() || line.text.starts_with('#') {
+    let mut end = 1;
+    for line in Line::all(text, path, &mut end) {
+        if line.text.starts_with('#') {
             continue;
         }
         if !has_version {
@@ -60,7 +54,7 @@ pub(super) fn parse(text: &str, path: &Path, cfg: &LabelConfig) -> Result<Annota
     if !has_version {
         return Err(LabelError::MissingVersion {
             path: path.to_owned(),
-            line: n_lines + 1,
+            line: end,
             found: None,
         });
     }
