@@ -445,6 +445,12 @@ impl Gatherer {
                 // over it). A file truncated by another process while mapped
                 // would fault, a risk every mmap reader (numpy.memmap) shares.
                 let map = unsafe { Mmap::map(&file) }.map_err(io)?;
+                // Fill the page tables in one call (pages already in the page
+                // cache; the others are read ahead): a fault per 4 KiB page on
+                // first touch is what makes a first epoch slower than later ones.
+                // Best effort: older kernels (before 5.14) refuse the advice.
+                #[cfg(target_os = "linux")]
+                let _ = map.advise(memmap2::Advice::PopulateRead);
                 // Another thread may have mapped it meanwhile; either map is fine.
                 let _ = self.maps[r].set(map);
                 self.maps[r].get().ok_or_else(|| GatherError::Shape {
