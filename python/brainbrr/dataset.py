@@ -240,9 +240,7 @@ class ZarrWindowDataset(Dataset[tuple[torch.Tensor, torch.Tensor]]):
         if hit is None:
             reader = self._store()
             rid, n = self.rids[r], int(self.n_samples[r])
-            signal, label, raw, _ = reader.recording(rid, n, self.store_id)
-            if self.verify:
-                reader.check_checksums(rid, n)
+            signal, label, raw = reader.recording(rid, n, self.store_id, checksums=self.verify)
             if not raw and not self.compressed:
                 self.compressed = True
                 warnings.warn(
@@ -451,9 +449,8 @@ class ZarrWindowDataset(Dataset[tuple[torch.Tensor, torch.Tensor]]):
     def _gather_into(self, idx: npt.NDArray[np.int64], dst: np.ndarray, io: str = "map") -> None:
         """Fill ``dst`` ``[len(idx), C, T]`` with windows ``idx`` (Rust threads, GIL released),
         read with ``io`` (``"read"``: positional reads; ``"map"``: copies out of memory maps)."""
-        used = np.unique(self._rec[idx])
-        for r in used:  # checked before the gather maps them
-            self._checked(int(r))
+        # Every recording is checked before it is read: by `_read` when decoding,
+        # and when the gatherer is made, for all the dataset's recordings.
         if self.compressed:
             for k, i in enumerate(idx):
                 r, a = int(self._rec[i]), int(self._start[i])

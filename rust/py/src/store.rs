@@ -59,41 +59,32 @@ impl StoreReader {
         index_dict(py, t)
     }
 
-    /// Recording `rid`'s chunk files `(signal, label, mappable, checksummed)`,
-    /// checked against the index's `n_samples`, the root and `store_id`.
-    #[pyo3(signature = (rid, n_samples, store_id = None))]
+    /// Recording `rid`'s chunk files `(signal, label, mappable)`, checked
+    /// against the index's `n_samples`, the root and `store_id`; with
+    /// `checksums`, also against the CRC-32C at the end of each chunk
+    /// (`StoreError` naming the file when one differs).
+    #[pyo3(signature = (rid, n_samples, store_id = None, checksums = false))]
     fn recording(
         &self,
         py: Python<'_>,
         rid: &str,
         n_samples: u64,
         store_id: Option<&str>,
-    ) -> PyResult<(PathBuf, PathBuf, bool, bool)> {
-        let c = py
-            .detach(|| self.0.recording_chunks(rid, n_samples, store_id))
-            .map_err(to_py)?;
-        let raw = c.signal.raw && c.label.raw;
-        Ok((c.signal.path, c.label.path, raw, c.signal.crc))
-    }
-
-    /// Checks the CRC-32C of recording `rid`'s chunks (after `recording`);
-    /// raises `StoreError` naming the file when one differs.
-    fn check_checksums(&self, py: Python<'_>, rid: &str, n_samples: u64) -> PyResult<()> {
-        py.detach(|| {
-            let c = self
-                .0
-                .recording_chunks(rid, n_samples, None)
-                .map_err(to_py)?;
-            for chunk in [&c.signal, &c.label] {
-                Store::check_checksum(chunk).map_err(|reason| {
-                    to_py(StoreError::Mismatch {
-                        path: chunk.path.clone(),
-                        reason,
-                    })
+        checksums: bool,
+    ) -> PyResult<(PathBuf, PathBuf, bool)> {
+        let c = py.detach(|| {
+            let c = self.0.recording_chunks(rid, n_samples, store_id)?;
+            for chunk in [&c.signal, &c.label].into_iter().filter(|_| checksums) {
+                Store::check_checksum(chunk).map_err(|reason| StoreError::Mismatch {
+                    path: chunk.path.clone(),
+                    reason,
                 })?;
             }
-            Ok(())
-        })
+            Ok::<_, StoreError>(c)
+        });
+        let c = c.map_err(to_py)?;
+        let raw = c.signal.raw && c.label.raw;
+        Ok((c.signal.path, c.label.path, raw))
     }
 
     /// The window index of `recordings` (row numbers of the index) for

@@ -229,7 +229,8 @@ impl Store {
             Err(e) => out.push(format!("root config: {e}")),
         }
         let r = &t.recordings;
-        for rid in committed.keys().filter(|rid| !r.rid.contains(rid)) {
+        let indexed: std::collections::HashSet<&String> = r.rid.iter().collect();
+        for rid in committed.keys().filter(|rid| !indexed.contains(rid)) {
             out.push(format!(
                 "recordings/{rid} is committed but missing from the index"
             ));
