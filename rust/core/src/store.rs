@@ -111,11 +111,23 @@ pub(crate) fn read_json(path: &Path) -> Result<Option<Value>, StoreError> {
         })
 }
 
-/// A directory that holds nothing but brainbrr's temporaries: where a store
-/// may be created (a crash before the root `zarr.json` leaves one).
+/// A directory that holds nothing but what an interrupted create leaves
+/// (brainbrr's temporaries, an empty `recordings` group, no root `zarr.json`):
+/// where a store may be created.
 fn is_empty_store_dir(path: &Path) -> Result<bool, StoreError> {
     let mut entries = fs::read_dir(path).map_err(|e| StoreError::io(path, e))?;
-    Ok(entries.all(|e| e.is_ok_and(|e| e.file_name() == TMP_DIR)))
+    let empty_group = |dir: &Path| {
+        fs::read_dir(dir)
+            .is_ok_and(|mut d| d.all(|e| e.is_ok_and(|e| e.file_name() == "zarr.json")))
+    };
+    Ok(entries.all(|e| {
+        e.is_ok_and(|e| {
+            e.file_name() == TMP_DIR
+                || (e.file_name() == "recordings"
+                    && e.file_type().is_ok_and(|t| t.is_dir())
+                    && empty_group(&e.path()))
+        })
+    }))
 }
 
 /// Creates the folder `path` if needed and takes its writer lock.
@@ -166,17 +178,16 @@ impl Store {
         Self::init(path, root, lock)
     }
 
-    /// Writes a fresh root and an empty `recordings` group into the locked,
-    /// empty directory `path`. The root `zarr.json` is written atomically
-    /// first: a crash before it leaves a directory that still counts as empty,
-    /// a crash after it a store whose missing `recordings` group the next
-    /// writer adds ([`Store::ensure_recordings`]).
+    /// Writes an empty `recordings` group, then a fresh root, into the locked,
+    /// empty directory `path`. The root `zarr.json` is written atomically and
+    /// last: a crash before it leaves a directory that still counts as empty
+    /// ([`is_empty_store_dir`]), never a root without its `recordings` group.
     fn init(path: &Path, mut root: RootMeta, lock: WriterLock) -> Result<Self, StoreError> {
         root.store_id = Some(meta::new_store_id(path));
         let mut store = Self::with_root(path, root)?;
         store.lock = Some(lock);
-        store.write_root()?;
         store.ensure_recordings()?;
+        store.write_root()?;
         commit::sync_dir(path)?;
         Ok(store)
     }
@@ -277,10 +288,12 @@ impl Store {
     }
 
     /// Empties the store in place and gives it `root` (`--overwrite`). The
-    /// index is marked incomplete first and the old trees are moved into the
-    /// temporaries before the new root is written, so a crash at any point
-    /// leaves a store that the same command (or a resume) completes; nothing
-    /// but the store's own `recordings` and `index` is ever removed.
+    /// index is marked incomplete first, the old trees are moved into the
+    /// temporaries and an empty `recordings` group made before the new root is
+    /// written, so a crash at any point leaves a store (old or new config, no
+    /// recordings, index incomplete) that the same command or a resume
+    /// completes; nothing but the store's own `recordings` and `index` is
+    /// ever removed.
     fn reset(&mut self, root: RootMeta) -> Result<(), StoreError> {
         self.set_index_complete(false, serde_json::json!({ "state": "overwriting" }))?;
         for name in ["recordings", "index"] {
@@ -290,10 +303,10 @@ impl Store {
                 fs::rename(&dir, &aside).map_err(|e| StoreError::io(&dir, e))?;
             }
         }
+        self.ensure_recordings()?;
         self.root = root;
         self.root.store_id = Some(meta::new_store_id(&self.path));
         self.write_root()?;
-        self.ensure_recordings()?;
         commit::sync_dir(&self.path)
     }
 

@@ -636,3 +636,25 @@ fn writer_takes_rows_in_any_order_and_commits_only_complete_recordings() {
     assert_eq!(temporaries(), 0);
     assert_eq!(store.committed().unwrap().len(), 1);
 }
+
+#[test]
+fn an_interrupted_create_is_created_again() {
+    // What a kill between the `recordings` group and the root leaves.
+    let tmp = TempDir::new("interrupted");
+    let store = tmp.store();
+    fs::create_dir_all(store.join("recordings")).unwrap();
+    fs::write(
+        store.join("recordings/zarr.json"),
+        br#"{"zarr_format": 3, "node_type": "group", "attributes": {}}"#,
+    )
+    .unwrap();
+    fs::create_dir_all(store.join(".brainbrr-tmp/x.1.0")).unwrap();
+    let created = Store::open_or_create(&store, root(1.0), false, false).unwrap();
+    assert!(created.committed().unwrap().is_empty());
+    drop(created);
+    assert!(Store::open(&store).is_ok());
+    // A `recordings` folder with anything else in it is not ours to take over.
+    let other = tmp.0.join("other");
+    fs::create_dir_all(other.join("recordings/data")).unwrap();
+    assert!(Store::open_or_create(&other, root(1.0), false, false).is_err());
+}
