@@ -98,7 +98,7 @@ def _on_sigterm(signum: int, frame: object) -> None:
     raise _Terminated
 
 
-def _run_ingest(source: Path, out: Path, args: argparse.Namespace) -> int:
+def _run_ingest(source: str, out: Path, args: argparse.Namespace) -> int:
     config: dict[str, Any] = _read_config(args.config) if args.config else {}
     if args.window is not None:
         config["window_s"] = args.window
@@ -263,7 +263,9 @@ INGEST_HELP = "Decode, preprocess, label and window every EDF/BDF under SOURCE i
 
 
 def _ingest_arguments(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
-    p.add_argument("source", help="corpus root (e.g. data_ext4/tusz); every *.edf, *.EDF, *.bdf below it")
+    p.add_argument(
+        "source", help="corpus root (e.g. data_ext4/tusz, or s3://bucket/tusz); every *.edf, *.EDF, *.bdf below it"
+    )
     p.add_argument("--out", required=True, help="the store (created, or continued if it exists)")
     p.add_argument("--files", help="ingest only the files listed here, one path per line relative to SOURCE")
     p.add_argument("--overwrite", action="store_true", help="empty the store and rebuild it")
@@ -276,7 +278,7 @@ def _ingest_arguments(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
         "(default: the TUSZ v1 and v2 layouts)",
     )
     _ingest_options(p)
-    p.set_defaults(run=lambda args: _run_ingest(Path(args.source), Path(args.out), args))
+    p.set_defaults(run=lambda args: _run_ingest(args.source, Path(args.out), args))
     return p
 
 

@@ -32,8 +32,12 @@ def ingest(
 
     Parameters
     ----------
-    source : path-like
+    source : path-like or str
         Corpus root; every ``*.edf``, ``*.EDF`` and ``*.bdf`` below it is ingested.
+        An ``s3://bucket/prefix`` URL lists the bucket instead (credentials and
+        endpoint as the AWS tools take them: ``AWS_*`` variables, ``~/.aws``);
+        each recording is downloaded with its annotations, a few ahead of the
+        workers, and deleted once committed.
     out : path-like
         The Zarr store; created, or continued when it exists with the same config.
     config : PreprocessConfig, mapping, str or None
@@ -85,7 +89,7 @@ def ingest(
     """
     callback = None if progress is None else (lambda event: progress(json.loads(event)))
     summary = _native.ingest(
-        Path(source),
+        location(source),
         Path(out),
         PreprocessConfig.from_overrides(config).json,
         jobs=n_jobs,
@@ -98,3 +102,9 @@ def ingest(
         progress=callback,
     )
     return json.loads(summary)
+
+
+def location(path: str | os.PathLike[str]) -> str | Path:
+    """``path`` as the native module takes it: an ``s3://`` URL kept as written
+    (``Path`` would fold its ``//``), anything else a local path."""
+    return path if isinstance(path, str) and path.startswith("s3://") else Path(path)

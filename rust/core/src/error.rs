@@ -25,6 +25,9 @@ pub enum Error {
     /// An annotation file could not be read, or labels/windows could not be built.
     #[error(transparent)]
     Labels(#[from] crate::labels::LabelError),
+    /// Object storage refused or failed a request.
+    #[error(transparent)]
+    Remote(#[from] crate::remote::RemoteError),
     /// Windows could not be gathered into a batch.
     #[error(transparent)]
     Gather(#[from] crate::gather::GatherError),

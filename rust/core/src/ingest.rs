@@ -3,10 +3,12 @@
 //! Each recording is read, montaged, preprocessed, labeled and committed on
 //! its own ([`recording`]); a bounded rayon pool runs `jobs` of them at a time
 //! ([`run`]); the index tables are rebuilt from every committed recording at
-//! the end. Re-running continues: a committed recording whose source size,
+//! the end. Sources may be on object storage ([`fetch`]: staged to local files
+//! ahead of the workers). Re-running continues: a committed recording whose source size,
 //! mtime and config hash match is not redone.
 
 mod discover;
+mod fetch;
 mod layout;
 mod recording;
 mod run;
@@ -17,6 +19,7 @@ use std::path::PathBuf;
 use serde::Serialize;
 
 pub use discover::{SourceFile, discover, from_list};
+pub use fetch::{RemoteFile, discover_remote};
 pub use layout::{PathFields, PathLayout, path_fields};
 pub use run::ingest;
 

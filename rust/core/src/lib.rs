@@ -16,6 +16,7 @@ pub mod labels;
 pub mod mem;
 pub mod montage;
 pub mod preprocess;
+pub mod remote;
 pub mod store;
 
 pub use error::{Error, Result};

@@ -27,6 +27,8 @@ pub struct SourceFile {
     pub montage: Option<String>,
     /// Why a field the layout expects could not be read from the path.
     pub issues: Vec<String>,
+    /// For a recording on object storage (`path` is then its URL): its objects.
+    pub remote: Option<std::sync::Arc<super::fetch::RemoteFile>>,
 }
 
 fn is_recording(p: &Path) -> bool {
@@ -61,6 +63,18 @@ impl SourceFile {
             issues: fields.issues,
             rel,
             path,
+            remote: None,
+        }
+    }
+
+    /// Size and modification time (ns) of the source: what resume compares.
+    ///
+    /// # Errors
+    /// The local file's metadata cannot be read.
+    pub fn fingerprint(&self) -> io::Result<(u64, i64)> {
+        match &self.remote {
+            Some(r) => Ok((r.size, r.mtime_ns)),
+            None => super::recording::fingerprint(&self.path),
         }
     }
 }

@@ -9,10 +9,12 @@ use std::time::Instant;
 use rayon::prelude::*;
 
 use super::discover::{SourceFile, discover, from_list};
-use super::recording::{Outcome, fingerprint, ingest_one};
+use super::fetch::{Stager, discover_remote, source_url};
+use super::recording::{Outcome, ingest_one};
 use super::{Event, IngestError, IngestOptions, SplitStats, Summary};
 use crate::config::PreprocessConfig;
 use crate::labels::{SEIZURE, UNLABELED, Window, WindowSpec, type_name, window_types, windows};
+use crate::remote::Bucket;
 use crate::store::{
     FailureRows, IndexTables, RecordingMeta, RecordingRows, RootMeta, Store, WindowRows,
 };
@@ -40,7 +42,7 @@ pub fn ingest(
 ) -> Result<Summary> {
     let t0 = Instant::now();
     cfg.validate()?;
-    let sources = find_sources(source, opts)?;
+    let (sources, bucket) = find_sources(source, opts)?;
     let store = open_store(source, out, cfg, opts)?;
     let hash = cfg.hash();
     let (current, queue) = plan(&store, &sources, &hash)?;
@@ -56,10 +58,27 @@ pub fn ingest(
         ..Summary::default()
     };
     let pool = worker_pool(opts.jobs)?;
+    // Remote sources are downloaded two recordings a worker ahead.
+    let stager = match bucket {
+        Some(bucket) => {
+            let dir = store.path().join(crate::store::TMP_DIR).join("sources");
+            let ahead = 2 * pool.current_num_threads() + 2;
+            Some(
+                Stager::new(bucket, dir.clone(), &queue, ahead).map_err(|e| {
+                    IngestError::Source {
+                        path: dir,
+                        source: e,
+                    }
+                })?,
+            )
+        }
+        None => None,
+    };
     run_pool(
         &pool,
         &store,
         &queue,
+        stager.as_ref(),
         cfg,
         &hash,
         opts.strict,
@@ -67,6 +86,8 @@ pub fn ingest(
         on_event,
         &mut summary,
     );
+    // Its folder goes before the writer lock removes the temporaries.
+    drop(stager);
     if opts.strict
         && let Some((_, reason)) = summary.failed.first()
     {
@@ -86,20 +107,43 @@ pub fn ingest(
     Ok(summary)
 }
 
-/// The recordings to ingest: the list's, or every one under `source`.
-fn find_sources(source: &Path, opts: &IngestOptions) -> Result<Vec<SourceFile>> {
+/// The recordings to ingest: the list's, or every one under `source` (a
+/// folder, or an `s3://` URL whose objects are listed), and the bucket of a
+/// remote source.
+fn find_sources(source: &Path, opts: &IngestOptions) -> Result<(Vec<SourceFile>, Option<Bucket>)> {
     opts.layout.check().map_err(IngestError::Config)?;
+    if let Some(url) = source_url(source)? {
+        let files = match &opts.files {
+            Some(list) => Some(read_list(list)?),
+            None => None,
+        };
+        let bucket = Bucket::open(&url)?;
+        let found = discover_remote(&bucket, files.as_deref(), &opts.layout)?;
+        return Ok((found, Some(bucket)));
+    }
     let (found, path) = match &opts.files {
         Some(list) => (from_list(source, list, &opts.layout), list),
         None => (discover(source, &opts.layout), &source.to_path_buf()),
     };
-    found.map_err(|e| {
-        IngestError::Source {
-            path: path.clone(),
-            source: e,
-        }
-        .into()
-    })
+    let found = found.map_err(|e| IngestError::Source {
+        path: path.clone(),
+        source: e,
+    })?;
+    Ok((found, None))
+}
+
+/// The relative paths of a file list (one a line; `#` comments).
+fn read_list(list: &Path) -> Result<Vec<String>> {
+    let text = std::fs::read_to_string(list).map_err(|e| IngestError::Source {
+        path: list.to_owned(),
+        source: e,
+    })?;
+    Ok(text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .map(str::to_owned)
+        .collect())
 }
 
 /// The store, created or opened (or emptied, with `overwrite`) under its writer
@@ -150,7 +194,7 @@ fn plan<'s>(
     let committed = store.committed()?;
     let mut queue = Vec::new();
     for s in sources {
-        let print = fingerprint(&s.path).ok();
+        let print = s.fingerprint().ok();
         let current = committed
             .get(&s.rid)
             .is_some_and(|m| m.config_hash == hash && print == Some((m.size, m.mtime_ns)));
@@ -190,6 +234,7 @@ fn run_pool(
     pool: &rayon::ThreadPool,
     store: &Store,
     queue: &[(&SourceFile, u64)],
+    stager: Option<&Stager>,
     cfg: &PreprocessConfig,
     hash: &str,
     strict: bool,
@@ -200,8 +245,18 @@ fn run_pool(
     let results = Mutex::new(std::mem::take(summary));
     let stop = AtomicBool::new(false);
     let next = AtomicUsize::new(0);
-    let work = |src: &SourceFile, bytes: u64| {
-        let outcome = ingest_one(src, cfg, hash, store, cancel);
+    let work = |i: usize, src: &SourceFile, bytes: u64| {
+        let mut outcome = match stager.map(|st| st.take(i)) {
+            None => ingest_one(src, cfg, hash, store, cancel),
+            Some(Ok(local)) => ingest_one(&local, cfg, hash, store, cancel),
+            Some(Err(reason)) => Outcome::Failed(reason),
+        };
+        if let Some(st) = stager {
+            st.release(i);
+            if let Outcome::Skipped(r) | Outcome::Failed(r) = &mut outcome {
+                *r = st.name_remote(i, r);
+            }
+        }
         let reason = match &outcome {
             Outcome::Ingested(_) => None,
             Outcome::Skipped(r) | Outcome::Failed(r) => Some(r.clone()),
@@ -236,11 +291,15 @@ fn run_pool(
         });
     };
     pool.broadcast(|_| {
-        while let Some(&(src, bytes)) = queue.get(next.fetch_add(1, Ordering::Relaxed)) {
+        loop {
+            let i = next.fetch_add(1, Ordering::Relaxed);
+            let Some(&(src, bytes)) = queue.get(i) else {
+                break;
+            };
             if cancel.load(Ordering::Relaxed) || stop.load(Ordering::Relaxed) {
                 break;
             }
-            work(src, bytes);
+            work(i, src, bytes);
         }
     });
     *summary = results.into_inner().unwrap_or_else(|p| p.into_inner());
