@@ -88,6 +88,8 @@ def test_a_file_list_selects_objects(s3: S3, small_corpus_template: Path, tmp_pa
 def test_bad_urls_are_named(s3: S3, tmp_path: Path, url: str, says: str) -> None:
     proc = run_cli("brainbrr-ingest", url, "--out", tmp_path / "s.zarr")
     assert proc.returncode == 2, proc.stderr
-    [line] = proc.stderr.strip().splitlines()
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1, proc.stderr
+    line = lines[0]
     assert line.startswith("error: ") and says in line, line
     assert not (tmp_path / "s.zarr").exists()

@@ -235,6 +235,17 @@ def _cmd_verify(args: argparse.Namespace) -> int:
     return 1 if problems else 0
 
 
+def _cmd_pull(args: argparse.Namespace) -> int:
+    t0 = time.monotonic()
+    objects, downloaded = _native.pull(args.url, Path(args.dir))
+    seconds = time.monotonic() - t0
+    print(
+        f"{args.dir}: {objects} objects of {args.url}; {downloaded / 1e6:.1f} MB downloaded in {seconds:.1f} s "
+        f"({downloaded / 1e6 / max(seconds, 1e-9):.0f} MB/s), checksums checked"
+    )
+    return 0
+
+
 EXIT_CODES = """exit status:
   0    every recording was ingested, or skipped for a documented reason
        (montage channels missing); skips are listed in the summary and index/failures
@@ -323,6 +334,12 @@ def build_parser() -> argparse.ArgumentParser:
     verify.add_argument("store")
     verify.add_argument("-j", "--jobs", type=int, default=0, help="threads (default: all cores)")
     verify.set_defaults(run=_cmd_verify)
+    pull = sub.add_parser(
+        "pull", help="copy a store from object storage into a local folder, in parallel (re-run to resume)"
+    )
+    pull.add_argument("url", help="the store, s3://bucket/prefix")
+    pull.add_argument("dir", help="the local folder (new, or an earlier pull of the same store)")
+    pull.set_defaults(run=_cmd_pull)
     edf = sub.add_parser("edf", help="print the header, annotations and warnings of EDF/BDF files")
     edf.add_argument("files", nargs="+")
     edf.set_defaults(run=_cmd_edf)

@@ -61,8 +61,13 @@ class ZarrWindowDataset(Dataset[tuple[torch.Tensor, torch.Tensor]]):
 
     Parameters
     ----------
-    store : path-like
-        The Zarr store written by ``brainbrr-ingest``.
+    store : path-like or str
+        The Zarr store written by ``brainbrr-ingest``, or an ``s3://bucket/prefix``
+        URL of one (credentials and endpoint as the AWS tools take them). A
+        remote store's root and index are downloaded when it is opened, each
+        recording the first time it is read (checked against its CRC-32C) into
+        ``cache_dir``; from then on windows are views of the local files, as
+        for a local store.
     split : str or sequence of str, optional
         Keep the recordings of these splits (``"train"``, ``"dev"``, ``"eval"``).
         A split the store does not hold raises ``ValueError`` listing those it has.
@@ -90,6 +95,14 @@ class ZarrWindowDataset(Dataset[tuple[torch.Tensor, torch.Tensor]]):
     allow_incomplete : bool
         Open a store whose index is marked incomplete (an ingest running or
         interrupted); the index may then miss recordings.
+    cache_dir : path-like, optional
+        Where a remote store's copy lives (default ``$XDG_CACHE_HOME/brainbrr``
+        or ``~/.cache/brainbrr``). Several processes (DataLoader workers, DDP
+        ranks of one machine) may share it.
+    cache_bytes : int, optional
+        Bound on the copy's recordings: past it, the least recently used are
+        evicted (never one used in the last minute; a process that mapped a
+        recording keeps its mapping). Default: no bound.
     verify : bool
         Check each recording's chunk checksums (CRC-32C) the first time it is
         mapped in a process: a damaged or edited chunk raises instead of being
@@ -127,16 +140,26 @@ class ZarrWindowDataset(Dataset[tuple[torch.Tensor, torch.Tensor]]):
         allow_incomplete: bool = False,
         verify: bool = False,
         drop_unlabeled: bool = True,
+        cache_dir: str | os.PathLike[str] | None = None,
+        cache_bytes: int | None = None,
     ) -> None:
         if label not in ("any", "fraction", "per_sample", "type"):
             raise ValueError(
                 f"label must be 'any', 'fraction', 'per_sample' or 'type', not {label!r}"
             )
-        self.path = Path(store)
         self.label = label
         self.transform = transform
         self.verify = verify
-        reader = _native.StoreReader(self.path)
+        #: The ``s3://`` URL of a remote store, and where its local copy lives.
+        self.url: str | None = store if isinstance(store, str) and store.startswith("s3://") else None
+        self.cache_dir: Path | None = None
+        if self.url is not None:
+            self.cache_dir = Path(cache_dir) if cache_dir is not None else _default_cache_dir()
+        self.cache_bytes = cache_bytes
+        self.path = Path(store) if self.url is None else Path()
+        reader = self._open_reader()
+        #: The store's folder (a remote store's local copy).
+        self.path = reader.path
         self.meta: dict[str, Any] = json.loads(reader.meta)
         self.store_id: str | None = self.meta.get("store_id")
         if (
@@ -227,9 +250,14 @@ class ZarrWindowDataset(Dataset[tuple[torch.Tensor, torch.Tensor]]):
 
     # --- reading ----------------------------------------------------------
 
+    def _open_reader(self) -> _native.StoreReader:
+        if self.url is None:
+            return _native.StoreReader(self.path)
+        return _native.StoreReader(self.url, self.cache_dir, self.cache_bytes)
+
     def _store(self) -> _native.StoreReader:
         if self._reader is None:  # dropped when pickled: one per process
-            self._reader = _native.StoreReader(self.path)
+            self._reader = self._open_reader()
         return self._reader
 
     def _checked(self, r: int) -> tuple[str, str, bool]:
@@ -280,7 +308,14 @@ class ZarrWindowDataset(Dataset[tuple[torch.Tensor, torch.Tensor]]):
             # mode "c": a private mapping. Pages are shared with the page cache
             # until written, and torch gets a writable array (no warning). The
             # shape covers the samples only: a checksum may follow them.
-            a = np.memmap(path, dtype=dtype, mode="c", shape=shape)
+            try:
+                a = np.memmap(path, dtype=dtype, mode="c", shape=shape)
+            except FileNotFoundError:
+                if self.url is None:
+                    raise
+                # Evicted from the shared cache by another process: fetched again.
+                self._chunks.pop(r, None)
+                a = np.memmap(self.chunk_file(r, array), dtype=dtype, mode="c", shape=shape)
         self._maps[key] = a
         if len(self._maps) > _MAX_OPEN_MAPS:
             self._maps.popitem(last=False)
@@ -432,6 +467,9 @@ class ZarrWindowDataset(Dataset[tuple[torch.Tensor, torch.Tensor]]):
         state["_gatherers"] = {}
         state["_rings"] = {}
         state["_reader"] = None
+        if self.url is not None:
+            # A worker checks its recordings in the cache itself (another may have evicted them).
+            state["_chunks"] = {}
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
@@ -873,3 +911,9 @@ def balanced_sampler(
     if not 0 <= rank < world_size:
         raise ValueError(f"rank must lie in [0, {world_size}), not {rank}")
     return _WeightedWindows(weights, -(-n // world_size), seed, rank)
+
+
+def _default_cache_dir() -> Path:
+    """``$XDG_CACHE_HOME/brainbrr``, else ``~/.cache/brainbrr``."""
+    base = os.environ.get("XDG_CACHE_HOME")
+    return Path(base) / "brainbrr" if base else Path.home() / ".cache" / "brainbrr"

@@ -250,20 +250,20 @@ impl Bucket {
         match e {
             object_store::Error::NotFound { source, .. } => RemoteError::NotFound {
                 url,
-                reason: source.to_string(),
+                reason: server_words(source.as_ref()),
             },
             object_store::Error::PermissionDenied { source, .. }
             | object_store::Error::Unauthenticated { source, .. } => RemoteError::Denied {
                 url,
-                reason: source.to_string(),
+                reason: server_words(source.as_ref()),
             },
             object_store::Error::AlreadyExists { .. }
             | object_store::Error::Precondition { .. } => RemoteError::Conflict { url },
             e => {
                 // The client reports a missing bucket or a refused signature as a
                 // generic error carrying the server's status: name it.
-                let reason = error_chain(&e);
-                if reason.contains("NoSuchBucket") {
+                let reason = server_words(&e);
+                if reason.starts_with("NoSuchBucket") {
                     RemoteError::NotFound { url, reason }
                 } else if reason.contains("AccessDenied")
                     || reason.contains("InvalidAccessKeyId")
@@ -466,6 +466,23 @@ pub(crate) fn tmp_beside(path: &Path) -> PathBuf {
         std::process::id(),
         N.fetch_add(1, Ordering::Relaxed)
     ))
+}
+
+/// The server's `<Code>` and `<Message>` when its reply carries them (an S3
+/// error document), else the error chain on one line.
+fn server_words(e: &dyn std::error::Error) -> String {
+    let text = error_chain(e);
+    let tag = |name: &str| {
+        let open = format!("<{name}>");
+        let start = text.find(&open)? + open.len();
+        let len = text[start..].find(&format!("</{name}>"))?;
+        Some(text[start..start + len].to_owned())
+    };
+    match (tag("Code"), tag("Message")) {
+        (Some(code), Some(message)) => format!("{code}: {message}"),
+        (Some(code), None) => code,
+        _ => text.split_whitespace().collect::<Vec<_>>().join(" "),
+    }
 }
 
 fn error_chain(e: &dyn std::error::Error) -> String {

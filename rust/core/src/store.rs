@@ -55,6 +55,7 @@ mod error;
 mod index;
 mod lock;
 mod meta;
+mod mirror;
 mod read;
 mod recording;
 pub mod rid;
@@ -74,6 +75,7 @@ pub use error::StoreError;
 pub use index::{FailureRows, IndexTables, RecordingRows, WindowRows};
 pub use lock::WriterLock;
 pub use meta::{FORMAT, RecordingMeta, RootMeta, json_diff};
+pub use mirror::{Mirror, Pulled, pull};
 pub use read::{Chunk, RecordingChunks};
 pub use recording::{CRC_LEN, RecordingWriter, Signal, SignalCodec, SignalData};
 pub use verify::VerifyReport;
@@ -88,6 +90,8 @@ pub struct Store {
     codec: SignalCodec,
     /// Held by writers ([`Store::create`], [`Store::open_or_create`]), never by readers.
     lock: Option<WriterLock>,
+    /// For a store on object storage: the local copy `path` is, filled on demand.
+    mirror: Option<Arc<Mirror>>,
 }
 
 /// Codec options for every chunk write: keep chunks equal to the fill value
@@ -158,7 +162,34 @@ impl Store {
             root,
             codec: SignalCodec::Raw,
             lock: None,
+            mirror: None,
         })
+    }
+
+    /// Open the store at an `s3://` URL for reading through a local copy in
+    /// the folder `cache` (see [`Mirror`]): the root and index now, each
+    /// recording when first read; `max_bytes` bounds the copy's recordings.
+    ///
+    /// # Errors
+    /// The errors of [`Mirror::open`] and [`Store::open`].
+    pub fn open_remote(
+        url: &str,
+        cache: &Path,
+        max_bytes: Option<u64>,
+    ) -> Result<Self, StoreError> {
+        let url = crate::remote::Url::parse(url)?;
+        let (mirror, dir) = Mirror::open(&url, cache, max_bytes)?;
+        let mut store = Self::open(dir)?;
+        store.mirror = Some(Arc::new(mirror));
+        Ok(store)
+    }
+
+    /// Makes recording `rid` local first when the store is remote.
+    pub(crate) fn local(&self, rid: &str) -> Result<(), StoreError> {
+        match &self.mirror {
+            Some(m) => m.ensure(rid),
+            None => Ok(()),
+        }
     }
 
     /// Create a new store at `path` (absent or an empty directory) and hold

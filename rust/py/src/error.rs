@@ -13,6 +13,7 @@ use brainbrr_core::gather::GatherError;
 use brainbrr_core::ingest::IngestError;
 use brainbrr_core::labels::LabelError;
 use brainbrr_core::montage::MontageError;
+use brainbrr_core::remote::RemoteError;
 use brainbrr_core::store::StoreError;
 use pyo3::PyErr;
 use pyo3::exceptions::{PyFileNotFoundError, PyOSError, PyPermissionError};
@@ -62,6 +63,16 @@ from_family!(
 impl From<PyBrainbrrError> for PyErr {
     fn from(PyBrainbrrError(e): PyBrainbrrError) -> Self {
         let msg = e.to_string();
+        // Object storage: a missing object or bucket and a refusal read as their
+        // local counterparts; anything else is an OSError (the network).
+        if let Error::Remote(r) | Error::Store(StoreError::Remote(r)) = &e {
+            return match r {
+                RemoteError::NotFound { .. } => PyFileNotFoundError::new_err(msg),
+                RemoteError::Denied { .. } => PyPermissionError::new_err(msg),
+                RemoteError::Url { .. } => pyo3::exceptions::PyValueError::new_err(msg),
+                _ => PyOSError::new_err(msg),
+            };
+        }
         if let Some(kind) = e.io_kind() {
             return match kind {
                 io::ErrorKind::NotFound => PyFileNotFoundError::new_err(msg),

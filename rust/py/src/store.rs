@@ -42,9 +42,29 @@ struct StoreReader(Store);
 
 #[pymethods]
 impl StoreReader {
+    /// A local store, or one at an `s3://` URL read through a local copy in
+    /// `cache_dir` (bounded by `cache_bytes`).
     #[new]
-    fn new(path: PathBuf) -> PyResult<Self> {
-        Store::open(path).map(Self).map_err(to_py)
+    #[pyo3(signature = (path, cache_dir = None, cache_bytes = None))]
+    fn new(
+        py: Python<'_>,
+        path: PathBuf,
+        cache_dir: Option<PathBuf>,
+        cache_bytes: Option<u64>,
+    ) -> PyResult<Self> {
+        let store = py.detach(|| match (path.to_str(), cache_dir) {
+            (Some(url), Some(cache)) if brainbrr_core::remote::is_url(url) => {
+                Store::open_remote(url, &cache, cache_bytes)
+            }
+            _ => Store::open(&path),
+        });
+        store.map(Self).map_err(to_py)
+    }
+
+    /// The store's folder (for a remote store, its local copy).
+    #[getter]
+    fn path(&self) -> PathBuf {
+        self.0.path().to_owned()
     }
 
     /// The root `brainbrr` attributes, as JSON.
@@ -152,9 +172,19 @@ fn chunk_path(path: PathBuf, rid: &str, array: &str) -> PyResult<PathBuf> {
 }
 
 /// The index tables: string columns as lists, numeric columns as numpy arrays.
+/// Copies the store at the `s3://` URL `url` into the folder `out`: `(objects, bytes downloaded)`.
+#[pyfunction]
+fn pull(py: Python<'_>, url: &str, out: PathBuf) -> PyResult<(usize, u64)> {
+    let pulled = py.detach(|| {
+        let url = brainbrr_core::remote::Url::parse(url)?;
+        brainbrr_core::store::pull(&url, &out)
+    });
+    pulled.map(|p| (p.objects, p.bytes)).map_err(to_py)
+}
+
 #[pyfunction]
 fn read_index<'py>(py: Python<'py>, path: PathBuf) -> PyResult<Bound<'py, PyDict>> {
-    StoreReader::new(path)?.index(py)
+    StoreReader::new(py, path, None, None)?.index(py)
 }
 
 fn index_dict(py: Python<'_>, t: IndexTables) -> PyResult<Bound<'_, PyDict>> {
@@ -319,6 +349,7 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(verify_store, m)?)?;
     m.add_function(wrap_pyfunction!(chunk_path, m)?)?;
     m.add_function(wrap_pyfunction!(read_index, m)?)?;
+    m.add_function(wrap_pyfunction!(pull, m)?)?;
     m.add_class::<StoreReader>()?;
     m.add_function(wrap_pyfunction!(_write_test_store, m)?)?;
     Ok(())

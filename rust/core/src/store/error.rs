@@ -8,6 +8,9 @@ use std::path::PathBuf;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum StoreError {
+    /// Object storage refused or failed a request.
+    #[error(transparent)]
+    Remote(#[from] crate::remote::RemoteError),
     /// A file-system operation failed.
     #[error("{path}: {source}")]
     Io {

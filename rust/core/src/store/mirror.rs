@@ -1,0 +1,386 @@
+//! A store on object storage, read through a local copy: the root and the
+//! index when opened, each recording's objects the first time it is read
+//! (checked against their CRC-32C), so that windows are zero-copy views of
+//! local files exactly as for a local store. The copy is bounded in size with
+//! least-recently-used eviction and safe for several processes at once; and
+//! [`pull`] copies a whole store.
+//!
+//! Layout: `<cache>/<bucket~prefix>/<store_id>/` holds the store's files under
+//! their keys, and `.brainbrr-cache/` beside them the use records (one empty file
+//! per recording, its mtime the last use) and the eviction lock. A store
+//! overwritten remotely gets a new store id, so a new folder: the old copy is
+//! never served for it. A recording re-ingested under the same id is caught by
+//! the listing: a local file is reused only when its size and modification
+//! time are the object's.
+
+use std::collections::{BTreeMap, HashSet};
+use std::fs;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use serde_json::Value;
+
+use super::StoreError;
+use super::commit::TMP_DIR;
+use super::read::codec_layout;
+use super::recording::CRC_LEN;
+use crate::remote::{Bucket, Object, RemoteError, Url, is_plain_segment};
+
+/// Objects fetched at once.
+const IN_FLIGHT: usize = 16;
+/// A recording used this recently is never evicted (a process may be about to map it).
+const GRACE: Duration = Duration::from_secs(60);
+const CACHE_DIR: &str = ".brainbrr-cache";
+
+/// The local copy of one remote store.
+#[derive(Debug)]
+pub struct Mirror {
+    bucket: Bucket,
+    /// `<cache>/<bucket~prefix>/<store_id>`.
+    dir: PathBuf,
+    /// Each recording's objects, from the listing made when opened.
+    recordings: BTreeMap<String, Vec<Object>>,
+    max_bytes: Option<u64>,
+    /// Recordings this process has made current (checked once per process).
+    current: Mutex<HashSet<String>>,
+}
+
+impl Mirror {
+    /// Lists the store at `url`, copies its root, `recordings` group and index
+    /// into the cache folder `cache`, and returns the local store folder.
+    ///
+    /// # Errors
+    /// The URL's errors (no bucket, denied), [`StoreError::NotAStore`] without
+    /// a root `zarr.json`, I/O errors in the cache folder.
+    pub fn open(
+        url: &Url,
+        cache: &Path,
+        max_bytes: Option<u64>,
+    ) -> Result<(Self, PathBuf), StoreError> {
+        let bucket = Bucket::open(url)?;
+        let root = bucket
+            .get(&url.key("zarr.json"))?
+            .ok_or_else(|| StoreError::NotAStore {
+                path: PathBuf::from(url.to_string()),
+                reason: "no zarr.json".to_owned(),
+            })?;
+        let doc: Value = serde_json::from_slice(&root).map_err(|e| StoreError::BadMetadata {
+            path: PathBuf::from(url.of_key(&url.key("zarr.json"))),
+            reason: e.to_string(),
+        })?;
+        let store_id = doc
+            .pointer("/attributes/brainbrr/store_id")
+            .and_then(Value::as_str)
+            .filter(|id| is_plain_segment(id) && !id.contains('/'))
+            .unwrap_or("no-store-id");
+        let place = super::rid::encode(format!("{}/{}", url.bucket, url.prefix).as_bytes());
+        let dir = cache.join(place).join(store_id);
+        fs::create_dir_all(dir.join(CACHE_DIR).join("used"))
+            .map_err(|e| StoreError::io(&dir, e))?;
+        let mut recordings: BTreeMap<String, Vec<Object>> = BTreeMap::new();
+        let mut now = Vec::new();
+        for o in list_store(&bucket)? {
+            let rel = rel_key(url, &o.key);
+            match rel.split_once('/') {
+                Some(("recordings", rest)) if rest != "zarr.json" => {
+                    if let Some((rid, _)) = rest.split_once('/') {
+                        recordings.entry(rid.to_owned()).or_default().push(o);
+                    }
+                }
+                Some(("recordings" | "index", _)) => now.push(o),
+                _ => {}
+            }
+        }
+        fetch(&bucket, &now, &dir)?;
+        // The root last, and as read above: the index copied is the one it describes.
+        write_atomic(&dir.join("zarr.json"), &root)?;
+        let mirror = Self {
+            bucket,
+            dir: dir.clone(),
+            recordings,
+            max_bytes,
+            current: Mutex::new(HashSet::new()),
+        };
+        Ok((mirror, dir))
+    }
+
+    /// Makes recording `rid` current in the copy: each object missing or
+    /// different is downloaded and its checksum checked; the use is recorded,
+    /// and the copy evicts least recently used recordings past its bound.
+    ///
+    /// # Errors
+    /// A recording the listing did not show ([`StoreError::NotCommitted`]),
+    /// download errors, a checksum that differs ([`StoreError::Mismatch`],
+    /// naming the object; the bad copy is removed).
+    pub fn ensure(&self, rid: &str) -> Result<(), StoreError> {
+        let mut current = self.current.lock().unwrap_or_else(|p| p.into_inner());
+        if current.contains(rid) && self.dir.join("recordings").join(rid).is_dir() {
+            return Ok(());
+        }
+        let objects = self
+            .recordings
+            .get(rid)
+            .ok_or_else(|| StoreError::NotCommitted {
+                path: PathBuf::from(self.bucket.url().to_string()),
+                rid: rid.to_owned(),
+            })?;
+        self.mark_used(rid);
+        let fetched = fetch(&self.bucket, objects, &self.dir)?;
+        if !fetched.is_empty() {
+            check_chunks(self.bucket.url(), &self.dir, &fetched)?;
+            self.evict(rid)?;
+        }
+        current.insert(rid.to_owned());
+        Ok(())
+    }
+
+    /// Records a use of `rid` (best effort: the worst a failure does is an early eviction).
+    fn mark_used(&self, rid: &str) {
+        let marker = self.dir.join(CACHE_DIR).join("used").join(rid);
+        let _ = fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&marker)
+            .and_then(|f| f.set_modified(SystemTime::now()));
+    }
+
+    /// Removes least recently used recordings (never `keep`, nor any used in
+    /// the last minute) until the copy's recordings fit the bound. One process
+    /// evicts at a time (`flock` on the use records' folder).
+    fn evict(&self, keep: &str) -> Result<(), StoreError> {
+        let Some(max) = self.max_bytes else {
+            return Ok(());
+        };
+        let used = self.dir.join(CACHE_DIR).join("used");
+        let lock = fs::File::open(&used).map_err(|e| StoreError::io(&used, e))?;
+        lock.lock().map_err(|e| StoreError::io(&used, e))?;
+        let recordings = self.dir.join("recordings");
+        let mut held: Vec<(SystemTime, String, u64)> = Vec::new();
+        let mut total = 0u64;
+        for entry in fs::read_dir(&recordings).map_err(|e| StoreError::io(&recordings, e))? {
+            let entry = entry.map_err(|e| StoreError::io(&recordings, e))?;
+            if !entry.file_type().is_ok_and(|t| t.is_dir()) {
+                continue;
+            }
+            let rid = entry.file_name().to_string_lossy().into_owned();
+            let bytes = tree_bytes(&entry.path());
+            let last = fs::metadata(used.join(&rid))
+                .and_then(|m| m.modified())
+                .unwrap_or(UNIX_EPOCH);
+            total += bytes;
+            held.push((last, rid, bytes));
+        }
+        held.sort();
+        let recent = SystemTime::now() - GRACE;
+        for (last, rid, bytes) in held {
+            if total <= max {
+                break;
+            }
+            if rid == keep || last > recent {
+                continue;
+            }
+            // Renamed away first: another process sees the recording whole or not at all
+            // (one that mapped it keeps its mapping).
+            let gone = self
+                .dir
+                .join(CACHE_DIR)
+                .join(format!("evicted.{rid}.{}", std::process::id()));
+            if fs::rename(recordings.join(&rid), &gone).is_ok() {
+                let _ = fs::remove_dir_all(&gone);
+                let _ = fs::remove_file(used.join(&rid));
+                total = total.saturating_sub(bytes);
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Every object of the store at the bucket's URL, but the writers' temporaries.
+fn list_store(bucket: &Bucket) -> Result<Vec<Object>, RemoteError> {
+    let url = bucket.url();
+    let prefix = if url.prefix.is_empty() {
+        String::new()
+    } else {
+        format!("{}/", url.prefix)
+    };
+    Ok(bucket
+        .list(&prefix)?
+        .into_iter()
+        .filter(|o| {
+            let rel = rel_key(url, &o.key);
+            !rel.starts_with(TMP_DIR) && rel.split('/').all(is_plain_segment)
+        })
+        .collect())
+}
+
+/// Checks the CRC-32C of each chunk among `objects` (copied under `dir`) whose
+/// array ends with one; a chunk that differs is removed.
+fn check_chunks(url: &Url, dir: &Path, objects: &[Object]) -> Result<(), StoreError> {
+    for o in objects {
+        let rel = rel_key(url, &o.key);
+        let Some((array, _)) = rel.split_once("/c/") else {
+            continue;
+        };
+        let doc: Value = fs::read(dir.join(array).join("zarr.json"))
+            .ok()
+            .and_then(|b| serde_json::from_slice(&b).ok())
+            .unwrap_or(Value::Null);
+        if !codec_layout(&doc).1 {
+            continue;
+        }
+        let path = dir.join(rel);
+        if let Err(reason) = check_crc(&path) {
+            let _ = fs::remove_file(&path);
+            return Err(StoreError::Mismatch {
+                path: PathBuf::from(url.of_key(&o.key)),
+                reason,
+            });
+        }
+    }
+    Ok(())
+}
+
+fn rel_key<'k>(url: &Url, key: &'k str) -> &'k str {
+    url.rel(key).unwrap_or(key)
+}
+
+/// Downloads each of `objects` whose local copy under `dir` is missing or
+/// differs in size or modification time, `IN_FLIGHT` at a time; returns
+/// those downloaded.
+fn fetch(bucket: &Bucket, objects: &[Object], dir: &Path) -> Result<Vec<Object>, StoreError> {
+    use futures::StreamExt;
+    let url = bucket.url();
+    let stale: Vec<(&Object, PathBuf)> = objects
+        .iter()
+        .map(|o| (o, dir.join(rel_key(url, &o.key))))
+        .filter(|(o, path)| !same_file(path, o))
+        .collect();
+    if stale.is_empty() {
+        return Ok(Vec::new());
+    }
+    for (_, path) in &stale {
+        if let Some(parent) = path.parent() {
+            fs::create_dir_all(parent).map_err(|e| StoreError::io(parent, e))?;
+        }
+    }
+    let results: Vec<Result<u64, RemoteError>> = bucket.block_on(
+        futures::stream::iter(stale.iter().map(|(o, path)| bucket.download(&o.key, path)))
+            .buffer_unordered(IN_FLIGHT)
+            .collect(),
+    );
+    for r in results {
+        r?;
+    }
+    Ok(stale.into_iter().map(|(o, _)| o.clone()).collect())
+}
+
+/// Whether `path` holds `o` already (same size and modification time).
+fn same_file(path: &Path, o: &Object) -> bool {
+    fs::metadata(path).is_ok_and(|m| {
+        let mtime = m
+            .modified()
+            .ok()
+            .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
+            .map_or(-1, |d| d.as_nanos() as i64);
+        m.len() == o.size && mtime == o.mtime_ns
+    })
+}
+
+fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
+    let tmp = crate::remote::tmp_beside(path);
+    fs::write(&tmp, bytes)
+        .and_then(|()| fs::rename(&tmp, path))
+        .map_err(|e| {
+            let _ = fs::remove_file(&tmp);
+            StoreError::io(path, e)
+        })
+}
+
+/// A chunk's CRC-32C (its last four bytes) against the rest of it.
+fn check_crc(path: &Path) -> Result<(), String> {
+    let err = |e: std::io::Error| format!("{}: {e}", path.display());
+    let mut bytes = Vec::new();
+    fs::File::open(path)
+        .and_then(|mut f| f.read_to_end(&mut bytes))
+        .map_err(err)?;
+    let Some(split) = bytes.len().checked_sub(CRC_LEN) else {
+        return Err("shorter than its checksum".to_owned());
+    };
+    let (data, stored) = bytes.split_at(split);
+    let stored = u32::from_le_bytes(stored.try_into().unwrap_or([0; CRC_LEN]));
+    let crc = crc32c::crc32c(data);
+    if crc == stored {
+        Ok(())
+    } else {
+        Err(format!(
+            "checksum {crc:08x} of the downloaded data differs from the stored {stored:08x}"
+        ))
+    }
+}
+
+fn tree_bytes(dir: &Path) -> u64 {
+    fs::read_dir(dir).map_or(0, |entries| {
+        entries
+            .filter_map(Result::ok)
+            .map(|e| match e.file_type() {
+                Ok(t) if t.is_dir() => tree_bytes(&e.path()),
+                _ => e.metadata().map_or(0, |m| m.len()),
+            })
+            .sum()
+    })
+}
+
+/// What [`pull`] did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Pulled {
+    /// Objects in the store.
+    pub objects: usize,
+    /// Bytes downloaded (objects already present are not).
+    pub bytes: u64,
+}
+
+/// Copies the whole store at `url` into the folder `out`, `IN_FLIGHT` objects
+/// at a time, each chunk's checksum checked; the root `zarr.json` last, so an
+/// interrupted pull is not a store until it is re-run (which downloads only
+/// what is missing or different).
+///
+/// # Errors
+/// The URL's errors, no root `zarr.json` at `url`, an `out` that is a store
+/// of another id (pull into an empty folder), a checksum that differs.
+pub fn pull(url: &Url, out: &Path) -> Result<Pulled, StoreError> {
+    let bucket = Bucket::open(url)?;
+    let objects = list_store(&bucket)?;
+    let root_key = url.key("zarr.json");
+    let root = objects
+        .iter()
+        .find(|o| o.key == root_key)
+        .ok_or_else(|| StoreError::NotAStore {
+            path: PathBuf::from(url.to_string()),
+            reason: "no zarr.json".to_owned(),
+        })?;
+    if let Ok(local) = fs::read(out.join("zarr.json")) {
+        let remote = bucket.get(&root_key)?.unwrap_or_default();
+        let id = |bytes: &[u8]| {
+            serde_json::from_slice::<Value>(bytes)
+                .ok()
+                .and_then(|d| d.pointer("/attributes/brainbrr/store_id").cloned())
+        };
+        if id(&local) != id(&remote) {
+            return Err(StoreError::NotAStore {
+                path: out.to_owned(),
+                reason: format!("it holds another store than {url}; pull into an empty folder"),
+            });
+        }
+    }
+    let (rest, root): (Vec<Object>, Vec<Object>) =
+        objects.iter().cloned().partition(|o| o.key != root.key);
+    let mut fetched = fetch(&bucket, &rest, out)?;
+    check_chunks(url, out, &fetched)?;
+    fetched.extend(fetch(&bucket, &root, out)?);
+    Ok(Pulled {
+        objects: objects.len(),
+        bytes: fetched.iter().map(|o| o.size).sum(),
+    })
+}
