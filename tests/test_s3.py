@@ -7,6 +7,7 @@ one built from the same files on disk.
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -93,3 +94,124 @@ def test_bad_urls_are_named(s3: S3, tmp_path: Path, url: str, says: str) -> None
     line = lines[0]
     assert line.startswith("error: ") and says in line, line
     assert not (tmp_path / "s.zarr").exists()
+
+
+# --- Training from a store on object storage ---------------------------------
+
+
+@pytest.fixture
+def remote_store(s3: S3, small_corpus_template: Path, tmp_path: Path) -> tuple[S3, Path, str]:
+    """A store built locally and uploaded whole (as `aws s3 sync` would): (server, local store, its URL)."""
+    store = tmp_path / "local.zarr"
+    proc, _ = run_ingest(small_corpus_template, store)
+    assert proc.returncode == 0, proc.stderr
+    s3.upload_tree(store, "cache.zarr")
+    return s3, store, s3.url("cache.zarr")
+
+
+def test_a_remote_store_reads_as_the_local_one(remote_store: tuple[S3, Path, str], tmp_path: Path) -> None:
+    import torch
+
+    from brainbrr import ZarrWindowDataset
+
+    _, store, url = remote_store
+    cache = tmp_path / "cache"
+    local = ZarrWindowDataset(store)
+    remote = ZarrWindowDataset(url, cache_dir=cache)
+    assert len(remote) == len(local) > 0 and remote.rids == local.rids
+    # Only the root and the index were copied at open, and the recording it checks.
+    [copy] = cache.glob("*/*")  # <bucket~prefix>/<store id>
+    copied = {p.parent.name for p in copy.glob("recordings/*/zarr.json")}
+    assert len(copied) == 1
+    for i in range(len(local)):
+        (xl, yl), (xr, yr) = local[i], remote[i]
+        assert torch.equal(xl, xr) and int(yl) == int(yr)
+    # Windows are views of a file in the cache, as for a local store.
+    x, _ = remote[len(remote) - 1]
+    base = remote._read("signal", int(remote._rec[len(remote) - 1]))
+    assert isinstance(base, np.memmap) and Path(base.filename).is_relative_to(cache)
+    assert x.data_ptr() >= base.ctypes.data
+    batches_l = [x for x, _ in local.batches(8, shuffle=True, seed=1)]
+    batches_r = [x for x, _ in remote.batches(8, shuffle=True, seed=1)]
+    assert all(torch.equal(a, b) for a, b in zip(batches_l, batches_r, strict=True))
+    # A second dataset on the same cache downloads nothing.
+    before = {p: p.stat().st_mtime_ns for p in cache.rglob("c/*") if p.is_file()}
+    again = ZarrWindowDataset(url, cache_dir=cache)
+    assert torch.equal(again[0][0], local[0][0])
+    assert before == {p: p.stat().st_mtime_ns for p in cache.rglob("c/*") if p.is_file()}
+
+
+def test_dataloader_workers_share_the_cache(remote_store: tuple[S3, Path, str], tmp_path: Path) -> None:
+    import torch
+    from torch.utils.data import DataLoader
+
+    from brainbrr import ZarrWindowDataset
+
+    _, store, url = remote_store
+    local = ZarrWindowDataset(store)
+    remote = ZarrWindowDataset(url, cache_dir=tmp_path / "cache")
+    got = torch.cat([x for x, _ in DataLoader(remote, batch_size=16, num_workers=2)])
+    assert torch.equal(got, torch.stack([local[i][0] for i in range(len(local))]))
+
+
+def test_a_damaged_object_is_never_served(remote_store: tuple[S3, Path, str], tmp_path: Path) -> None:
+    from brainbrr import StoreError, ZarrWindowDataset
+
+    s3, _, url = remote_store
+    client = s3.client()
+    ds = ZarrWindowDataset(url, cache_dir=tmp_path / "cache")
+    rid = ds.rids[-1]
+    key = f"cache.zarr/recordings/{rid}/signal/c/0/0"
+    body = bytearray(client.get_object(Bucket=s3.bucket, Key=key)["Body"].read())
+    body[100] ^= 0xFF
+    client.put_object(Bucket=s3.bucket, Key=key, Body=bytes(body))
+    ds = ZarrWindowDataset(url, cache_dir=tmp_path / "cache2")
+    last = next(i for i in range(len(ds)) if ds.info(i)["recording"] == rid)
+    with pytest.raises(StoreError, match=rf"s3://{s3.bucket}/{key}: .*checksum"):
+        ds[last]
+    assert not any((tmp_path / "cache2").rglob(f"{rid}/signal/c/0/0"))
+
+
+def test_the_cache_is_bounded_least_recently_used_first(
+    remote_store: tuple[S3, Path, str], tmp_path: Path
+) -> None:
+    import os
+
+    from brainbrr import ZarrWindowDataset
+
+    _, store, url = remote_store
+    cache = tmp_path / "cache"
+    one = max(sum(f.stat().st_size for f in d.rglob("*") if f.is_file()) for d in (store / "recordings").iterdir())
+    ds = ZarrWindowDataset(url, cache_dir=cache, cache_bytes=2 * one + 1)
+    first = {ds.info(i)["recording"]: i for i in reversed(range(len(ds)))}
+    held = lambda: sorted(p.name for p in next(cache.rglob("recordings")).iterdir() if p.is_dir())  # noqa: E731
+    used = next(cache.rglob(".brainbrr-cache")) / "used"
+    for n, (rid, i) in enumerate(first.items()):
+        ds[i]
+        # A use a while ago: past the grace period in which a recording is never evicted.
+        os.utime(used / rid, ns=(n * 10**9, n * 10**9))
+    # Four recordings read, room for two: the two used last are kept.
+    assert held() == sorted(list(first)[-2:])
+
+
+def test_pull_copies_a_whole_store(remote_store: tuple[S3, Path, str], tmp_path: Path) -> None:
+    from tests.test_s3 import assert_same_store
+
+    _, store, url = remote_store
+    out = tmp_path / "pulled.zarr"
+    proc = run_cli("brainbrr", "pull", url, out)
+    assert proc.returncode == 0, proc.stderr
+    assert_same_store(store, out)
+    verify = run_cli("brainbrr", "verify", out)
+    assert verify.returncode == 0 and ": OK (" in verify.stdout, verify.stdout
+    again = run_cli("brainbrr", "pull", url, out)
+    assert again.returncode == 0 and " 0.0 MB downloaded" in again.stdout, again.stdout
+    other = tmp_path / "other.zarr"  # a folder holding another store
+    other.mkdir()
+    root = json.loads((store / "zarr.json").read_text())
+    root["attributes"]["brainbrr"]["store_id"] = "another"
+    (other / "zarr.json").write_text(json.dumps(root))
+    elsewhere = run_cli("brainbrr", "pull", url, other)
+    assert elsewhere.returncode == 2 and "pull into an empty folder" in elsewhere.stderr
+    missing = run_cli("brainbrr", "pull", url + "-none", tmp_path / "x")
+    assert missing.returncode == 2 and "no zarr.json" in missing.stderr, missing.stderr

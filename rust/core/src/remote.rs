@@ -245,6 +245,15 @@ impl Bucket {
         &self.url
     }
 
+    /// `key` as the client's path, byte for byte (`Path::from` would percent-encode
+    /// `~` and `%`, which recording ids contain, and so name another object).
+    fn key(&self, key: &str) -> Result<Key, RemoteError> {
+        Key::parse(key).map_err(|e| RemoteError::Url {
+            url: self.url.of_key(key),
+            reason: format!("not a usable object key: {e}"),
+        })
+    }
+
     fn error(&self, key: &str, e: object_store::Error) -> RemoteError {
         let url = self.url.of_key(key);
         match e {
@@ -284,7 +293,7 @@ impl Bucket {
     /// A missing bucket, denied access, or a failure after retries.
     pub fn list(&self, prefix: &str) -> Result<Vec<Object>, RemoteError> {
         let store = self.store.clone();
-        let p = Key::from(prefix.trim_end_matches('/'));
+        let p = self.key(prefix.trim_end_matches('/'))?;
         let mut out: Vec<Object> = runtime()
             .block_on(async move {
                 let mut stream = store.list(Some(&p));
@@ -310,7 +319,7 @@ impl Bucket {
     /// Denied access or a failure after retries.
     pub fn get(&self, key: &str) -> Result<Option<Vec<u8>>, RemoteError> {
         let store = self.store.clone();
-        let k = Key::from(key);
+        let k = self.key(key)?;
         match runtime().block_on(async move { store.get(&k).await?.bytes().await }) {
             Ok(bytes) => Ok(Some(bytes.to_vec())),
             Err(object_store::Error::NotFound { .. }) => Ok(None),
@@ -348,7 +357,7 @@ impl Bucket {
         };
         let got = self
             .store
-            .get(&Key::from(key))
+            .get(&self.key(key)?)
             .await
             .map_err(|e| self.error(key, e))?;
         let mtime = got.meta.last_modified;
@@ -421,7 +430,7 @@ impl Bucket {
         };
         let put = self
             .store
-            .put_opts(&Key::from(key), PutPayload::from(bytes), opts)
+            .put_opts(&self.key(key)?, PutPayload::from(bytes), opts)
             .await
             .map_err(|e| self.error(key, e))?;
         Ok(put.e_tag.unwrap_or_default())
@@ -429,7 +438,7 @@ impl Bucket {
 
     /// The object's entity tag and bytes, or `None` when there is none.
     pub async fn get_tagged(&self, key: &str) -> Result<Option<(String, Vec<u8>)>, RemoteError> {
-        match self.store.get(&Key::from(key)).await {
+        match self.store.get(&self.key(key)?).await {
             Ok(got) => {
                 let tag = got.meta.e_tag.clone().unwrap_or_default();
                 let bytes = got.bytes().await.map_err(|e| self.error(key, e))?;
@@ -442,7 +451,7 @@ impl Bucket {
 
     /// Deletes `key` (no error when it is already gone).
     pub async fn delete(&self, key: &str) -> Result<(), RemoteError> {
-        match self.store.delete(&Key::from(key)).await {
+        match self.store.delete(&self.key(key)?).await {
             Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
             Err(e) => Err(self.error(key, e)),
         }

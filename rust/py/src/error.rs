@@ -69,7 +69,7 @@ impl From<PyBrainbrrError> for PyErr {
             return match r {
                 RemoteError::NotFound { .. } => PyFileNotFoundError::new_err(msg),
                 RemoteError::Denied { .. } => PyPermissionError::new_err(msg),
-                RemoteError::Url { .. } => pyo3::exceptions::PyValueError::new_err(msg),
+                RemoteError::Url { .. } => py::BrainbrrError::new_err(msg),
                 _ => PyOSError::new_err(msg),
             };
         }
