@@ -14,6 +14,7 @@ import pytest
 from brainbrr.ingest import ingest
 from brainbrr.report import write_report
 from tests.conftest import TuszCorpus, run_cli
+from tests.test_cli import BAD_STORES, assert_one_error_line
 
 pytest.importorskip("matplotlib", reason="matplotlib (brainbrr[plot]) is not installed")
 
@@ -115,3 +116,27 @@ def test_report_renders_in_headless_chromium(report: Path, tmp_path: Path) -> No
     rgb = pixels[..., :3]
     assert (rgb.sum(axis=2) < 0.6).mean() > 0.002
     assert np.any((rgb[..., 0] > 0.9) & (rgb[..., 1] < 0.85) & (rgb[..., 1] > 0.6))
+
+
+@pytest.mark.parametrize("case", list(BAD_STORES))
+def test_report_and_plot_on_bad_stores(tmp_path: Path, case: str) -> None:
+    make, words = BAD_STORES[case]
+    path = make(tmp_path)
+    assert_one_error_line(run_cli("brainbrr", "report", path, "--out", tmp_path / "r.html"), path, words)
+    assert not (tmp_path / "r.html").exists()
+    if case in ("missing", "foreign zarr group"):
+        proc = run_cli("brainbrr", "plot", path, "--recording", "x", "--start", "0", "--out", tmp_path / "x.png")
+        assert_one_error_line(proc, path, words)
+
+
+def test_report_of_a_store_without_seizures(tmp_path: Path) -> None:
+    from brainbrr.synthetic import write_recording
+
+    folder = tmp_path / "corpus" / "edf" / "eval" / "aaaaaaaa" / "s001_2010" / "01_tcp_ar"
+    folder.mkdir(parents=True)
+    write_recording(folder / "aaaaaaaa_s001_t000.edf", fs=256, duration_s=70)
+    ingest(tmp_path / "corpus", tmp_path / "s.zarr", n_jobs=1)
+    page = _parse(write_report(tmp_path / "s.zarr", tmp_path / "r.html").read_text())
+    text = " ".join(page.text)
+    assert "No seizure events in the store." in text and "Every file found was ingested." in text
+    assert page.loads == []
