@@ -31,7 +31,7 @@ from brainbrr import _native
 if TYPE_CHECKING:
     from brainbrr.dataset import ZarrWindowDataset
 
-__all__ = ["Event", "from_labels", "from_windows", "write_csv_bi", "write_events_tsv"]
+__all__ = ["Event", "from_labels", "from_windows", "majority_type", "write_csv_bi", "write_events_tsv"]
 
 Combine = Literal["mean", "max"]
 
@@ -57,10 +57,18 @@ class Event:
 # --- finding events on a piecewise-constant score ------------------------------
 
 
-def _runs(mask: npt.NDArray[np.bool_]) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+def runs(mask: npt.NDArray[np.bool_]) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
     """``(first, stop)`` of each maximal run of True in ``mask`` (stop exclusive)."""
     d = np.diff(np.concatenate([[0], mask.astype(np.int8), [0]]))
     return np.flatnonzero(d == 1), np.flatnonzero(d == -1)
+
+
+def majority_type(codes: npt.NDArray[np.uint8], names: Mapping[int, str]) -> str:
+    """The name of the seizure type most of ``codes`` carry (background, 0,
+    ignored; the lower code on a tie); ``seiz`` when none is typed."""
+    counts = np.bincount(codes, minlength=256)
+    counts[0] = 0
+    return names.get(int(counts.argmax()), "seiz") if counts.any() else "seiz"
 
 
 def _find(
@@ -73,7 +81,7 @@ def _find(
     """``(a, b, score)`` in samples: runs of pieces ``[edges[j], edges[j+1])``
     whose value is ``>= threshold`` (NaN never is), joined across gaps of at
     most ``merge_samples``, then those shorter than ``min_samples`` dropped."""
-    first, stop = _runs(values >= threshold)
+    first, stop = runs(values >= threshold)
     if first.size == 0:
         return []
     if first.size > 1:
@@ -203,13 +211,9 @@ def from_labels(ds: ZarrWindowDataset, min_duration_s: float = 0.0, merge_gap_s:
         values = (labels[edges[:-1]] == 1).astype(np.float64)
         found = _find(edges, values, 0.5, min_duration_s * ds.fs, merge_gap_s * ds.fs)
         types = reader.types(rid) if found else np.zeros(0, np.uint8)
-        events = []
-        for a, b, score in found:
-            codes = np.bincount(types[a:b], minlength=256)
-            codes[0] = 0  # the background of a gap that merge_gap_s joined
-            name = ds.type_names.get(int(codes.argmax()), "seiz") if codes.any() else "seiz"
-            events.append(Event(rid, a / ds.fs, b / ds.fs, score, name))
-        out[rid] = events
+        out[rid] = [
+            Event(rid, a / ds.fs, b / ds.fs, score, majority_type(types[a:b], ds.type_names)) for a, b, score in found
+        ]
     return out
 
 

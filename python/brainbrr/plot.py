@@ -12,7 +12,8 @@ import difflib
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import numpy.typing as npt
+
+from brainbrr.events import runs, majority_type
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -56,11 +57,6 @@ def find_recording(ds: ZarrWindowDataset, recording: int | str) -> int:
     near = difflib.get_close_matches(recording, ds.rids, n=3, cutoff=0.4)
     hint = f"; did you mean {', '.join(near)}?" if near else f"; ids look like {ds.rids[0]!r}" if ds.rids else ""
     raise ValueError(f"no recording {recording!r} in {ds.path} ({len(ds.rids)} recordings){hint}")
-
-
-def _runs(mask: npt.NDArray[np.bool_]) -> list[tuple[int, int]]:
-    d = np.diff(np.concatenate([[0], mask.astype(np.int8), [0]]))
-    return list(zip(np.flatnonzero(d == 1).tolist(), np.flatnonzero(d == -1).tolist(), strict=True))
 
 
 def plot_segment(
@@ -130,17 +126,15 @@ def plot_segment(
     )
 
     names = []
-    for s, e in _runs(labels == 1):
-        codes = np.bincount(types[s:e], minlength=256)
-        codes[0] = 0
-        name = ds.type_names.get(int(codes.argmax()), "seiz") if codes.any() else "seiz"
+    for s, e in zip(*runs(labels == 1), strict=True):
+        name = majority_type(types[s:e], ds.type_names)
         names.append(name)
         ax.axvspan(t[s], t[e - 1] + 1.0 / ds.fs, color=SEIZURE_COLOR, alpha=0.15, linewidth=0)
         ax.text(
             t[s], spacing * 1.05, f" seizure: {name}", color=SEIZURE_COLOR, fontsize=9, fontweight="bold",
             va="bottom", ha="left", clip_on=True, bbox={"facecolor": "white", "alpha": 0.8, "edgecolor": "none", "pad": 1},
         )
-    for s, e in _runs(labels == 255):
+    for s, e in zip(*runs(labels == 255), strict=True):
         ax.axvspan(t[s], t[e - 1] + 1.0 / ds.fs, color=UNLABELED_COLOR, alpha=0.12, linewidth=0, hatch="//")
         ax.text(t[s], spacing * 1.05, " unlabeled", color=UNLABELED_COLOR, fontsize=9, va="bottom", clip_on=True)
 

@@ -71,6 +71,11 @@ def _e(value: Any) -> str:
     return value if isinstance(value, _Markup) else html.escape(str(value), quote=True)
 
 
+def _code(value: Any) -> _Markup:
+    """A path, id or key from the store in monospace, escaped."""
+    return _Markup(f"<code>{_e(value)}</code>")
+
+
 def _png(fig: Figure, dpi: int = 80) -> str:
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=dpi)
@@ -187,7 +192,7 @@ def write_report(store: str | os.PathLike[str], out: str | os.PathLike[str], *, 
         f"<title>brainbrr report: {_e(store.name)}</title>",
         f"<style>{CSS}</style></head><body>",
         "<h1>brainbrr store report</h1>",
-        f'<p class="sub"><code>{_e(store.resolve())}</code><br>written '
+        f'<p class="sub">{_code(store.resolve())}<br>written '
         f"{dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC by brainbrr {_e(brainbrr.__version__)}</p>",
     ]
     n_fail = sum(not r.startswith("skipped: ") for r in failures["reason"])
@@ -246,7 +251,7 @@ def write_report(store: str | os.PathLike[str], out: str | os.PathLike[str], *, 
         for e, src in _examples(ds, events, examples):
             parts.append(
                 f'<figure><img alt="{_e(e.rid)}" src="{src}"><figcaption>{_e(e.type)} seizure of '
-                f"{e.duration_s:.1f} s at {e.start_s:.1f} s in <code>{_e(e.rid)}</code> "
+                f"{e.duration_s:.1f} s at {e.start_s:.1f} s in {_code(e.rid)} "
                 f"({_e(split_of[e.rid] or 'no split')})</figcaption></figure>"
             )
 
@@ -254,7 +259,7 @@ def write_report(store: str | os.PathLike[str], out: str | os.PathLike[str], *, 
     if len(failures["path"]):
         rows = [
             ["skipped" if r.startswith("skipped: ") else _Markup('<span class="bad">failed</span>'),
-             _Markup(f"<code>{_e(p)}</code>"), r.removeprefix("skipped: ")]
+             _code(p), r.removeprefix("skipped: ")]
             for p, r in zip(failures["path"], failures["reason"], strict=True)
         ]
         parts.append(_table(["", "file", "reason"], rows, cls="files"))
@@ -263,12 +268,15 @@ def write_report(store: str | os.PathLike[str], out: str | os.PathLike[str], *, 
     warnings = index.get("warnings", [])
     if warnings:
         parts.append("<h2>Warnings</h2>")
-        parts.append(_table(["file", "warning"], [[_Markup(f"<code>{_e(p or 'store')}</code>"), w] for p, w in warnings]))
+        parts.append(_table(["file", "warning"], [[_code(p or "store"), w] for p, w in warnings]))
 
     parts.append("<h2>Config</h2>")
-    parts.append(f"<p>{len(meta.get('channels', []))} channels at {meta.get('fs', 0):g} Hz: "
-                 f"{_e(', '.join(meta.get('channels', [])))}; config hash <code>{_e(meta.get('config_hash', ''))}</code></p>")
-    parts.append(_table(["parameter", "value"], [[_Markup(f"<code>{_e(k)}</code>"), v] for k, v in _flat(meta.get("config", {}))]))
+    channels = meta.get("channels", [])
+    parts.append(
+        f"<p>{len(channels)} channels at {meta.get('fs', 0):g} Hz: {_e(', '.join(channels))}; "
+        f"config hash {_code(meta.get('config_hash', ''))}</p>"
+    )
+    parts.append(_table(["parameter", "value"], [[_code(k), v] for k, v in _flat(meta.get("config", {}))]))
     parts.append("</body></html>\n")
 
     out = Path(out)
