@@ -17,7 +17,7 @@ from brainbrr import _native, events
 from brainbrr.dataset import ZarrWindowDataset
 from brainbrr.events import Event
 from brainbrr.ingest import ingest
-from tests.conftest import read_array
+from tests.conftest import TuszCorpus, read_array
 
 
 def brute_force(
@@ -125,7 +125,7 @@ def test_written_times_label_exactly_the_event_samples(tmp_path: Path, fs: float
         assert np.array_equal(labels, (np.arange(n) % 2 == parity).astype(np.uint8))
 
 
-def test_csv_bi_round_trip_through_the_ingest(tusz_store: Path, tusz_corpus, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_csv_bi_round_trip_through_the_ingest(tusz_store: Path, tusz_corpus: TuszCorpus, tmp_path: Path) -> None:
     """Stored labels -> events -> .csv_bi (the corpus's own annotation files removed) -> re-ingest -> same labels."""
     ds = ZarrWindowDataset(tusz_store, drop_unlabeled=False)
     ref = events.from_labels(ds)
