@@ -278,3 +278,13 @@ def read_attrs(store: Path, name: str = "") -> dict[str, Any]:
     """The attributes of the group or array ``name`` (the root by default)."""
     node = open_store(store)[name] if name else open_store(store)
     return dict(node.attrs.asdict())
+
+
+@pytest.fixture(scope="session")
+def tusz_store(tusz_corpus: TuszCorpus, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """``tusz_corpus`` ingested (with its failures and skips), for the read-only researcher tools."""
+    from brainbrr.ingest import ingest
+
+    store = tmp_path_factory.mktemp("tusz-store") / "cache.zarr"
+    ingest(tusz_corpus.root, store, n_jobs=2)
+    return store

@@ -169,6 +169,7 @@ class StoreReader:
     def recording(
         self, rid: str, n_samples: int, store_id: str | None = None, checksums: bool = False
     ) -> tuple[_pathlib.Path, _pathlib.Path, bool]: ...
+    def types(self, rid: str) -> _npt.NDArray[_np.uint8]: ...
     def windows(
         self, recordings: list[tuple[int, str]], window_s: float, stride_s: float
     ) -> tuple[

@@ -1,4 +1,4 @@
-"""Command-line entry points: ``brainbrr`` (demo, info, verify, edf) and ``brainbrr-ingest``."""
+"""Command-line entry points: ``brainbrr`` (demo, info, verify, plot, report, edf) and ``brainbrr-ingest``."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import signal
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -246,6 +246,41 @@ def _cmd_pull(args: argparse.Namespace) -> int:
     return 0
 
 
+def _user_errors(run: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
+    """``run`` with its ValueError (a bad recording or time) and ImportError
+    (matplotlib missing) made one error line and exit 2, as a BrainbrrError is."""
+
+    def wrapped(args: argparse.Namespace) -> int:
+        try:
+            return run(args)
+        except (ImportError, ValueError) as e:
+            raise BrainbrrError(str(e)) from e
+
+    return wrapped
+
+
+@_user_errors
+def _cmd_plot(args: argparse.Namespace) -> int:
+    from brainbrr.dataset import ZarrWindowDataset
+    from brainbrr.plot import plot_segment
+
+    out = Path(args.out)
+    if out.suffix.lower() not in (".png", ".svg", ".pdf"):
+        raise BrainbrrError(f"--out {out}: the file name must end in .png, .svg or .pdf")
+    ds = ZarrWindowDataset(args.store, drop_unlabeled=False)
+    plot_segment(ds, args.recording, args.start, args.seconds).savefig(out, dpi=args.dpi)
+    print(f"wrote {out}")
+    return 0
+
+
+@_user_errors
+def _cmd_report(args: argparse.Namespace) -> int:
+    from brainbrr.report import write_report
+
+    print(f"wrote {write_report(args.store, args.out, examples=args.examples)}")
+    return 0
+
+
 EXIT_CODES = """exit status:
   0    every recording was ingested, or skipped for a documented reason
        (montage channels missing); skips are listed in the summary and index/failures
@@ -340,6 +375,22 @@ def build_parser() -> argparse.ArgumentParser:
     pull.add_argument("url", help="the store, s3://bucket/prefix")
     pull.add_argument("dir", help="the local folder (new, or an earlier pull of the same store)")
     pull.set_defaults(run=_cmd_pull)
+    return 0
+
+
+    plot = sub.add_parser("plot", help="draw a stretch of a recording: stacked channels, seizures shaded and typed")
+    plot.add_argument("store")
+    plot.add_argument("--recording", required=True, help="recording id, source path, or a unique part of the id")
+    plot.add_argument("--start", type=float, required=True, help="start, in seconds from the start of the recording")
+    plot.add_argument("--seconds", type=float, default=60.0, help="length in seconds (default 60)")
+    plot.add_argument("--out", required=True, help="the image: FILE.png, FILE.svg or FILE.pdf")
+    plot.add_argument("--dpi", type=int, default=100, help="resolution of a PNG (default 100)")
+    plot.set_defaults(run=_cmd_plot)
+    report = sub.add_parser("report", help="write a self-contained HTML summary of a store")
+    report.add_argument("store")
+    report.add_argument("--out", required=True, help="the HTML file to write")
+    report.add_argument("--examples", type=int, default=4, help="example seizure windows to embed (default 4)")
+    report.set_defaults(run=_cmd_report)
     edf = sub.add_parser("edf", help="print the header, annotations and warnings of EDF/BDF files")
     edf.add_argument("files", nargs="+")
     edf.set_defaults(run=_cmd_edf)

@@ -18,7 +18,7 @@ import warnings
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -27,6 +27,9 @@ from torch.utils.data import Dataset, Sampler
 
 from brainbrr import _native
 from brainbrr.errors import StoreError
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 __all__ = ["ZarrWindowDataset", "balanced_sampler"]
 
@@ -369,6 +372,14 @@ class ZarrWindowDataset(Dataset[tuple[torch.Tensor, torch.Tensor]]):
             "seizure_fraction": float(self._frac[i]),
             "type": self.type_names.get(int(self._type[i]), str(int(self._type[i]))),
         }
+
+    def plot(self, i: int, **kwargs: Any) -> Figure:
+        """Window ``i`` as stacked channel traces, seizure samples shaded and
+        typed: a matplotlib Figure (needs ``brainbrr[plot]``); see
+        :func:`brainbrr.plot.plot_segment` for ``kwargs``."""
+        from brainbrr.plot import plot_window
+
+        return plot_window(self, i, **kwargs)
 
     @property
     def labels(self) -> npt.NDArray[np.uint8]:

@@ -107,6 +107,14 @@ impl StoreReader {
         Ok((c.signal.path, c.label.path, raw))
     }
 
+    /// Recording `rid`'s per-sample seizure type codes (names in the root's
+    /// `type_names`), decoded whatever the codec; a store written before
+    /// types were kept gives its labels (a seizure is `seiz`).
+    fn types<'py>(&self, py: Python<'py>, rid: &str) -> PyResult<Bound<'py, PyArray1<u8>>> {
+        let codes = py.detach(|| self.0.read_types(rid)).map_err(to_py)?;
+        Ok(PyArray1::from_vec(py, codes))
+    }
+
     /// The window index of `recordings` (row numbers of the index) for
     /// windows of `window_s` every `stride_s` seconds, rebuilt from their
     /// stored labels and types with the ingest's rule: `(recording, start,
