@@ -375,9 +375,6 @@ def build_parser() -> argparse.ArgumentParser:
     pull.add_argument("url", help="the store, s3://bucket/prefix")
     pull.add_argument("dir", help="the local folder (new, or an earlier pull of the same store)")
     pull.set_defaults(run=_cmd_pull)
-    return 0
-
-
     plot = sub.add_parser("plot", help="draw a stretch of a recording: stacked channels, seizures shaded and typed")
     plot.add_argument("store")
     plot.add_argument("--recording", required=True, help="recording id, source path, or a unique part of the id")
