@@ -215,3 +215,17 @@ def test_pull_copies_a_whole_store(remote_store: tuple[S3, Path, str], tmp_path:
     assert elsewhere.returncode == 2 and "pull into an empty folder" in elsewhere.stderr
     missing = run_cli("brainbrr", "pull", url + "-none", tmp_path / "x")
     assert missing.returncode == 2 and "no zarr.json" in missing.stderr, missing.stderr
+
+
+def test_rewindowing_a_remote_store_reads_labels_only(remote_store: tuple[S3, Path, str], tmp_path: Path) -> None:
+    from brainbrr import ZarrWindowDataset
+
+    _, store, url = remote_store
+    cache = tmp_path / "cache"
+    local = ZarrWindowDataset(store, window_s=5, stride_s=5)
+    remote = ZarrWindowDataset(url, cache_dir=cache, window_s=5, stride_s=5)
+    assert np.array_equal(remote._start, local._start) and np.array_equal(remote._label, local._label)
+    [copy] = cache.glob("*/*")
+    # Every recording's labels and types, and the signal of the one checked at open only.
+    assert len(list(copy.glob("recordings/*/label/c/0"))) == len(local.rids)
+    assert len(list(copy.glob("recordings/*/signal/c/0/0"))) == 1

@@ -184,10 +184,10 @@ impl Store {
         Ok(store)
     }
 
-    /// Makes recording `rid` local first when the store is remote.
-    pub(crate) fn local(&self, rid: &str) -> Result<(), StoreError> {
+    /// Makes `arrays` of recording `rid` local first when the store is remote.
+    pub(crate) fn local(&self, rid: &str, arrays: &[&str]) -> Result<(), StoreError> {
         match &self.mirror {
-            Some(m) => m.ensure(rid),
+            Some(m) => m.ensure(rid, arrays),
             None => Ok(()),
         }
     }

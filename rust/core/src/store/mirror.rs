@@ -43,8 +43,8 @@ pub struct Mirror {
     /// Each recording's objects, from the listing made when opened.
     recordings: BTreeMap<String, Vec<Object>>,
     max_bytes: Option<u64>,
-    /// Recordings this process has made current (checked once per process).
-    current: Mutex<HashSet<String>>,
+    /// `(recording, array)` this process has made current (checked once per process).
+    current: Mutex<HashSet<(String, String)>>,
 }
 
 impl Mirror {
@@ -106,33 +106,56 @@ impl Mirror {
         Ok((mirror, dir))
     }
 
-    /// Makes recording `rid` current in the copy: each object missing or
-    /// different is downloaded and its checksum checked; the use is recorded,
-    /// and the copy evicts least recently used recordings past its bound.
+    /// Makes `arrays` of recording `rid` current in the copy (with the
+    /// recording's group metadata): each object missing or different is
+    /// downloaded and its checksum checked; the use is recorded, and the copy
+    /// evicts least recently used recordings past its bound. Re-windowing a
+    /// remote store so reads only labels and types, never signals.
     ///
     /// # Errors
     /// A recording the listing did not show ([`StoreError::NotCommitted`]),
     /// download errors, a checksum that differs ([`StoreError::Mismatch`],
     /// naming the object; the bad copy is removed).
-    pub fn ensure(&self, rid: &str) -> Result<(), StoreError> {
-        let mut current = self.current.lock().unwrap_or_else(|p| p.into_inner());
-        if current.contains(rid) && self.dir.join("recordings").join(rid).is_dir() {
+    pub fn ensure(&self, rid: &str, arrays: &[&str]) -> Result<(), StoreError> {
+        let is_current = |s: &HashSet<(String, String)>| {
+            arrays.iter().all(|a| s.contains(&(rid.to_owned(), (*a).to_owned())))
+        };
+        if is_current(&self.current.lock().unwrap_or_else(|p| p.into_inner()))
+            && self.dir.join("recordings").join(rid).is_dir()
+        {
             return Ok(());
         }
-        let objects = self
+        let objects: Vec<Object> = self
             .recordings
             .get(rid)
             .ok_or_else(|| StoreError::NotCommitted {
                 path: PathBuf::from(self.bucket.url().to_string()),
                 rid: rid.to_owned(),
-            })?;
+            })?
+            .iter()
+            .filter(|o| {
+                let within = rel_key(self.bucket.url(), &o.key)
+                    .strip_prefix("recordings/")
+                    .and_then(|r| r.strip_prefix(rid))
+                    .and_then(|r| r.strip_prefix('/'))
+                    .unwrap_or("");
+                within == "zarr.json"
+                    || arrays.iter().any(|a| {
+                        within
+                            .strip_prefix(a)
+                            .is_some_and(|rest| rest.starts_with('/'))
+                    })
+            })
+            .cloned()
+            .collect();
         self.mark_used(rid);
-        let fetched = fetch(&self.bucket, objects, &self.dir)?;
+        let fetched = fetch(&self.bucket, &objects, &self.dir)?;
         if !fetched.is_empty() {
             check_chunks(self.bucket.url(), &self.dir, &fetched)?;
             self.evict(rid)?;
         }
-        current.insert(rid.to_owned());
+        let mut current = self.current.lock().unwrap_or_else(|p| p.into_inner());
+        current.extend(arrays.iter().map(|a| (rid.to_owned(), (*a).to_owned())));
         Ok(())
     }
 

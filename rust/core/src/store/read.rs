@@ -182,7 +182,7 @@ impl Store {
         store_id: Option<&str>,
     ) -> Result<RecordingChunks, StoreError> {
         validate_rid(rid)?;
-        self.local(rid)?;
+        self.local(rid, &["signal", "label"])?;
         let dir = self.recording_dir(rid);
         let mismatch = |reason: String| StoreError::Mismatch {
             path: dir.clone(),
@@ -272,7 +272,7 @@ impl Store {
 
     fn open_array(&self, rid: &str, name: &str) -> Result<Array<FilesystemStore>, StoreError> {
         validate_rid(rid)?;
-        self.local(rid)?;
+        self.local(rid, &[name])?;
         if read_recording_meta(&self.recording_dir(rid))?.is_none() {
             return Err(StoreError::NotCommitted {
                 path: self.path().to_owned(),
