@@ -387,14 +387,26 @@ impl Bucket {
         result.map(|()| size)
     }
 
-    /// Writes `bytes` to `key`, replacing any object there.
+    /// Uploads the file `path` to `key` (multipart when large), replacing any object there.
     ///
     /// # Errors
-    /// Denied access or a failure after retries.
-    pub async fn put(&self, key: &str, bytes: Vec<u8>) -> Result<(), RemoteError> {
-        self.put_opts(key, bytes, PutMode::Overwrite)
-            .await
-            .map(drop)
+    /// The file cannot be read; denied access or a failure after retries.
+    pub async fn upload(&self, path: &Path, key: &str) -> Result<(), RemoteError> {
+        let local = |source| RemoteError::Local {
+            path: path.to_owned(),
+            source,
+        };
+        let mut file = tokio::fs::File::open(path).await.map_err(local)?;
+        let store: Arc<dyn ObjectStore> = self.store.clone();
+        let mut writer = object_store::buffered::BufWriter::new(store, self.key(key)?);
+        let sent = async {
+            tokio::io::copy(&mut file, &mut writer).await?;
+            writer.shutdown().await
+        };
+        sent.await.map_err(|e| RemoteError::Other {
+            url: self.url.of_key(key),
+            reason: format!("upload of {} failed: {e}", path.display()),
+        })
     }
 
     /// Writes `bytes` to `key` only if no object is there (`If-None-Match: *`),

@@ -118,7 +118,9 @@ impl Mirror {
     /// naming the object; the bad copy is removed).
     pub fn ensure(&self, rid: &str, arrays: &[&str]) -> Result<(), StoreError> {
         let is_current = |s: &HashSet<(String, String)>| {
-            arrays.iter().all(|a| s.contains(&(rid.to_owned(), (*a).to_owned())))
+            arrays
+                .iter()
+                .all(|a| s.contains(&(rid.to_owned(), (*a).to_owned())))
         };
         if is_current(&self.current.lock().unwrap_or_else(|p| p.into_inner()))
             && self.dir.join("recordings").join(rid).is_dir()
@@ -272,7 +274,11 @@ fn rel_key<'k>(url: &Url, key: &'k str) -> &'k str {
 /// Downloads each of `objects` whose local copy under `dir` is missing or
 /// differs in size or modification time, `IN_FLIGHT` at a time; returns
 /// those downloaded.
-fn fetch(bucket: &Bucket, objects: &[Object], dir: &Path) -> Result<Vec<Object>, StoreError> {
+pub(crate) fn fetch(
+    bucket: &Bucket,
+    objects: &[Object],
+    dir: &Path,
+) -> Result<Vec<Object>, StoreError> {
     use futures::StreamExt;
     let url = bucket.url();
     let stale: Vec<(&Object, PathBuf)> = objects

@@ -1,0 +1,382 @@
+//! Writing a store on object storage. The ingest writes a local staging store
+//! as it always does; each recording it commits is then published (its arrays
+//! first, its group's `zarr.json`, the commit marker, last: an object PUT is
+//! atomic, so a reader that finds the marker finds the whole recording), and at
+//! the end the index, then the root (last). Format 1 is unchanged: the bucket
+//! holds exactly the files of a local store.
+//!
+//! One writer at a time: a lease object (`.brainbrr-lock`) created with a
+//! conditional PUT (`If-None-Match: *`), renewed every 20 s with `If-Match` on
+//! its entity tag, taken over only when it was not renewed for 2 minutes (a
+//! writer killed with `kill -9`), and deleted when the writer ends. This relies
+//! on S3's conditional writes (2024) and its strong read-after-write
+//! consistency, and on the writers' clocks agreeing within a minute. A writer
+//! that loses its lease (it stalled past the lease) stops publishing.
+//!
+//! Resume: the staging folder is rebuilt from the bucket when the writer
+//! starts: the root and each committed recording's metadata, labels and types
+//! (not its signal), which is what resume and the index rebuild read. A
+//! published recording's signal is removed from the staging folder, so the
+//! local disk holds the recordings in flight, not the store.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc;
+use std::thread::JoinHandle;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use futures::StreamExt;
+use serde_json::{Value, json};
+
+use super::StoreError;
+use super::commit::TMP_DIR;
+use super::mirror::fetch;
+use crate::remote::{Bucket, Object, RemoteError, Url, is_plain_segment};
+
+const LOCK: &str = ".brainbrr-lock";
+const RENEW: Duration = Duration::from_secs(20);
+const LEASE_S: u64 = 120;
+/// Marks a staging folder as one brainbrr may empty.
+const STAGE_MARK: &str = ".brainbrr-stage";
+const IN_FLIGHT: usize = 16;
+
+/// The writer of a store at an `s3://` URL, holding its lease.
+#[derive(Debug)]
+pub struct Publisher {
+    bucket: Bucket,
+    stage: PathBuf,
+    lease: Lease,
+}
+
+impl Publisher {
+    /// Takes the store's lease (waiting for it with `wait`), empties the
+    /// store with `overwrite` (the root first), and rebuilds the staging
+    /// folder `stage` from the bucket.
+    ///
+    /// # Errors
+    /// [`StoreError::Locked`] naming the holder, a `stage` folder that is not
+    /// empty and not a staging folder, the bucket's errors.
+    pub fn open(url: &Url, stage: &Path, overwrite: bool, wait: bool) -> Result<Self, StoreError> {
+        let bucket = Bucket::open(url)?;
+        prepare_stage(stage)?;
+        let lease = Lease::acquire(&bucket, wait)?;
+        let publisher = Self {
+            bucket,
+            stage: stage.to_owned(),
+            lease,
+        };
+        let objects = publisher.objects()?;
+        if overwrite {
+            publisher.delete(objects.iter().filter(|o| publisher.rel(o) != LOCK))?;
+        } else {
+            publisher.restage(&objects)?;
+        }
+        Ok(publisher)
+    }
+
+    /// The staging folder (the local store the ingest writes).
+    pub fn stage(&self) -> &Path {
+        &self.stage
+    }
+
+    fn rel<'o>(&self, o: &'o Object) -> &'o str {
+        self.bucket.url().rel(&o.key).unwrap_or(&o.key)
+    }
+
+    /// Every object of the store, but the writers' temporaries.
+    fn objects(&self) -> Result<Vec<Object>, StoreError> {
+        let url = self.bucket.url();
+        let prefix = if url.prefix.is_empty() {
+            String::new()
+        } else {
+            format!("{}/", url.prefix)
+        };
+        Ok(self
+            .bucket
+            .list(&prefix)?
+            .into_iter()
+            .filter(|o| {
+                let rel = url.rel(&o.key).unwrap_or("");
+                !rel.starts_with(TMP_DIR) && rel.split('/').all(is_plain_segment)
+            })
+            .collect())
+    }
+
+    /// Copies what resume and the index rebuild read into the staging folder;
+    /// deletes the objects of recordings a killed writer left unpublished.
+    fn restage(&self, objects: &[Object]) -> Result<(), StoreError> {
+        let committed: std::collections::HashSet<&str> = objects
+            .iter()
+            .filter_map(|o| {
+                let rest = self.rel(o).strip_prefix("recordings/")?;
+                rest.strip_suffix("/zarr.json")
+                    .filter(|rid| !rid.contains('/'))
+            })
+            .collect();
+        let (mut wanted, mut orphans) = (Vec::new(), Vec::new());
+        for o in objects {
+            let rel = self.rel(o);
+            match rel.strip_prefix("recordings/").map(|r| r.split_once('/')) {
+                Some(Some((rid, _))) if !committed.contains(rid) => orphans.push(o),
+                Some(Some((_, rest))) if rest.starts_with("signal/c/") => {}
+                Some(_) => wanted.push(o.clone()),
+                None if rel == "zarr.json" => wanted.push(o.clone()),
+                None => {}
+            }
+        }
+        self.delete(orphans.into_iter())?;
+        fetch(&self.bucket, &wanted, &self.stage)?;
+        Ok(())
+    }
+
+    /// Deletes `objects`, the root and commit markers first.
+    fn delete<'o>(&self, objects: impl Iterator<Item = &'o Object>) -> Result<(), StoreError> {
+        let (markers, rest): (Vec<&str>, Vec<&str>) = objects
+            .map(|o| o.key.as_str())
+            .partition(|k| k.ends_with("zarr.json"));
+        for batch in [markers, rest] {
+            self.run_all(batch.iter().map(|k| self.bucket.delete(k)))?;
+        }
+        Ok(())
+    }
+
+    fn run_all<F>(&self, jobs: impl Iterator<Item = F>) -> Result<(), StoreError>
+    where
+        F: std::future::Future<Output = Result<(), RemoteError>>,
+    {
+        let results: Vec<Result<(), RemoteError>> = self.bucket.block_on(
+            futures::stream::iter(jobs)
+                .buffer_unordered(IN_FLIGHT)
+                .collect(),
+        );
+        results.into_iter().collect::<Result<(), _>>()?;
+        Ok(())
+    }
+
+    /// Uploads the staged files `rels` (paths relative to the store), in parallel.
+    fn upload(&self, rels: &[String]) -> Result<(), StoreError> {
+        self.lease.check(&self.bucket)?;
+        let url = self.bucket.url();
+        self.run_all(rels.iter().map(|rel| {
+            let (bucket, path, key) = (&self.bucket, self.stage.join(rel), url.key(rel));
+            async move { bucket.upload(&path, &key).await }
+        }))
+    }
+
+    /// Publishes the root and the `recordings` group (the index marked
+    /// incomplete while an ingest runs).
+    ///
+    /// # Errors
+    /// Upload errors; a lost lease.
+    pub fn publish_root(&self) -> Result<(), StoreError> {
+        self.upload(&["recordings/zarr.json".to_owned()])?;
+        self.upload(&["zarr.json".to_owned()])
+    }
+
+    /// Publishes the committed recording `rid`: its arrays, then its
+    /// `zarr.json`; then drops its staged signal.
+    ///
+    /// # Errors
+    /// Upload errors; a lost lease.
+    pub fn publish_recording(&self, rid: &str) -> Result<(), StoreError> {
+        let dir = format!("recordings/{rid}");
+        let mut files = files_under(&self.stage, &dir)?;
+        let marker = format!("{dir}/zarr.json");
+        files.retain(|f| *f != marker);
+        self.upload(&files)?;
+        self.upload(&[marker])?;
+        let signal = self.stage.join(&dir).join("signal").join("c");
+        let _ = fs::remove_dir_all(signal);
+        Ok(())
+    }
+
+    /// Removes the published recording `rid` (its commit marker first).
+    ///
+    /// # Errors
+    /// The bucket's errors; a lost lease.
+    pub fn unpublish_recording(&self, rid: &str) -> Result<(), StoreError> {
+        self.lease.check(&self.bucket)?;
+        let url = self.bucket.url();
+        let objects = self.bucket.list(&url.key(&format!("recordings/{rid}/")))?;
+        self.delete(objects.iter())
+    }
+
+    /// Publishes the index, then the `recordings` group, then the root.
+    ///
+    /// # Errors
+    /// Upload errors; a lost lease.
+    pub fn publish_index(&self) -> Result<(), StoreError> {
+        self.upload(&files_under(&self.stage, "index")?)?;
+        self.publish_root()
+    }
+
+    /// The bytes of the published store (what a reader downloads).
+    ///
+    /// # Errors
+    /// The bucket's errors.
+    pub fn published_bytes(&self) -> Result<u64, StoreError> {
+        Ok(self.objects()?.iter().map(|o| o.size).sum())
+    }
+}
+
+/// Makes `stage` a staging folder: created, or emptied when it is one.
+fn prepare_stage(stage: &Path) -> Result<(), StoreError> {
+    let io = |e| StoreError::io(stage, e);
+    match fs::read_dir(stage) {
+        Ok(mut entries) => {
+            if entries.next().is_some() && !stage.join(STAGE_MARK).is_file() {
+                return Err(StoreError::NotAStore {
+                    path: stage.to_owned(),
+                    reason: "not empty and not a brainbrr staging folder; give an empty or new --stage folder"
+                        .to_owned(),
+                });
+            }
+            fs::remove_dir_all(stage).map_err(io)?;
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(io(e)),
+    }
+    fs::create_dir_all(stage).map_err(io)?;
+    fs::write(stage.join(STAGE_MARK), b"").map_err(io)
+}
+
+/// The files below `stage/dir`, as `/`-separated paths relative to `stage`.
+fn files_under(stage: &Path, dir: &str) -> Result<Vec<String>, StoreError> {
+    let mut out = Vec::new();
+    let mut todo = vec![dir.to_owned()];
+    while let Some(d) = todo.pop() {
+        let path = stage.join(&d);
+        for entry in fs::read_dir(&path).map_err(|e| StoreError::io(&path, e))? {
+            let entry = entry.map_err(|e| StoreError::io(&path, e))?;
+            let rel = format!("{d}/{}", entry.file_name().to_string_lossy());
+            if entry.file_type().is_ok_and(|t| t.is_dir()) {
+                todo.push(rel);
+            } else {
+                out.push(rel);
+            }
+        }
+    }
+    out.sort();
+    Ok(out)
+}
+
+/// The lease on a remote store: created, renewed by a thread, deleted on drop.
+#[derive(Debug)]
+struct Lease {
+    key: String,
+    lost: Arc<AtomicBool>,
+    stop: Option<mpsc::Sender<()>>,
+    renewer: Option<JoinHandle<()>>,
+    bucket: Bucket,
+}
+
+fn now_s() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+fn holder_record() -> Vec<u8> {
+    let host = fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_owned())
+        .unwrap_or_else(|_| "unknown".to_owned());
+    json!({
+        "holder": format!("pid {} on host {host}", std::process::id()),
+        "renewed_unix_s": now_s(),
+    })
+    .to_string()
+    .into_bytes()
+}
+
+impl Lease {
+    fn acquire(bucket: &Bucket, wait: bool) -> Result<Self, StoreError> {
+        let key = bucket.url().key(LOCK);
+        let locked = |holder: String| StoreError::Locked {
+            path: PathBuf::from(bucket.url().to_string()),
+            holder,
+        };
+        let etag = loop {
+            match bucket.block_on(bucket.create(&key, holder_record())) {
+                Ok(etag) => break etag,
+                Err(RemoteError::Conflict { .. }) => {}
+                Err(e) => return Err(e.into()),
+            }
+            let Some((etag, body)) = bucket.block_on(bucket.get_tagged(&key))? else {
+                continue; // released meanwhile
+            };
+            let record: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+            let renewed = record["renewed_unix_s"].as_u64().unwrap_or(0);
+            if now_s().saturating_sub(renewed) > LEASE_S {
+                // Not renewed for the whole lease: its writer is gone. Taken over
+                // only if nobody else did first.
+                match bucket.block_on(bucket.replace(&key, holder_record(), &etag)) {
+                    Ok(etag) => break etag,
+                    Err(RemoteError::Conflict { .. }) => continue,
+                    Err(e) => return Err(e.into()),
+                }
+            }
+            if !wait {
+                let holder = record["holder"].as_str().unwrap_or("another writer");
+                return Err(locked(format!(
+                    "{holder} (lease object {})",
+                    bucket.url().of_key(&key)
+                )));
+            }
+            std::thread::sleep(Duration::from_secs(2));
+        };
+        let lost = Arc::new(AtomicBool::new(false));
+        let (stop, stopped) = mpsc::channel::<()>();
+        let renewer = {
+            let (bucket, key, lost) = (bucket.clone(), key.clone(), lost.clone());
+            std::thread::Builder::new()
+                .name("brainbrr-lease".to_owned())
+                .spawn(move || {
+                    let mut etag = etag;
+                    while let Err(mpsc::RecvTimeoutError::Timeout) = stopped.recv_timeout(RENEW) {
+                        match bucket.block_on(bucket.replace(&key, holder_record(), &etag)) {
+                            Ok(new) => etag = new,
+                            Err(RemoteError::Conflict { .. }) => {
+                                lost.store(true, Ordering::Relaxed);
+                                return;
+                            }
+                            // A transient failure: the next renewal may succeed in time.
+                            Err(_) => {}
+                        }
+                    }
+                })
+                .map_err(|e| StoreError::io(Path::new("brainbrr-lease thread"), e))?
+        };
+        Ok(Self {
+            key,
+            lost,
+            stop: Some(stop),
+            renewer: Some(renewer),
+            bucket: bucket.clone(),
+        })
+    }
+
+    /// Fails once the lease was taken over (this writer stalled past it).
+    fn check(&self, bucket: &Bucket) -> Result<(), StoreError> {
+        if self.lost.load(Ordering::Relaxed) {
+            return Err(StoreError::Locked {
+                path: PathBuf::from(bucket.url().to_string()),
+                holder: "another writer, which took over this writer's lease".to_owned(),
+            });
+        }
+        Ok(())
+    }
+}
+
+impl Drop for Lease {
+    fn drop(&mut self) {
+        drop(self.stop.take());
+        if let Some(t) = self.renewer.take() {
+            let _ = t.join();
+        }
+        if !self.lost.load(Ordering::Relaxed) {
+            let _ = self.bucket.block_on(self.bucket.delete(&self.key));
+        }
+    }
+}
