@@ -292,6 +292,7 @@ fn _write_test_store(
                 labeled: true,
                 warnings: Vec::new(),
                 interpolated: Vec::new(),
+                absent: Vec::new(),
                 store_id: None,
             };
             store

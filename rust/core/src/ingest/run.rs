@@ -119,12 +119,9 @@ fn open_store(
     }
     let config = serde_json::from_str(&cfg.to_canonical_json())
         .map_err(|e| IngestError::Config(e.to_string()))?;
-    let root = RootMeta::new(
-        config,
-        cfg.hash(),
-        cfg.montage.channels.clone(),
-        cfg.target_fs,
-    );
+    let channels =
+        (cfg.montage.output_channels()).map_err(|e| IngestError::Config(e.to_string()))?;
+    let root = RootMeta::new(config, cfg.hash(), channels, cfg.target_fs);
     let mut store =
         Store::open_or_create(out, root, opts.overwrite, opts.wait)?.with_signal_codec(opts.codec);
     store.set_index_complete(false, serde_json::json!({ "state": "ingesting" }))?;
