@@ -4,6 +4,7 @@ channel mask of recordings without A1/A2, and the store read by xarray."""
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -132,3 +133,39 @@ def test_referential_stores_mark_every_channel_present(tmp_path: Path) -> None:
     assert group["index/recordings/channel_present"].shape == (1, 19)
     assert group["index/recordings/channel_present"][:].all()
     assert len(group.attrs["brainbrr"]["channels"]) == 19
+
+
+def test_bipolar_pairs_with_an_interpolated_electrode_match_mne(tmp_path: Path) -> None:
+    """FZ missing: interpolated (as MNE's ``interpolate_bads`` does, from the
+    montage's other electrodes) before the differences are taken."""
+    import mne
+
+    from tests.old_pipeline import MNE_NAME, MONTAGE, _filter_and_normalize, clean_name
+
+    pairs = ["FZ-CZ", "CZ-PZ", "F3-C3", "C4-F4", "P3-P4"]
+    (tmp_path / "c").mkdir()
+    edf = tmp_path / "c" / _name(0)
+    write_recording(edf, fs=250, duration_s=61, montage="01_tcp_ar", missing=("FZ",), seed=7)
+    summary = ingest(tmp_path / "c", tmp_path / "b.zarr", {"montage": {"kind": "bipolar", "pairs": pairs}, "window_s": 10})
+    assert summary["failed"] == [] and summary["skipped"] == []
+    rec = zarr.open_group(tmp_path / "b.zarr", mode="r")[f"recordings/{_name(0)}"]
+    assert rec.attrs["brainbrr_recording"]["interpolated"] == ["FZ"]
+
+    electrodes = ["FZ", "CZ", "PZ", "F3", "C3", "C4", "F4", "P3", "P4"]
+    raw = mne.io.read_raw_edf(edf, preload=True, verbose=False)
+    by_name = {clean_name(label): label for label in raw.ch_names}
+    present = [e for e in electrodes if e in by_name]
+    raw.pick([by_name[e] for e in present]).rename_channels({by_name[e]: MNE_NAME[e] for e in present})
+    zeros = mne.io.RawArray(np.zeros((1, raw.n_times)), mne.create_info(["Fz"], raw.info["sfreq"], "eeg"), verbose=False)
+    raw.add_channels([zeros], force_update_info=True)
+    raw.info["bads"] = ["Fz"]
+    raw.set_montage(MONTAGE, verbose=False)
+    with warnings.catch_warnings():  # MNE warns that 9 points fit the head sphere loosely; brainbrr fits the same
+        warnings.filterwarnings("ignore", "Only 9 head digitization points", RuntimeWarning)
+        raw.interpolate_bads(verbose=False)
+    data = {e: raw.get_data(picks=[MNE_NAME[e]])[0] * 1e6 for e in electrodes}
+    diffs = np.array([data[a] - data[b] for a, b in (p.split("-") for p in pairs)])
+    want = _filter_and_normalize(diffs, raw.info["sfreq"])
+    got = rec["signal"][:]
+    assert got.shape == want.shape
+    assert np.abs(got.astype(np.float64) - want).max() <= TOLERANCE

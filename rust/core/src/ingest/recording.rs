@@ -77,6 +77,7 @@ enum Slot {
     Read(usize),
     /// The interpolated sum `k`, complete once every read electrode added to it.
     Interpolated(usize),
+    /// An optional electrode the file lacks: zeros.
     Missing,
 }
 
