@@ -34,6 +34,7 @@ __all__ = [
     "build_npz_cache",
     "clean_name",
     "labels_from_csv_bi",
+    "preprocess_bipolar_file",
     "preprocess_file",
 ]
 
@@ -123,8 +124,41 @@ def preprocess_file(edf_path: str | os.PathLike[str]) -> tuple[npt.NDArray[np.fl
     if missing:
         raw.interpolate_bads(verbose=False)
 
-    fs_in = raw.info["sfreq"]
-    x = raw.get_data() * 1e6  # volts -> microvolts
+    return _filter_and_normalize(raw.get_data() * 1e6, raw.info["sfreq"]), FS  # volts -> microvolts
+
+
+def preprocess_bipolar_file(
+    edf_path: str | os.PathLike[str], pairs: Iterable[str], optional: Iterable[str] = ()
+) -> tuple[npt.NDArray[np.float32], int]:
+    """The old pipeline's preprocessing applied to bipolar differences.
+
+    Each pair ``"A-B"`` is the referential signal of electrode A minus that of
+    B (read by MNE, picked by :func:`clean_name`, in microvolts), then the
+    channels are resampled, filtered and z-scored as :func:`preprocess_file`
+    does. A pair that needs a missing ``optional`` electrode is zeros.
+
+    Raises
+    ------
+    ValueError
+        An electrode that is not optional is missing.
+    """
+    raw = mne.io.read_raw_edf(edf_path, preload=True, verbose=False)
+    by_name = {clean_name(label): i for i, label in enumerate(raw.ch_names)}
+    data = raw.get_data() * 1e6
+    rows = []
+    for pair in pairs:
+        a, b = pair.split("-")
+        if a in by_name and b in by_name:
+            rows.append(data[by_name[a]] - data[by_name[b]])
+        elif {a, b} - set(by_name) <= set(optional):
+            rows.append(np.zeros(raw.n_times))
+        else:
+            raise ValueError(f"{edf_path}: missing electrodes of {pair}")
+    return _filter_and_normalize(np.array(rows), raw.info["sfreq"]), FS
+
+
+def _filter_and_normalize(x: npt.NDArray[np.float64], fs_in: float) -> npt.NDArray[np.float32]:
+    """Resample to 256 Hz, band-pass, notch and z-score each row, as the old pipeline did."""
     if fs_in != FS:
         x = scipy.signal.resample(x, round(x.shape[1] * FS / fs_in), axis=1)
     b, a = scipy.signal.butter(3, [0.5, 120.0], btype="band", fs=FS)
@@ -132,7 +166,7 @@ def preprocess_file(edf_path: str | os.PathLike[str]) -> tuple[npt.NDArray[np.fl
     b, a = scipy.signal.iirnotch(60.0, 30.0, fs=FS)
     x = scipy.signal.lfilter(b, a, x, axis=1)
     x = (x - x.mean(axis=1, keepdims=True)) / (x.std(axis=1, keepdims=True) + 1e-8)
-    return x.astype(np.float32), FS
+    return x.astype(np.float32)
 
 
 def labels_from_csv_bi(path: str | os.PathLike[str], n: int, fs: float) -> npt.NDArray[np.uint8]:

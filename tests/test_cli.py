@@ -133,3 +133,74 @@ def test_edf_rates_are_unambiguous(tmp_path: Path, real_edf_dir: Path) -> None:
     assert "signals at 1 Hz and 100 Hz," in out, out
     out = run_cli("brainbrr", "edf", real_edf_dir / "20230822_001118_BRP.edf").stdout
     assert "signals at 0.01667 Hz and 25 Hz," in out, out
+
+
+def test_config_print_is_the_full_default_config() -> None:
+    proc = run_cli("brainbrr", "config", "--print")
+    assert proc.returncode == 0, proc.stderr
+    import brainbrr
+
+    assert json.loads(proc.stdout) == brainbrr.default_config()
+
+
+def test_config_print_applies_the_flags_over_a_config_file(tmp_path: Path) -> None:
+    config = tmp_path / "c.json"
+    config.write_text(json.dumps({"notch": {"freq": 50.0}, "target_fs": 512, "window_s": 30}))
+    proc = run_cli("brainbrr", "config", "--print", "--config", config, "--fs", "200", "--montage", "tcp", "--stride", "5")
+    assert proc.returncode == 0, proc.stderr
+    printed = json.loads(proc.stdout)
+    assert printed["target_fs"] == 200.0 and printed["window_s"] == 30.0 and printed["stride_s"] == 5.0
+    assert printed["notch"]["freq"] == 50.0
+    assert printed["bandpass"]["high"] == 93.75  # follows Nyquist: 120/128 of 100 Hz
+    assert printed["montage"]["kind"] == "tcp" and len(printed["montage"]["pairs"]) == 22
+    # What it prints is a config --config takes, and gives the same again.
+    config.write_text(proc.stdout)
+    again = run_cli("brainbrr", "config", "--print", "--config", config)
+    assert json.loads(again.stdout) == printed
+
+
+@pytest.mark.parametrize(
+    ("config", "words"),
+    [
+        ({"target_fs": 200, "bandpass": {"high": 120}}, "bandpass.high: 120 Hz is above Nyquist (100 Hz) for target_fs 200 Hz"),
+        ({"bandpass": {"hihg": 100}}, "bandpass.hihg: unknown key (expected one of"),
+        ({"montage": {"kind": "tcp", "pair": []}}, "montage.pair: unknown key"),
+        ({"notch": {"q": "high"}}, 'notch.q: invalid type: string "high", expected f64'),
+        ({"montage": {"kind": "sideways"}}, "montage.kind: unknown variant `sideways`"),
+        ({"montage": {"kind": "bipolar", "pairs": ["FP1"]}}, 'montage.pairs: "FP1" is not two electrodes'),
+    ],
+)
+def test_config_errors_name_the_parameter(tmp_path: Path, config: dict[str, object], words: str) -> None:
+    path = tmp_path / "c.json"
+    path.write_text(json.dumps(config, indent=2))
+    for proc in (
+        run_cli("brainbrr", "config", "--print", "--config", path),
+        run_cli("brainbrr-ingest", tmp_path, "--out", tmp_path / "s.zarr", "--config", path),
+    ):
+        err = proc.stderr.strip()
+        assert proc.returncode == 2 and err.startswith("error: ") and len(err.splitlines()) == 1, err
+        assert words in err and "line " not in err and "column" not in err, err
+    assert not (tmp_path / "s.zarr").exists()
+
+
+def test_ingest_flags_shape_the_store(tmp_path: Path, small_corpus_template: Path) -> None:
+    store = tmp_path / "s.zarr"
+    args = ("--fs", "200", "--montage", "tcp", "--window", "10", "--stride", "5", "--json")
+    proc = run_cli("brainbrr-ingest", small_corpus_template, "--out", store, *args)
+    assert proc.returncode == 0, proc.stderr
+    import zarr
+
+    group = zarr.open_group(store, mode="r")
+    root = group.attrs["brainbrr"]
+    assert root["fs"] == 200.0 and len(root["channels"]) == 22 and root["channels"][0] == "FP1-F7"
+    assert root["config"]["bandpass"]["high"] == 93.75
+    assert group.attrs["brainbrr"]["config"] == json.loads(run_cli("brainbrr", "config", "--print", *args[:-1]).stdout)
+    index = group["index"].attrs["brainbrr_index"]
+    assert (index["window_samples"], index["stride_samples"]) == (2000, 1000)
+    rid = group["index/recordings/rid"][0]
+    assert group[f"recordings/{rid}/signal"].shape[0] == 22
+    # The same flags resume the store; other flags are refused, naming the parameter.
+    again = run_cli("brainbrr-ingest", small_corpus_template, "--out", store, *args)
+    assert again.returncode == 0 and json.loads(again.stdout)["current"] == 4, again.stderr
+    other = run_cli("brainbrr-ingest", small_corpus_template, "--out", store, "--fs", "200", "--window", "10", "--stride", "5")
+    assert other.returncode == 2 and "montage.kind" in other.stderr, other.stderr

@@ -297,14 +297,16 @@ def test_zarr_python_reads_every_array(tusz_corpus: TuszCorpus, ingested: Ingest
     index = {
         f"index/{t}/{c}"
         for t, cols in {
-            "recordings": ("rid", "path", "split", "patient", "session", "n_samples", "n_windows", "window_offset"),
+            "recordings": (
+                "rid", "path", "split", "patient", "session", "n_samples", "n_windows", "window_offset", "channel_present"
+            ),
             "windows": ("recording", "start", "label", "seizure_fraction", "type"),
             "failures": ("path", "reason"),
         }.items()
         for c in cols
     }
     per_recording = {
-        f"recordings/{rid_of(rel)}/{a}" for rel in tusz_corpus.recordings for a in ("signal", "label", "type")
+        f"recordings/{rid_of(rel)}/{a}" for rel in tusz_corpus.recordings for a in ("signal", "label", "type", "channel")
     }
     assert set(arrays) == index | per_recording
     for name, array in arrays.items():

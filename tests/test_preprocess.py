@@ -219,7 +219,7 @@ def test_replace_and_dataclass_input() -> None:
     ("override", "message"),
     [
         ({"bandpass": {"high": 128.0}}, "bandpass.high.*Nyquist"),
-        ({"target_fs": 200.0}, "bandpass.high.*Nyquist"),
+        ({"target_fs": 200.0, "bandpass": {"high": 100.0}}, "bandpass.high: 100 Hz is at Nyquist"),
         ({"bandpass": {"low": 50.0, "high": 40.0}}, "bandpass.low"),
         ({"bandpass": {"order": 0}}, "bandpass.order"),
         ({"notch": {"freq": 300.0}}, "notch.freq"),
@@ -227,9 +227,9 @@ def test_replace_and_dataclass_input() -> None:
         ({"zscore": {"eps": -1.0}}, "zscore.eps"),
         ({"clip": 0.0}, "clip"),
         ({"window_s": -60.0}, "window_s"),
-        ({"bandpas": {}}, "unknown field `bandpas`"),
-        ({"bandpass": {"hi": 1}}, "unknown field `hi`"),
-        ({"resample": "linear"}, "unknown variant `linear`"),
+        ({"bandpas": {}}, "bandpas: unknown key"),
+        ({"bandpass": {"hi": 1}}, "bandpass.hi: unknown key"),
+        ({"resample": "linear"}, "resample: unknown variant `linear`"),
     ],
 )
 def test_invalid_configs_raise_dsp_error(override: dict[str, object], message: str) -> None:
@@ -237,3 +237,12 @@ def test_invalid_configs_raise_dsp_error(override: dict[str, object], message: s
         PreprocessConfig.from_overrides(override)
     with pytest.raises(brainbrr.DspError, match=message):
         brainbrr.preprocess(np.zeros((1, 10)), 256.0, override)
+
+
+def test_bandpass_high_follows_target_fs_unless_given() -> None:
+    assert PreprocessConfig.from_overrides({"target_fs": 200.0}).to_dict()["bandpass"]["high"] == 93.75
+    assert PreprocessConfig.from_overrides({"target_fs": 200.0, "bandpass": {"high": 80}}).to_dict()["bandpass"]["high"] == 80.0
+    assert PreprocessConfig.from_overrides({"target_fs": 1000.0}).to_dict()["bandpass"]["high"] == 120.0
+    assert PreprocessConfig.from_overrides({"target_fs": 100.0}).to_dict()["notch"] is None
+    # The default is unchanged: stores ingested before keep their config hash.
+    assert PreprocessConfig.from_overrides().hash == "c095c1610f8b544fd2300a901e692f0dc3f9ed52531e6759c7e8232a8ebf473f"

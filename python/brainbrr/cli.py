@@ -98,14 +98,32 @@ def _on_sigterm(signum: int, frame: object) -> None:
     raise _Terminated
 
 
-def _run_ingest(source: str, out: Path, args: argparse.Namespace) -> int:
+def _config_overrides(args: argparse.Namespace) -> dict[str, Any]:
+    """The ``--config`` file's overrides with the flags applied on top."""
     config: dict[str, Any] = _read_config(args.config) if args.config else {}
+    if args.fs is not None:
+        config["target_fs"] = args.fs
+    if args.montage is not None:
+        montage = config.get("montage")
+        config["montage"] = {**(montage if isinstance(montage, dict) else {}), "kind": args.montage}
     if args.window is not None:
         config["window_s"] = args.window
     if args.stride is not None:
         config["stride_s"] = args.stride
     if args.float16:
         config["dtype"] = "float16"
+    return config
+
+
+def _cmd_config(args: argparse.Namespace) -> int:
+    from brainbrr.preprocessing import PreprocessConfig
+
+    print(json.dumps(PreprocessConfig.from_overrides(_config_overrides(args)).to_dict(), indent=2))
+    return 0
+
+
+def _run_ingest(source: str | Path, out: Path, args: argparse.Namespace) -> int:
+    config = _config_overrides(args)
     show = None if args.json else Progress()
     # A scheduler's SIGTERM (Slurm, Kubernetes, systemd) stops the ingest as
     # Ctrl-C does: workers stop, what was committed stays, exit 143.
@@ -295,12 +313,25 @@ EXIT_CODES = """exit status:
 """
 
 
-def _ingest_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("-j", "--jobs", type=int, default=0, help="recordings processed at once (default: all cores)")
+def _config_options(p: argparse.ArgumentParser) -> None:
+    """The flags that shape the config; each overrides the ``--config`` file."""
+    p.add_argument("--config", help="JSON file of preprocessing overrides (brainbrr config --print shows them all)")
+    p.add_argument(
+        "--fs", type=float, help="output sampling rate in Hz (default 256; bandpass.high follows it unless set)"
+    )
+    p.add_argument(
+        "--montage",
+        choices=["referential", "tcp"],
+        help="referential: 19 channels (default); tcp: the 22 TCP bipolar pairs, A1/A2 optional",
+    )
     p.add_argument("--window", type=float, help="window length in seconds (default 60)")
     p.add_argument("--stride", type=float, help="window stride in seconds (default 10)")
-    p.add_argument("--config", help="JSON file of preprocessing overrides (see brainbrr.default_config())")
     p.add_argument("--float16", action="store_true", help="store signals as float16")
+
+
+def _ingest_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("-j", "--jobs", type=int, default=0, help="recordings processed at once (default: all cores)")
+    _config_options(p)
     p.add_argument("--zstd", type=int, metavar="LEVEL", help="compress signals with zstd (archives; not zero-copy)")
     p.add_argument("--json", action="store_true", help="print the summary as JSON, no progress")
 
@@ -388,6 +419,12 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--out", required=True, help="the HTML file to write")
     report.add_argument("--examples", type=int, default=4, help="example seizure windows to embed (default 4)")
     report.set_defaults(run=_cmd_report)
+    config = sub.add_parser(
+        "config", help="print the full preprocessing config (with the flags applied) as --config takes it"
+    )
+    config.add_argument("--print", action="store_true", required=True, help="print it (the only action)")
+    _config_options(config)
+    config.set_defaults(run=_cmd_config)
     edf = sub.add_parser("edf", help="print the header, annotations and warnings of EDF/BDF files")
     edf.add_argument("files", nargs="+")
     edf.set_defaults(run=_cmd_edf)

@@ -91,6 +91,11 @@ class ZarrWindowDataset(Dataset[tuple[torch.Tensor, torch.Tensor]]):
         Leave out windows of unlabeled recordings (label 255, no annotation
         file), the default for training: a BCE loss must never see y=255.
         ``False`` keeps them (e.g. to run a model over every window).
+    require_channels : bool
+        Leave out recordings with a channel stored as zeros because an
+        optional electrode is missing (the A1-T3 and T4-A2 channels of a TCP
+        montage of a recording without A1/A2, e.g. TUSZ's 03_tcp_ar_a).
+        :attr:`channel_present` gives the mask per recording either way.
     transform : callable, optional
         Applied to ``x`` in ``__getitem__`` (not by :meth:`batches`). It gets a
         copy of the window, which it may change in place: an in-place
@@ -143,6 +148,7 @@ class ZarrWindowDataset(Dataset[tuple[torch.Tensor, torch.Tensor]]):
         allow_incomplete: bool = False,
         verify: bool = False,
         drop_unlabeled: bool = True,
+        require_channels: bool = False,
         cache_dir: str | os.PathLike[str] | None = None,
         cache_bytes: int | None = None,
     ) -> None:
@@ -197,6 +203,9 @@ class ZarrWindowDataset(Dataset[tuple[torch.Tensor, torch.Tensor]]):
             keep &= _member(all_splits, [split] if isinstance(split, str) else split, "split")
         if patients is not None:
             keep &= _member(all_patients, patients, "patient")
+        present = np.asarray(recs["channel_present"], dtype=bool).reshape(keep.size, -1)
+        if require_channels:
+            keep &= present.all(axis=1)
         #: Index rows of this dataset's recordings; ``recording_index`` and the
         #: per-recording lists below count within them.
         rows = np.flatnonzero(keep)
@@ -205,6 +214,8 @@ class ZarrWindowDataset(Dataset[tuple[torch.Tensor, torch.Tensor]]):
         self.splits: list[str] = [all_splits[r] for r in rows]
         self.sessions: list[str] = [recs["session"][r] for r in rows]
         self.n_samples: npt.NDArray[np.int64] = np.asarray(recs["n_samples"], dtype=np.int64)[rows]
+        #: ``[recording, channel]``: False where a channel is zeros (an optional electrode missing).
+        self.channel_present: npt.NDArray[np.bool_] = present[rows]
         self.type_names: dict[int, str] = {int(k): v for k, v in self.meta.get("type_names", {}).items()}
 
         self._maps: OrderedDict[tuple[int, str], np.ndarray] = OrderedDict()
@@ -437,6 +448,7 @@ class ZarrWindowDataset(Dataset[tuple[torch.Tensor, torch.Tensor]]):
         other.splits = [self.splits[r] for r in rows]
         other.sessions = [self.sessions[r] for r in rows]
         other.n_samples = self.n_samples[rows]
+        other.channel_present = self.channel_present[rows]
         other._maps, other._gatherers, other._rings = OrderedDict(), {}, {}
         other._chunks = {int(position[r]): v for r, v in self._chunks.items() if position[r] >= 0}
         other._rec = position[self._rec[keep]]

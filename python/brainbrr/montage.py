@@ -66,7 +66,7 @@ def normalize_label(label: str, config: Mapping[str, Any] | None = None) -> str:
 def pick_channels(
     labels: Sequence[str], config: Mapping[str, Any] | None = None
 ) -> list[int | None]:
-    """Match a recording's labels to the montage channels.
+    """Match a recording's labels to the montage's electrodes.
 
     Parameters
     ----------
@@ -78,8 +78,10 @@ def pick_channels(
     Returns
     -------
     sources : list of int | None
-        One entry per montage channel, in montage order: the index in
-        ``labels`` of its signal, or ``None`` when it is interpolated.
+        One entry per electrode (the channels of a referential montage, the
+        electrodes of the pairs of a bipolar one, in order of first
+        appearance): the index in ``labels`` of its signal, or ``None`` when
+        it is interpolated or a missing optional electrode.
 
     Raises
     ------
@@ -98,6 +100,10 @@ def apply_montage(
 ) -> npt.NDArray[np.float64]:
     """Build the montage matrix of a recording, interpolating missing channels.
 
+    With ``{"kind": "tcp"}`` (or ``"bipolar"`` and ``"pairs"``), each row is
+    the difference of two electrodes' signals (interpolated first if needed);
+    a row needing a missing optional electrode (A1/A2 for ``tcp``) is zeros.
+
     Parameters
     ----------
     labels : sequence of str
@@ -111,7 +117,7 @@ def apply_montage(
     Returns
     -------
     data : ndarray of float64, shape (n_channels, n_times)
-        The montage channels in order; interpolated ones as MNE's
+        The montage channels in order; interpolated electrodes as MNE's
         ``interpolate_bads`` computes them.
 
     Raises

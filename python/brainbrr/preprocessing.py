@@ -75,7 +75,12 @@ class PreprocessConfig:
             A config; a (nested) mapping of overrides, e.g.
             ``{"bandpass": {"high": 100.0}, "notch": None}`` (``None``
             disables a step); a dataclass instance with such fields; or a
-            complete config as JSON.
+            config as JSON. Left-out parameters take their defaults; where
+            ``bandpass.high`` is left out it follows ``target_fs`` (120 Hz,
+            or 120/128 of a lower Nyquist frequency: 93.75 Hz at 200 Hz),
+            and a left-out notch is dropped when 60 Hz is not below Nyquist.
+            ``{"montage": {"kind": "tcp"}}`` selects the 22-channel TCP
+            bipolar montage (see the README).
 
         Returns
         -------
@@ -84,7 +89,8 @@ class PreprocessConfig:
         Raises
         ------
         brainbrr.DspError
-            If a parameter is unknown or out of range; the message names it.
+            If a parameter is unknown, of the wrong type or out of range; the
+        message names it by its dotted path (``bandpass.high: ...``).
         """
         if isinstance(config, PreprocessConfig):
             return config
@@ -96,8 +102,9 @@ class PreprocessConfig:
             config = dataclasses.asdict(config)
         if not isinstance(config, Mapping):
             raise DspError(f"config must be a mapping, a dataclass, JSON or None, not {type(config).__name__}")
-        merged = _merge(default_config(), config)
-        return cls(_native.canonical_config_json(json.dumps(merged)))
+        # Rust fills what is left out, some defaults from others given
+        # (``bandpass.high`` follows ``target_fs``), so the overrides go as they are.
+        return cls(_native.canonical_config_json(json.dumps(_merge({}, config))))
 
     def to_dict(self) -> dict[str, Any]:
         """Return the config as a nested dict."""

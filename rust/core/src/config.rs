@@ -162,15 +162,56 @@ impl Default for ZScoreConfig {
 }
 
 impl PreprocessConfig {
-    /// Parses and validates a config; absent fields take their defaults.
+    /// Parses and validates a config; absent fields take their defaults,
+    /// some of which follow `target_fs` (see [`Self::follow_target_fs`]), and
+    /// the montage's kind is written out ([`MontageConfig::resolve`]).
     ///
     /// # Errors
-    /// [`DspError::Config`] if `json` does not parse (unknown fields included),
-    /// [`DspError::InvalidParameter`] if a value is out of range (see [`Self::validate`]).
+    /// [`DspError::Config`] if `json` is not JSON, or names an unknown key or
+    /// a value of the wrong type (the message gives its dotted path:
+    /// `bandpass.hi: unknown key`), [`DspError::InvalidParameter`] if a value
+    /// is out of range (see [`Self::validate`]).
     pub fn from_json(json: &str) -> Result<Self, DspError> {
-        let cfg: Self = serde_json::from_str(json).map_err(|e| DspError::Config(e.to_string()))?;
+        let given: Value =
+            serde_json::from_str(json).map_err(|e| DspError::Config(e.to_string()))?;
+        // From a `Value`, serde's messages carry no JSON position; the path
+        // names the parameter instead.
+        let mut cfg: Self = serde_path_to_error::deserialize(&given).map_err(|e| {
+            let path = e.path().to_string();
+            let message = e.inner().to_string();
+            // The path ends with the unknown key itself.
+            let message = match message.strip_prefix("unknown field `") {
+                Some(rest) => match rest.split_once("`, expected ") {
+                    Some((_, expected)) => format!("unknown key (expected {expected})"),
+                    None => "unknown key".to_owned(),
+                },
+                None => message,
+            };
+            DspError::Config(format!("{path}: {message}"))
+        })?;
+        cfg.follow_target_fs(&given);
+        cfg.montage
+            .resolve()
+            .map_err(|e| DspError::Config(e.to_string()))?;
         cfg.validate()?;
         Ok(cfg)
+    }
+
+    /// Defaults that depend on the output rate, applied where `given` (the
+    /// parsed JSON) leaves them out: `bandpass.high` keeps the default's
+    /// ratio to Nyquist (120 Hz of 128 Hz) up to 120 Hz (93.75 Hz at 200 Hz),
+    /// and the default 60 Hz notch is dropped when it is not below Nyquist
+    /// (the resampling already removed that frequency).
+    fn follow_target_fs(&mut self, given: &Value) {
+        let nyquist = self.target_fs / 2.0;
+        if let Some(bp) = &mut self.bandpass
+            && given.pointer("/bandpass/high").is_none()
+        {
+            bp.high = default_high(self.target_fs);
+        }
+        if given.get("notch").is_none() && self.notch.as_ref().is_some_and(|n| n.freq >= nyquist) {
+            self.notch = None;
+        }
     }
 
     /// Canonical JSON: keys sorted at every level, no whitespace, floats in
@@ -211,18 +252,18 @@ impl PreprocessConfig {
         positive("stride_s", self.stride_s)?;
         let nyq = self.target_fs / 2.0;
         let below_nyquist = |name: &'static str, v: f64| {
-            if v > 0.0 && v < nyq {
-                Ok(())
+            let reason = if v.is_nan() || v <= 0.0 {
+                "must be above 0 Hz".to_owned()
+            } else if v >= nyq {
+                let at = if v == nyq { "at" } else { "above" };
+                format!(
+                    "is {at} Nyquist ({nyq} Hz) for target_fs {} Hz",
+                    self.target_fs
+                )
             } else {
-                Err(DspError::invalid(
-                    name,
-                    v,
-                    format!(
-                        "must be inside (0, {nyq}) Hz: above 0 and below the Nyquist frequency of target_fs = {} Hz",
-                        self.target_fs
-                    ),
-                ))
-            }
+                return Ok(());
+            };
+            Err(DspError::invalid(name, format!("{v} Hz"), reason))
         };
         if let Some(bp) = &self.bandpass {
             if !(1..=32).contains(&bp.order) {
@@ -260,6 +301,14 @@ impl PreprocessConfig {
         }
         Ok(())
     }
+}
+
+/// The default `bandpass.high` at `target_fs`: 120 Hz, or the same fraction
+/// of a lower Nyquist frequency (120 / 128).
+#[must_use]
+pub fn default_high(target_fs: f64) -> f64 {
+    let d = BandpassConfig::default().high;
+    d.min(target_fs / 2.0 * d / 128.0)
 }
 
 /// The config as a JSON value with keys sorted at every level: explicit,
@@ -331,7 +380,63 @@ mod tests {
         assert!(err(r#"{"notch": {"q": 0}}"#).contains("notch.q"));
         assert!(err(r#"{"clip": -1}"#).contains("clip"));
         assert!(err(r#"{"target_fs": 0}"#).contains("target_fs"));
-        assert!(err(r#"{"bogus": 1}"#).contains("unknown field"));
-        assert!(err(r#"{"resample": "linear"}"#).contains("unknown variant"));
+        assert_eq!(
+            err(r#"{"bandpass": {"high": 120}, "target_fs": 200}"#),
+            "bandpass.high: 120 Hz is above Nyquist (100 Hz) for target_fs 200 Hz"
+        );
+        assert!(err(r#"{"bogus": 1}"#).starts_with(
+            "invalid preprocessing config: bogus: unknown key (expected one of `montage`"
+        ));
+        assert!(err(r#"{"bandpass": {"hi": 1}}"#).contains("bandpass.hi: unknown key"));
+        assert!(err(r#"{"montage": {"kind": "tcp", "x": 1}}"#).contains("montage.x: unknown key"));
+        let e = err(r#"{"bandpass": {"high": "x"}}"#);
+        assert!(
+            e.contains("bandpass.high: invalid type: string \"x\""),
+            "{e}"
+        );
+        assert!(!e.contains("line"), "{e}");
+        assert!(err(r#"{"resample": "linear"}"#).contains("resample: unknown variant"));
+        assert!(err(r#"{"montage": {"kind": "bipolar"}}"#).contains("montage.pairs"));
+    }
+
+    #[test]
+    fn defaults_follow_target_fs_unless_given() {
+        let cfg = PreprocessConfig::from_json(r#"{"target_fs": 200}"#).unwrap();
+        assert_eq!(cfg.bandpass.as_ref().map(|b| b.high), Some(93.75));
+        assert!(cfg.notch.is_some());
+        // Canonical JSON holds the value: it reads back the same.
+        assert_eq!(
+            PreprocessConfig::from_json(&cfg.to_canonical_json()).unwrap(),
+            cfg
+        );
+        let cfg = PreprocessConfig::from_json(r#"{"target_fs": 512}"#).unwrap();
+        assert_eq!(cfg.bandpass.map(|b| b.high), Some(120.0));
+        let cfg =
+            PreprocessConfig::from_json(r#"{"target_fs": 200, "bandpass": {"high": 70}}"#).unwrap();
+        assert_eq!(cfg.bandpass.map(|b| b.high), Some(70.0));
+        let cfg = PreprocessConfig::from_json(r#"{"target_fs": 100}"#).unwrap();
+        assert!(cfg.notch.is_none());
+        assert!(
+            PreprocessConfig::from_json(r#"{"target_fs": 100, "notch": {"freq": 60}}"#).is_err()
+        );
+    }
+
+    #[test]
+    fn referential_hash_is_unchanged_by_bipolar_fields() {
+        // The hash of the default config before montage kinds existed.
+        let cfg = PreprocessConfig::default();
+        assert_eq!(
+            cfg.hash(),
+            "c095c1610f8b544fd2300a901e692f0dc3f9ed52531e6759c7e8232a8ebf473f"
+        );
+        let tcp = PreprocessConfig::from_json(r#"{"montage": {"kind": "tcp"}}"#).unwrap();
+        assert_ne!(tcp.hash(), cfg.hash());
+        assert_eq!(
+            tcp.diff(&cfg)
+                .iter()
+                .map(|d| d.0.as_str())
+                .collect::<Vec<_>>(),
+            ["montage.kind", "montage.optional", "montage.pairs"]
+        );
     }
 }

@@ -22,7 +22,7 @@ pub mod zpk;
 #[non_exhaustive]
 pub enum DspError {
     /// A parameter is out of its valid range.
-    #[error("invalid {name}: {value} ({reason})")]
+    #[error("{name}: {value} {reason}")]
     InvalidParameter {
         /// The parameter's name.
         name: &'static str,

@@ -72,6 +72,7 @@ fn meta(root: &RootMeta, n: u64, labeled: bool) -> RecordingMeta {
         labeled,
         warnings: vec![],
         interpolated: vec!["FZ".into()],
+        absent: Vec::new(),
         store_id: root.store_id.clone(),
     }
 }

@@ -41,7 +41,7 @@ fn pick_channels(
         .iter()
         .map(|s| match s {
             ChannelSource::Label(i) => Some(*i),
-            ChannelSource::Interpolate => None,
+            ChannelSource::Interpolate | ChannelSource::Missing => None,
         })
         .collect())
 }
@@ -85,8 +85,8 @@ fn apply_montage<'py>(
         .collect::<PyResult<Vec<&[f64]>>>()?;
     let (data, n_channels) = py
         .detach(|| {
-            let pick = montage::pick(&labels, &cfg)?;
-            Ok::<_, MontageError>((pick.apply(|i| slices[i])?, pick.channels().len()))
+            let m = montage::derive(&labels, &cfg)?;
+            Ok::<_, MontageError>((m.apply(|i| slices[i])?, m.channels().len()))
         })
         .map_err(to_py)?;
     let n_samples = data.len().checked_div(n_channels).unwrap_or(0);

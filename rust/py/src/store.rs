@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use brainbrr_core::labels::{Window, WindowSpec, window_types, windows};
 use brainbrr_core::store::{IndexTables, RecordingMeta, RootMeta, SignalData, Store, StoreError};
-use numpy::{PyArray1, PyReadonlyArray1, PyReadonlyArray2, PyUntypedArrayMethods};
+use numpy::{PyArray1, PyArrayMethods, PyReadonlyArray1, PyReadonlyArray2, PyUntypedArrayMethods};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyDictMethods};
@@ -76,7 +76,7 @@ impl StoreReader {
     /// The index tables, checked (see `read_index`).
     fn index<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
         let t = py.detach(|| self.0.read_index()).map_err(to_py)?;
-        index_dict(py, t)
+        index_dict(py, t, self.0.root_meta().channels.len())
     }
 
     /// Recording `rid`'s chunk files `(signal, label, mappable)`, checked
@@ -195,8 +195,9 @@ fn read_index<'py>(py: Python<'py>, path: PathBuf) -> PyResult<Bound<'py, PyDict
     StoreReader::new(py, path, None, None)?.index(py)
 }
 
-fn index_dict(py: Python<'_>, t: IndexTables) -> PyResult<Bound<'_, PyDict>> {
+fn index_dict(py: Python<'_>, t: IndexTables, n_channels: usize) -> PyResult<Bound<'_, PyDict>> {
     let (r, w, f) = (t.recordings, t.windows, t.failures);
+    let n_recordings = r.rid.len();
     let recordings = PyDict::new(py);
     for (name, col) in [
         ("rid", r.rid),
@@ -214,6 +215,16 @@ fn index_dict(py: Python<'_>, t: IndexTables) -> PyResult<Bound<'_, PyDict>> {
     ] {
         recordings.set_item(name, PyArray1::from_vec(py, col))?;
     }
+    let present = if r.channel_present.is_empty() {
+        vec![true; n_recordings * n_channels]
+    } else {
+        r.channel_present.concat()
+    };
+    let width = r.channel_present.first().map_or(n_channels, Vec::len);
+    recordings.set_item(
+        "channel_present",
+        PyArray1::from_vec(py, present).reshape([n_recordings, width])?,
+    )?;
     let windows = PyDict::new(py);
     windows.set_item("recording", PyArray1::from_vec(py, w.recording))?;
     windows.set_item("start", PyArray1::from_vec(py, w.start))?;
@@ -266,6 +277,9 @@ fn index_tables(index: &Bound<'_, PyDict>) -> PyResult<IndexTables> {
     t.recordings.n_samples = item(&r, "n_samples")?;
     t.recordings.n_windows = item(&r, "n_windows")?;
     t.recordings.window_offset = item(&r, "window_offset")?;
+    if let Some(present) = r.get_item("channel_present")? {
+        t.recordings.channel_present = present.extract()?;
+    }
     t.windows.recording = item(&w, "recording")?;
     t.windows.start = item(&w, "start")?;
     t.windows.label = item(&w, "label")?;
@@ -330,6 +344,7 @@ fn _write_test_store(
                 labeled: true,
                 warnings: Vec::new(),
                 interpolated: Vec::new(),
+                absent: Vec::new(),
                 store_id: None,
             };
             store

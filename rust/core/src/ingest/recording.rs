@@ -9,7 +9,7 @@ use crate::dsp::filter::LANES;
 use crate::edf::{Edf, RawSignals};
 use crate::labels::{read_recording_annotation, recording_samples};
 use crate::mem;
-use crate::montage::{ChannelSource, MontageError, Pick, pick};
+use crate::montage::{ChannelSource, Montage, MontageError, Term, derive};
 use crate::preprocess::{self, Plan, Preprocessor, check_finite};
 use crate::store::{RecordingMeta, RecordingWriter, SignalData, Store, StoreError};
 
@@ -55,13 +55,30 @@ pub(crate) fn fingerprint(path: &Path) -> std::io::Result<(u64, i64)> {
 struct Source<'a> {
     src: &'a SourceFile,
     edf: Edf,
-    picked: Pick,
-    /// `(output row, EDF signal)` of the channels read from the file, in row order.
-    rows: Vec<(usize, usize)>,
-    /// The output rows interpolated from the others, in order.
-    interpolated: Vec<usize>,
+    montage: Montage,
+    /// Per electrode: its slot among the signals read from the file, or among
+    /// the interpolated ones.
+    slots: Vec<Slot>,
+    /// The EDF signals read, in slot order (the electrodes' order).
+    signals: Vec<usize>,
+    /// Output rows by what they need: electrodes read from the file only, an
+    /// interpolated one (these go last), a missing optional one (zeros).
+    read_rows: Vec<usize>,
+    interpolated_rows: Vec<usize>,
+    zero_rows: Vec<usize>,
     fs_in: f64,
     n_in: usize,
+}
+
+/// Where an electrode's signal is while a recording streams.
+#[derive(Clone, Copy)]
+enum Slot {
+    /// `raw`'s signal `k`, decoded when needed.
+    Read(usize),
+    /// The interpolated sum `k`, complete once every read electrode added to it.
+    Interpolated(usize),
+    /// An optional electrode the file lacks: zeros.
+    Missing,
 }
 
 /// Reads, montages, preprocesses and labels `src`, then commits it to `store`.
@@ -110,7 +127,7 @@ pub(crate) fn ingest_one(
             n_in: source.n_in as u64,
             fs,
             n_samples: n as u64,
-            n_channels: source.picked.channels().len() as u64,
+            n_channels: source.montage.channels().len() as u64,
             split: src.split.clone(),
             patient: src.patient.clone(),
             session: src.session.clone(),
@@ -125,7 +142,20 @@ pub(crate) fn ingest_one(
                 .chain(&notes)
                 .cloned()
                 .collect(),
-            interpolated: source.picked.interpolated().map(str::to_owned).collect(),
+            interpolated: source
+                .montage
+                .pick()
+                .interpolated()
+                .map(str::to_owned)
+                .collect(),
+            absent: source
+                .montage
+                .channels()
+                .iter()
+                .zip(source.montage.present())
+                .filter(|(_, present)| !present)
+                .map(|(ch, _)| ch.clone())
+                .collect(),
             store_id: None, // the writer records the store's
         };
         let mut writer = store
@@ -161,24 +191,43 @@ impl<'a> Source<'a> {
             )));
         }
         let labels: Vec<&str> = edf.signals().map(|s| s.label.as_str()).collect();
-        let picked = match pick(&labels, &cfg.montage) {
-            Ok(p) => p,
+        let montage = match derive(&labels, &cfg.montage) {
+            Ok(m) => m,
             Err(e @ MontageError::MissingChannels(_)) => {
                 return Err(Outcome::Skipped(format!("{}: {e}", src.path.display())));
             }
             Err(e) => return Err(src.failed(&e)),
         };
-        let (mut rows, mut interpolated) = (Vec::new(), Vec::new());
-        for (row, s) in picked.sources().iter().enumerate() {
-            match s {
-                ChannelSource::Label(i) => rows.push((row, *i)),
-                ChannelSource::Interpolate => interpolated.push(row),
+        let (mut slots, mut signals, mut n_interpolated) = (Vec::new(), Vec::new(), 0);
+        for s in montage.pick().sources() {
+            slots.push(match s {
+                ChannelSource::Label(i) => {
+                    signals.push(*i);
+                    Slot::Read(signals.len() - 1)
+                }
+                ChannelSource::Interpolate => {
+                    n_interpolated += 1;
+                    Slot::Interpolated(n_interpolated - 1)
+                }
+                ChannelSource::Missing => Slot::Missing,
+            });
+        }
+        let (mut read_rows, mut interpolated_rows, mut zero_rows) =
+            (Vec::new(), Vec::new(), Vec::new());
+        for (row, t) in montage.terms().iter().enumerate() {
+            let needs = |f: fn(&Slot) -> bool| t.electrodes().any(|e| f(&slots[e]));
+            if needs(|s| matches!(s, Slot::Missing)) {
+                zero_rows.push(row);
+            } else if needs(|s| matches!(s, Slot::Interpolated(_))) {
+                interpolated_rows.push(row);
+            } else {
+                read_rows.push(row);
             }
         }
         // The montage channels must share one rate: they become one matrix.
-        let rates: Vec<f64> = rows
+        let rates: Vec<f64> = signals
             .iter()
-            .map(|&(_, i)| edf.sample_rate(i))
+            .map(|&i| edf.sample_rate(i))
             .collect::<Result<_, _>>()
             .map_err(|e| Outcome::Failed(e.to_string()))?;
         let fs_in = rates.first().copied().unwrap_or(0.0);
@@ -190,13 +239,18 @@ impl<'a> Source<'a> {
                 distinct.join(", ")
             )));
         }
-        let n_in = edf.n_samples(rows.first().map_or(0, |r| r.1)).unwrap_or(0);
+        let n_in = edf
+            .n_samples(signals.first().copied().unwrap_or(0))
+            .unwrap_or(0);
         Ok(Self {
             src,
             edf,
-            picked,
-            rows,
-            interpolated,
+            montage,
+            slots,
+            signals,
+            read_rows,
+            interpolated_rows,
+            zero_rows,
             fs_in,
             n_in,
         })
@@ -204,8 +258,10 @@ impl<'a> Source<'a> {
 
     /// Decodes, preprocesses and writes every row, a group of [`LANES`]
     /// channels at a time: a worker holds the raw samples and a few channels,
-    /// never the `[C, n]` matrix. Rows read from the file come first, in order;
-    /// each adds its share to the interpolated rows, which go last.
+    /// never the `[C, n]` matrix. Rows of electrodes read from the file come
+    /// first, in order; each electrode adds its share to the interpolated ones
+    /// when first decoded; rows that need an interpolated electrode go last.
+    /// A bipolar row decodes its two electrodes and takes their difference.
     fn stream(
         &self,
         plan: &Plan<'_>,
@@ -213,54 +269,66 @@ impl<'a> Source<'a> {
         cancel: &AtomicBool,
     ) -> Result<(), Outcome> {
         let (n_in, n) = (plan.n_in(), plan.n_out());
-        let failed = |e: &dyn std::fmt::Display| self.src.failed(e);
         let stored = |e: StoreError| Outcome::Failed(e.to_string());
+        let n_interpolated = self.montage.pick().interpolated().count();
         BUFFERS.with_borrow_mut(|b| {
             let result = (|| {
                 reuse_rows(&mut b.outputs, LANES, n);
-                reuse_rows(&mut b.interpolated, self.interpolated.len(), n_in);
+                reuse_rows(&mut b.interpolated, n_interpolated, n_in);
+                reuse(&mut b.minus, if self.bipolar() { n_in } else { 0 });
                 let Buffers {
                     raw,
                     outputs,
                     interpolated: sums,
+                    minus,
                     half,
                 } = b;
-                // One pass over the file for every channel, kept as raw samples;
-                // each is decoded when its group needs it.
-                let indices: Vec<usize> = self.rows.iter().map(|r| r.1).collect();
+                // One pass over the file for every electrode, kept as raw
+                // samples; each is decoded when a row needs it.
                 self.edf
-                    .extract_into(&indices, raw)
+                    .extract_into(&self.signals, raw)
                     .map_err(|e| Outcome::Failed(e.to_string()))?;
                 let mut sums: Vec<&mut [f64]> = sums.iter_mut().map(Vec::as_mut_slice).collect();
                 let mut outputs: Vec<&mut [f32]> =
                     outputs.iter_mut().map(Vec::as_mut_slice).collect();
-                for (g, group) in self.rows.chunks(LANES).enumerate() {
-                    let fill = |j: usize, x: &mut [f64]| {
-                        let row = group[j].0;
-                        if !raw.decode_into(g * LANES + j, x) {
-                            return Err(failed(&format!("row {row}: decoded length mismatch")));
+                let mut added = vec![n_interpolated == 0; self.slots.len()];
+                for (phase, rows) in [&self.read_rows, &self.interpolated_rows]
+                    .into_iter()
+                    .enumerate()
+                {
+                    if phase == 1 {
+                        // Every interpolated sum complete before it is read.
+                        for e in 0..self.slots.len() {
+                            if !added[e] && matches!(self.slots[e], Slot::Read(_)) {
+                                self.electrode(e, minus, raw, &mut sums, &mut added)?;
+                            }
                         }
-                        check_finite(x, row).map_err(|e| failed(&e))?;
-                        self.picked.accumulate_interpolated(row, x, &mut sums);
-                        Ok(())
-                    };
-                    plan.run_group(fill, &mut outputs[..group.len()])?;
-                    for (&(row, _), y) in group.iter().zip(&outputs) {
-                        write_row(writer, row, y, half).map_err(stored)?;
                     }
-                    if cancel.load(Ordering::Relaxed) {
-                        return Err(Outcome::Cancelled);
+                    for group in rows.chunks(LANES) {
+                        let fill = |j: usize, x: &mut [f64]| {
+                            let Term { plus, minus: sub } = self.montage.terms()[group[j]];
+                            self.electrode(plus, x, raw, &mut sums, &mut added)?;
+                            if let Some(m) = sub {
+                                self.electrode(m, minus, raw, &mut sums, &mut added)?;
+                                for (x, m) in x.iter_mut().zip(minus.iter()) {
+                                    *x -= m;
+                                }
+                            }
+                            Ok(())
+                        };
+                        plan.run_group(fill, &mut outputs[..group.len()])?;
+                        for (&row, y) in group.iter().zip(&outputs) {
+                            write_row(writer, row, y, half).map_err(stored)?;
+                        }
+                        if cancel.load(Ordering::Relaxed) {
+                            return Err(Outcome::Cancelled);
+                        }
                     }
                 }
-                for (group, xs) in self.interpolated.chunks(LANES).zip(sums.chunks(LANES)) {
-                    let fill = |j: usize, x: &mut [f64]| {
-                        x.copy_from_slice(xs[j]);
-                        check_finite(x, group[j]).map_err(|e| failed(&e))
-                    };
-                    plan.run_group(fill, &mut outputs[..group.len()])?;
-                    for (&row, y) in group.iter().zip(&outputs) {
-                        write_row(writer, row, y, half).map_err(stored)?;
-                    }
+                // Zeros preprocess to zeros: written as they are.
+                outputs[0].fill(0.0);
+                for &row in &self.zero_rows {
+                    write_row(writer, row, outputs[0], half).map_err(stored)?;
                 }
                 Ok(())
             })();
@@ -271,6 +339,43 @@ impl<'a> Source<'a> {
             }
             result
         })
+    }
+
+    /// Electrode `e` into `x`: decoded from `raw` (adding its share to the
+    /// interpolated `sums` the first time, as `added` records) or copied from
+    /// its interpolated sum.
+    fn electrode(
+        &self,
+        e: usize,
+        x: &mut [f64],
+        raw: &RawSignals,
+        sums: &mut [&mut [f64]],
+        added: &mut [bool],
+    ) -> Result<(), Outcome> {
+        let pick = self.montage.pick();
+        match self.slots[e] {
+            Slot::Read(k) => {
+                if !raw.decode_into(k, x) {
+                    return Err(self.src.failed(&format!(
+                        "electrode {}: decoded length mismatch",
+                        pick.channels()[e]
+                    )));
+                }
+                check_finite(x, e).map_err(|err| self.src.failed(&err))?;
+                if !added[e] {
+                    pick.accumulate_interpolated(e, x, sums);
+                    added[e] = true;
+                }
+            }
+            Slot::Interpolated(k) => x.copy_from_slice(sums[k]),
+            Slot::Missing => x.fill(0.0),
+        }
+        Ok(())
+    }
+
+    /// Whether any output row is a difference of two electrodes.
+    fn bipolar(&self) -> bool {
+        self.montage.terms().iter().any(|t| t.minus.is_some())
     }
 }
 
@@ -298,8 +403,10 @@ struct Buffers {
     raw: RawSignals,
     /// Their preprocessed rows.
     outputs: Vec<Vec<f32>>,
-    /// The interpolated channels, summed as the rows they come from are read.
+    /// The interpolated electrodes, summed as the electrodes they come from are read.
     interpolated: Vec<Vec<f64>>,
+    /// The subtracted electrode of a bipolar row.
+    minus: Vec<f64>,
     /// One row as float16.
     half: Vec<u16>,
 }

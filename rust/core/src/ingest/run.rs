@@ -163,12 +163,9 @@ fn open_store(
     }
     let config = serde_json::from_str(&cfg.to_canonical_json())
         .map_err(|e| IngestError::Config(e.to_string()))?;
-    let root = RootMeta::new(
-        config,
-        cfg.hash(),
-        cfg.montage.channels.clone(),
-        cfg.target_fs,
-    );
+    let channels =
+        (cfg.montage.output_channels()).map_err(|e| IngestError::Config(e.to_string()))?;
+    let root = RootMeta::new(config, cfg.hash(), channels, cfg.target_fs);
     let mut store =
         Store::open_or_create(out, root, opts.overwrite, opts.wait)?.with_signal_codec(opts.codec);
     store.set_index_complete(false, serde_json::json!({ "state": "ingesting" }))?;
@@ -404,6 +401,10 @@ fn build_index(
         recordings.n_samples.push(m.n_samples as i64);
         recordings.n_windows.push(ws.len() as i64);
         recordings.window_offset.push(rows.start.len() as i64);
+        let channels = &store.root_meta().channels;
+        recordings
+            .channel_present
+            .push(channels.iter().map(|c| !m.absent.contains(c)).collect());
         for (w, &code) in ws.iter().zip(ws_types) {
             rows.recording.push(k as i32);
             rows.start.push(w.start as i64);

@@ -16,6 +16,8 @@ pub enum ChannelSource {
     Label(usize),
     /// Missing and interpolated from the others with spherical splines.
     Interpolate,
+    /// Missing and optional (`MontageConfig::optional`): its signal is zeros.
+    Missing,
 }
 
 /// The channels of one recording matched to the montage: build it with
@@ -37,21 +39,25 @@ struct Interpolation {
     matrix: Arc<[f64]>,
 }
 
-/// Matches EDF `labels` to the montage of `cfg`: one [`ChannelSource`] per
-/// channel of `cfg.channels`, in order. Labels that normalise to no montage
-/// channel (EKG, PHOTIC, IBI, BURSTS...) are ignored.
+/// Matches EDF `labels` to the electrodes of `cfg` ([`MontageConfig::electrodes`]:
+/// the channels of a referential montage, the electrodes of a bipolar one):
+/// one [`ChannelSource`] per electrode, in order. Labels that normalise to no
+/// electrode (EKG, PHOTIC, IBI, BURSTS...) are ignored. A missing electrode is
+/// interpolated when `cfg.interpolate` names it (from the electrodes read),
+/// else [`ChannelSource::Missing`] when it is optional.
 ///
 /// # Errors
 /// [`MontageError::DuplicateChannel`] when two labels normalise to the same
-/// channel; [`MontageError::MissingChannels`] with every missing channel that
-/// is not in `cfg.interpolate`; the errors of [`interpolation_matrix`] when a
-/// channel must be interpolated.
+/// electrode; [`MontageError::MissingChannels`] with every missing electrode
+/// that is neither interpolable nor optional; the errors of
+/// [`interpolation_matrix`] when one must be interpolated;
+/// [`MontageError::BadParameter`] for bipolar pairs that do not parse.
 pub fn pick<S: AsRef<str>>(labels: &[S], cfg: &MontageConfig) -> Result<Pick, MontageError> {
-    let mut found: Vec<Vec<usize>> = vec![Vec::new(); cfg.channels.len()];
+    let channels = cfg.electrodes()?;
+    let mut found: Vec<Vec<usize>> = vec![Vec::new(); channels.len()];
     for (i, label) in labels.iter().enumerate() {
         let name = normalize_label(label.as_ref(), cfg);
-        if let Some(c) = cfg
-            .channels
+        if let Some(c) = channels
             .iter()
             .position(|ch| ch.eq_ignore_ascii_case(&name))
         {
@@ -60,54 +66,55 @@ pub fn pick<S: AsRef<str>>(labels: &[S], cfg: &MontageConfig) -> Result<Pick, Mo
     }
     if let Some((c, idx)) = found.iter().enumerate().find(|(_, idx)| idx.len() > 1) {
         return Err(MontageError::DuplicateChannel {
-            channel: cfg.channels[c].clone(),
+            channel: channels[c].clone(),
             labels: idx.iter().map(|&i| labels[i].as_ref().to_owned()).collect(),
         });
     }
-    let interpolable = |ch: &str| cfg.interpolate.iter().any(|x| x.eq_ignore_ascii_case(ch));
-    let missing: Vec<String> = cfg
-        .channels
+    let listed = |list: &[String], ch: &str| list.iter().any(|x| x.eq_ignore_ascii_case(ch));
+    let optional = cfg.optional_electrodes();
+    let sources: Vec<ChannelSource> = channels
         .iter()
         .zip(&found)
-        .filter(|(ch, idx)| idx.is_empty() && !interpolable(ch))
+        .map(|(ch, idx)| match idx.first() {
+            Some(&i) => ChannelSource::Label(i),
+            None if listed(&cfg.interpolate, ch) => ChannelSource::Interpolate,
+            None => ChannelSource::Missing,
+        })
+        .collect();
+    let missing: Vec<String> = channels
+        .iter()
+        .zip(&sources)
+        .filter(|(ch, s)| **s == ChannelSource::Missing && !listed(&optional, ch))
         .map(|(ch, _)| ch.clone())
         .collect();
     if !missing.is_empty() {
         return Err(MontageError::MissingChannels(missing));
     }
-    let sources: Vec<ChannelSource> = found
-        .iter()
-        .map(|idx| {
-            idx.first()
-                .map_or(ChannelSource::Interpolate, |&i| ChannelSource::Label(i))
-        })
-        .collect();
-    let rows = |interpolated: bool| -> Vec<usize> {
-        (0..sources.len())
-            .filter(|&c| (sources[c] == ChannelSource::Interpolate) == interpolated)
-            .collect()
+    let rows = |kind: fn(&ChannelSource) -> bool| -> Vec<usize> {
+        (0..sources.len()).filter(|&c| kind(&sources[c])).collect()
     };
-    let (good, bad) = (rows(false), rows(true));
+    let good = rows(|s| matches!(s, ChannelSource::Label(_)));
+    let bad = rows(|s| *s == ChannelSource::Interpolate);
     let interpolation = if bad.is_empty() {
         None
     } else {
         let names = |rows: &[usize]| {
             rows.iter()
-                .map(|&c| cfg.channels[c].as_str())
+                .map(|&c| channels[c].as_str())
                 .collect::<Vec<_>>()
         };
         let matrix = interpolation_matrix(&names(&good), &names(&bad))?;
         Some(Interpolation { good, bad, matrix })
     };
     Ok(Pick {
-        channels: cfg.channels.clone(),
+        channels,
         sources,
         interpolation,
     })
 }
 
 impl Pick {
-    /// The output channel names, in order (`cfg.channels`).
+    /// The electrode names, in order ([`MontageConfig::electrodes`]).
     #[must_use]
     pub fn channels(&self) -> &[String] {
         &self.channels
@@ -119,19 +126,28 @@ impl Pick {
         &self.sources
     }
 
-    /// The names of the channels that are interpolated (empty when none is).
+    /// The names of the electrodes that are interpolated (empty when none is).
     pub fn interpolated(&self) -> impl Iterator<Item = &str> {
+        self.named(ChannelSource::Interpolate)
+    }
+
+    /// The names of the optional electrodes that are missing (empty when none is).
+    pub fn missing(&self) -> impl Iterator<Item = &str> {
+        self.named(ChannelSource::Missing)
+    }
+
+    fn named(&self, source: ChannelSource) -> impl Iterator<Item = &str> {
         self.channels
             .iter()
             .zip(&self.sources)
-            .filter(|(_, s)| **s == ChannelSource::Interpolate)
+            .filter(move |(_, s)| **s == source)
             .map(|(ch, _)| ch.as_str())
     }
 
-    /// The montage as a row-major `[C, n]` matrix: row `c` copied from
-    /// `signal(i)` when the channel's source is `Label(i)`, interpolated rows
-    /// computed from the others. `signal` is called once per `Label` source
-    /// (physical values; all of the same length `n`).
+    /// The electrodes as a row-major `[C, n]` matrix: row `c` copied from
+    /// `signal(i)` when the electrode's source is `Label(i)`, interpolated rows
+    /// computed from the others, missing ones zeros. `signal` is called once
+    /// per `Label` source (physical values; all of the same length `n`).
     ///
     /// # Errors
     /// [`MontageError::LengthMismatch`] if the signals differ in length.
@@ -142,7 +158,7 @@ impl Pick {
             .enumerate()
             .filter_map(|(c, s)| match s {
                 ChannelSource::Label(i) => Some((c, signal(*i))),
-                ChannelSource::Interpolate => None,
+                ChannelSource::Interpolate | ChannelSource::Missing => None,
             })
             .collect();
         let n = rows.first().map_or(0, |(_, x)| x.len());

@@ -10,7 +10,9 @@ use std::sync::Arc;
 
 use serde_json::json;
 use zarrs::array::builder::ArrayBuilderFillValue;
-use zarrs::array::{Array, ArrayBuilder, DataType, ElementOwned, IntoArrayBytes, data_type};
+use zarrs::array::{
+    Array, ArrayBuilder, DataType, ElementOwned, FillValue, IntoArrayBytes, data_type,
+};
 use zarrs::filesystem::FilesystemStore;
 use zarrs::group::GroupBuilder;
 
@@ -37,6 +39,12 @@ pub struct RecordingRows {
     pub n_windows: Vec<i64>,
     /// Row of its first window in `windows`.
     pub window_offset: Vec<i64>,
+    /// Per recording, whether each channel (of the root's list) holds data:
+    /// false for a channel stored as zeros because an optional electrode is
+    /// missing. `index/recordings/channel_present`, bool `[recording,
+    /// channel]`. Empty means every channel of every recording (stores
+    /// written before it, test stores).
+    pub channel_present: Vec<Vec<bool>>,
 }
 
 /// `index/windows`: one row per window.
@@ -100,6 +108,16 @@ impl IndexTables {
         if lens.iter().any(|&l| l != n) {
             out.push(format!(
                 "index/recordings: column lengths differ (rid {n}, others {lens:?})"
+            ));
+            return out;
+        }
+        let present = &r.channel_present;
+        if !present.is_empty()
+            && (present.len() != n || present.iter().any(|row| row.len() != present[0].len()))
+        {
+            out.push(format!(
+                "index/recordings/channel_present: not one row of equal length per recording ({} rows for {n} recordings)",
+                present.len()
             ));
             return out;
         }
@@ -180,6 +198,15 @@ impl IndexTables {
     }
 }
 
+/// The dimension of a table's rows, named for xarray (Zarr v3 `dimension_names`).
+fn row_dimension(name: &str) -> &'static str {
+    match name.split('/').nth(1) {
+        Some("recordings") => "recording",
+        Some("windows") => "window",
+        _ => "failure",
+    }
+}
+
 fn column<'a>(
     store: &Arc<FilesystemStore>,
     dir: &Path,
@@ -189,16 +216,33 @@ fn column<'a>(
     fill: impl Into<ArrayBuilderFillValue>,
     data: impl IntoArrayBytes<'a>,
 ) -> Result<(), StoreError> {
+    table(store, dir, name, &[len], dtype, fill, data)
+}
+
+/// A one-chunk array of `shape` whose first dimension is the table's rows
+/// and whose second, if any, the store's channels.
+fn table<'a>(
+    store: &Arc<FilesystemStore>,
+    dir: &Path,
+    name: &str,
+    shape: &[usize],
+    dtype: DataType,
+    fill: impl Into<ArrayBuilderFillValue>,
+    data: impl IntoArrayBytes<'a>,
+) -> Result<(), StoreError> {
     let path = dir.join(name.trim_start_matches('/'));
     let err = |e: &dyn std::fmt::Display| StoreError::zarr(&path, e);
-    let len = len as u64;
-    let array = ArrayBuilder::new(vec![len], vec![len.max(1)], dtype, fill)
+    let shape: Vec<u64> = shape.iter().map(|&d| d as u64).collect();
+    let chunks: Vec<u64> = shape.iter().map(|&d| d.max(1)).collect();
+    let dims = [row_dimension(name), "channel"];
+    let array = ArrayBuilder::new(shape.clone(), chunks, dtype, fill)
+        .dimension_names(Some(dims[..shape.len()].iter().copied()))
         .build(store.clone(), name)
         .map_err(|e| err(&e))?;
     array.store_metadata().map_err(|e| err(&e))?;
-    if len > 0 {
+    if shape.iter().all(|&d| d > 0) {
         array
-            .store_chunk_opt(&[0], data, &codec_options())
+            .store_chunk_opt(&vec![0; shape.len()], data, &codec_options())
             .map_err(|e| err(&e))?;
     }
     Ok(())
@@ -222,7 +266,7 @@ fn strings(
     )
 }
 
-fn write_tree(dir: &Path, t: &IndexTables) -> Result<(), StoreError> {
+fn write_tree(dir: &Path, t: &IndexTables, n_channels: usize) -> Result<(), StoreError> {
     let store = Arc::new(FilesystemStore::new(dir).map_err(|e| StoreError::zarr(dir, e))?);
     let (r, w, f) = (&t.recordings, &t.windows, &t.failures);
     let text: [(&str, &[String]); 7] = [
@@ -252,6 +296,21 @@ fn write_tree(dir: &Path, t: &IndexTables) -> Result<(), StoreError> {
             &values[..],
         )?;
     }
+    let present: Vec<bool> = if r.channel_present.is_empty() {
+        vec![true; r.rid.len() * n_channels]
+    } else {
+        r.channel_present.concat()
+    };
+    let n_channels = r.channel_present.first().map_or(n_channels, Vec::len);
+    table(
+        &store,
+        dir,
+        "/recordings/channel_present",
+        &[r.rid.len(), n_channels],
+        data_type::bool(),
+        FillValue::from(true),
+        &present[..],
+    )?;
     column(
         &store,
         dir,
@@ -336,7 +395,8 @@ impl Store {
             });
         }
         let tmp = temp_path(self.path(), "index")?;
-        let result = write_tree(&tmp, tables)
+        let n_channels = self.root_meta().channels.len();
+        let result = write_tree(&tmp, tables, n_channels)
             .and_then(|()| install(self.path(), &tmp, &self.path().join("index")));
         if result.is_err() {
             let _ = remove_tree(&tmp); // best effort; `clean_temporaries` gets the rest
@@ -377,6 +437,7 @@ impl Store {
                 n_samples: self.column("recordings/n_samples")?,
                 n_windows: self.column("recordings/n_windows")?,
                 window_offset: self.column("recordings/window_offset")?,
+                channel_present: self.channel_present()?,
             },
             windows: WindowRows {
                 recording: self.column("windows/recording")?,
@@ -407,6 +468,24 @@ impl Store {
                 reason: problems.join("; "),
             })
         }
+    }
+
+    /// `recordings/channel_present` as rows; empty when every channel of
+    /// every recording is present (and in stores written before the column).
+    fn channel_present(&self) -> Result<Vec<Vec<bool>>, StoreError> {
+        let name = "recordings/channel_present";
+        if !self.path().join("index").join(name).exists() {
+            return Ok(Vec::new());
+        }
+        let path = self.path().join("index").join(name);
+        let array = Array::open(self.zarr_store(), &format!("/index/{name}"))
+            .map_err(|e| StoreError::zarr(&path, e))?;
+        let width = array.shape().get(1).copied().unwrap_or(0) as usize;
+        let flat: Vec<bool> = self.column(name)?;
+        if flat.iter().all(|&p| p) {
+            return Ok(Vec::new());
+        }
+        Ok(flat.chunks(width.max(1)).map(<[bool]>::to_vec).collect())
     }
 
     fn column<T: ElementOwned>(&self, name: &str) -> Result<Vec<T>, StoreError> {
@@ -466,6 +545,11 @@ mod tests {
         let mut t = tables();
         t.recordings.path.pop();
         assert!(t.problems()[0].contains("column lengths differ"));
+        let mut t = tables();
+        t.recordings.channel_present = vec![vec![true, false], vec![true]];
+        assert!(t.problems()[0].contains("channel_present: not one row of equal length"));
+        t.recordings.channel_present[1].push(true);
+        assert!(t.problems().is_empty());
         let mut t = tables();
         t.windows.recording[1] = 1;
         let problems = t.problems();

@@ -162,8 +162,12 @@ pub struct RecordingMeta {
     pub labeled: bool,
     /// Non-fatal problems met while ingesting.
     pub warnings: Vec<String>,
-    /// Channels interpolated because they were missing.
+    /// Electrodes interpolated because they were missing.
     pub interpolated: Vec<String>,
+    /// Output channels stored as zeros because an optional electrode they
+    /// need is missing (A1-T3 and T4-A2 of a TCP montage without A1/A2).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub absent: Vec<String>,
     /// The root's `store_id` when the recording was committed (set by the
     /// writer): a reader that opened another store id is refused it.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -424,6 +424,7 @@ impl RecordingWriter<'_> {
         }
         self.write_samples("label", labels)?;
         self.write_samples("type", types)?;
+        self.write_channel_names()?;
 
         let dir = &self.tmp;
         let meta = serde_json::to_value(&self.meta).map_err(|e| StoreError::zarr(dir, e))?;
@@ -458,6 +459,33 @@ impl RecordingWriter<'_> {
         if n > 0 {
             array
                 .store_chunk_opt(&[0], values, &codec_options())
+                .map_err(|e| StoreError::zarr(&path, e))?;
+        }
+        Ok(())
+    }
+
+    /// The `channel` coordinate: the store's channel names (variable-length
+    /// strings), so xarray labels the signal's first dimension.
+    fn write_channel_names(&self) -> Result<(), StoreError> {
+        let names: Vec<&str> = self
+            .store
+            .root_meta()
+            .channels
+            .iter()
+            .map(String::as_str)
+            .collect();
+        let c = names.len() as u64;
+        let path = self.tmp.join("channel");
+        let array = ArrayBuilder::new(vec![c], vec![c.max(1)], data_type::string(), "")
+            .dimension_names(Some(["channel"]))
+            .build(self.zarr.clone(), "/channel")
+            .map_err(build_err(&path))?;
+        array
+            .store_metadata()
+            .map_err(|e| StoreError::zarr(&path, e))?;
+        if c > 0 {
+            array
+                .store_chunk_opt(&[0], &names[..], &codec_options())
                 .map_err(|e| StoreError::zarr(&path, e))?;
         }
         Ok(())
