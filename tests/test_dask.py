@@ -19,16 +19,15 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import distributed
 import pytest
 
-distributed = pytest.importorskip("distributed")
-
-import brainbrr._native as native  # noqa: E402
-from brainbrr.errors import IngestError, StoreError  # noqa: E402
-from brainbrr.ingest import batches, ingest  # noqa: E402
-from brainbrr.preprocessing import PreprocessConfig  # noqa: E402
-from tests.conftest import BIN, read_attrs, run_cli  # noqa: E402
-from tests.test_crash import (  # noqa: E402, F401 - fixtures: the crash test's corpus and its uninterrupted store
+import brainbrr._native as native
+from brainbrr.errors import IngestError, StoreError, StrictStop
+from brainbrr.ingest import batches, ingest
+from brainbrr.preprocessing import PreprocessConfig
+from tests.conftest import BIN, TuszCorpus, read_array, read_attrs, run_cli, run_ingest, store_arrays
+from tests.test_crash import (  # noqa: F401 - fixtures: the crash test's corpus and its uninterrupted store
     N_RECORDINGS,
     assert_committed_intact,
     assert_same_store,
@@ -75,6 +74,24 @@ def test_dask_store_equals_local_store(corpus: Path, reference: Path, tmp_path: 
     # Resumed: nothing to do.
     again = ingest(corpus, store, client=client)
     assert (again["ingested"], again["current"]) == (0, N_RECORDINGS)
+
+
+def test_failures_and_skips_as_in_a_local_run(tusz_corpus: TuszCorpus, tmp_path: Path, client: Any) -> None:
+    """Every bad-input kind: the same outcomes and reasons, the same arrays and index tables."""
+    proc, local = run_ingest(tusz_corpus.root, tmp_path / "local.zarr")
+    assert proc.returncode == 1 and local is not None, proc.stderr
+    store = tmp_path / "dask.zarr"
+    summary = ingest(tusz_corpus.root, store, client=client)
+    for key in ("found", "ingested", "skipped", "failed", "warnings", "recordings", "windows", "splits"):
+        assert summary[key] == local[key], key
+    got, want = store_arrays(store), store_arrays(tmp_path / "local.zarr")
+    assert sorted(got) == sorted(want)
+    for name in got:
+        x, y = read_array(store, name), read_array(tmp_path / "local.zarr", name)
+        assert x.dtype == y.dtype and x.tolist() == y.tolist(), name
+    with pytest.raises(StrictStop, match=r"stopped at the first failure \(strict\)"):
+        ingest(tusz_corpus.root, tmp_path / "strict.zarr", client=client, strict=True)
+    assert read_attrs(tmp_path / "strict.zarr")["brainbrr"]["index"]["complete"] is False
 
 
 def test_worker_killed_mid_task_is_retried(corpus: Path, reference: Path, tmp_path: Path, client: Any) -> None:
