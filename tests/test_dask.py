@@ -24,7 +24,7 @@ import pytest
 
 import brainbrr._native as native
 from brainbrr.errors import IngestError, StoreError, StrictStop
-from brainbrr.ingest import batches, ingest
+from brainbrr.ingest import _batch_result, batches, ingest
 from brainbrr.preprocessing import PreprocessConfig
 from tests.conftest import BIN, TuszCorpus, read_array, read_attrs, run_cli, run_ingest, store_arrays
 from tests.test_crash import (  # noqa: F401 - fixtures: the crash test's corpus and its uninterrupted store
@@ -161,6 +161,18 @@ def test_a_source_the_worker_cannot_reach_fails_with_the_reason(
     assert summary["ingested"] == 3 and [p for p, _ in summary["failed"]] == [rel]
     reason = summary["failed"][0][1]
     assert str(gone) in reason and "No such file" in reason, reason
+
+
+def test_a_task_that_raises_fails_each_of_its_recordings(tmp_path: Path, client: Any) -> None:
+    """A worker that cannot open the store: the task's recordings fail with the worker's error."""
+    missing = tmp_path / "elsewhere.zarr"
+    config = PreprocessConfig.from_overrides(None).json
+    future = client.submit(native.ingest_batch, tmp_path, missing, config, "run", [], pure=False)
+    part = _batch_result(future, [("a/x.edf", 10), ("b/y.edf", 20)])
+    failed = part["summary"]["failed"]
+    assert [p for p, _ in failed] == ["a/x.edf", "b/y.edf"]
+    assert all("on Dask worker: FileNotFoundError" in r and str(missing) in r for _, r in failed), failed
+    assert [e["outcome"] for e in part["events"]] == ["failed", "failed"]
 
 
 def test_interrupted_driver_stops_and_rerun_resumes(

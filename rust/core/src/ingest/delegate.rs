@@ -141,3 +141,36 @@ fn check_run(out: &Path, run: &str, index: &Value) -> Result<()> {
     }
     .into())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn only_the_ingesting_run_owns_the_store() {
+        let out = Path::new("s.zarr");
+        let ours = json!({ "state": "ingesting", "run": "r1", "complete": false });
+        assert!(check_run(out, "r1", &ours).is_ok());
+        for (index, state) in [
+            (
+                json!({ "state": "ingesting", "run": "r2", "complete": false }),
+                "ingesting",
+            ),
+            (
+                json!({ "state": "interrupted", "complete": false }),
+                "interrupted",
+            ),
+            (json!({ "complete": true, "recordings": 3 }), "complete"),
+            (
+                json!({ "state": "ingesting", "complete": false }),
+                "ingesting",
+            ),
+        ] {
+            let e = check_run(out, "r1", &index)
+                .expect_err("not r1's")
+                .to_string();
+            assert!(e.contains("run r1") && e.contains(state), "{e}");
+        }
+    }
+}

@@ -150,6 +150,24 @@ impl Driver {
         self.finish_on(&pool, cancelled, on_event)
     }
 
+    /// Removes what delegates of a killed driver may have left: temporaries
+    /// (which must not count in the store's size), and a recording one of
+    /// them committed with another config in the moment before it saw this
+    /// run replace its own (an `--overwrite` with a new config). Returns how
+    /// many recordings it removed; a local run finds none.
+    fn sweep(&self) -> Result<usize> {
+        self.store.clean_temporaries()?;
+        let hash = self.cfg.hash();
+        let mut removed = 0;
+        for (rid, meta) in self.store.committed()? {
+            if meta.config_hash != hash {
+                self.store.remove_recording(&rid)?;
+                removed += 1;
+            }
+        }
+        Ok(removed)
+    }
+
     /// [`Driver::finish`] on a pool the caller already has.
     pub(super) fn finish_on(
         mut self,
@@ -170,8 +188,12 @@ impl Driver {
         summary.failed.sort();
         summary.warnings.sort();
         if !cancelled {
-            // What killed delegates left must not count in the store's size.
-            self.store.clean_temporaries()?;
+            let swept = self.sweep()?;
+            if swept > 0 {
+                summary.warnings.push((String::new(), format!(
+                    "{swept} recordings committed with another config by the tasks of an earlier, killed run were removed; run again to ingest them"
+                )));
+            }
             write_index(pool, self.store, &self.cfg, on_event, &mut summary)?;
         }
         summary.cancelled = cancelled;
