@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as _dt
 import os as _os
 import pathlib as _pathlib
+from collections.abc import Sequence as _Sequence
 from typing import Any as _Any
 from typing import final
 
@@ -205,10 +206,45 @@ def ingest(
     layout: str | None = None,
     progress: _Any | None = None,
 ) -> str: ...
+def ingest_batch(
+    source: str | _os.PathLike[str],
+    out: str | _os.PathLike[str],
+    config_json: str,
+    run: str,
+    batch: _Sequence[tuple[str | _os.PathLike[str], int]],
+    *,
+    jobs: int = 1,
+    strict: bool = False,
+    zstd_level: int | None = None,
+    layout: str | None = None,
+) -> str: ...
+@final
+class IngestDriver:
+    """The driver of a distributed ingest: holds the store's writer lock until ``finish``."""
+
+    def __new__(
+        cls,
+        source: str | _os.PathLike[str],
+        out: str | _os.PathLike[str],
+        config_json: str | None = None,
+        *,
+        overwrite: bool = False,
+        wait: bool = False,
+        strict: bool = False,
+        zstd_level: int | None = None,
+        files: str | _os.PathLike[str] | None = None,
+        layout: str | None = None,
+    ) -> IngestDriver: ...
+    @property
+    def run_id(self) -> str: ...
+    def started(self) -> str: ...
+    def queue(self) -> list[tuple[str, str, int]]: ...
+    def absorb(self, summary_json: str) -> bool: ...
+    def stop(self) -> None: ...
+    def finish(self, *, jobs: int = 0, cancelled: bool = False, progress: _Any | None = None) -> str: ...
 
 # --- gather ---
 
-from collections.abc import Sequence as _Sequence
 
 @final
 class WindowGatherer:

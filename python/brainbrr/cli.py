@@ -125,6 +125,7 @@ def _cmd_config(args: argparse.Namespace) -> int:
 def _run_ingest(source: str | Path, out: Path, args: argparse.Namespace) -> int:
     config = _config_overrides(args)
     show = None if args.json else Progress()
+    client = _dask_client(args.scheduler) if getattr(args, "scheduler", None) else None
     # A scheduler's SIGTERM (Slurm, Kubernetes, systemd) stops the ingest as
     # Ctrl-C does: workers stop, what was committed stays, exit 143.
     signal.signal(signal.SIGTERM, _on_sigterm)
@@ -141,6 +142,7 @@ def _run_ingest(source: str | Path, out: Path, args: argparse.Namespace) -> int:
             files=args.files,
             layout=args.layout,
             progress=show,
+            client=client,
         )
     except StrictStop as e:  # --strict: stopped at the first failed recording
         _error(e)
@@ -148,8 +150,25 @@ def _run_ingest(source: str | Path, out: Path, args: argparse.Namespace) -> int:
     except (KeyboardInterrupt, _Terminated) as e:
         print("\ninterrupted: committed recordings are kept; run the same command again to continue", file=sys.stderr)
         return 143 if isinstance(e, _Terminated) else 130
+    finally:
+        if client is not None:
+            client.close()
     print(json.dumps(summary, indent=1) if args.json else format_summary(summary))
     return 1 if summary["failed"] else 0
+
+
+def _dask_client(address: str) -> Any:
+    """A ``distributed.Client`` of the scheduler at ``address``; a clear error when it cannot be had."""
+    try:
+        from distributed import Client
+    except ImportError:
+        raise BrainbrrError(
+            "--scheduler needs Dask's distributed package: pip install 'brainbrr[dask]'"
+        ) from None
+    try:
+        return Client(address, timeout=10)
+    except (OSError, ValueError) as e:  # TimeoutError is an OSError
+        raise BrainbrrError(f"cannot reach the Dask scheduler at {address}: {e}") from None
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
@@ -348,6 +367,12 @@ def _ingest_arguments(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
     p.add_argument("--overwrite", action="store_true", help="empty the store and rebuild it")
     p.add_argument("--wait", action="store_true", help="if another ingest is writing the store, wait for it")
     p.add_argument("--strict", action="store_true", help="stop at the first failed recording")
+    p.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="run the recordings on a Dask cluster (tcp://HOST:8786); SOURCE and --out must be "
+        "reachable by the same paths from every worker (a shared file system)",
+    )
     p.add_argument(
         "--layout",
         metavar="PATTERN",

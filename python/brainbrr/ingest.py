@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from brainbrr import _native
+from brainbrr.errors import IngestError
 from brainbrr.preprocessing import ConfigLike, PreprocessConfig
+
+if TYPE_CHECKING:
+    from distributed import Client
 
 __all__ = ["ingest"]
 
@@ -27,6 +32,7 @@ def ingest(
     files: str | os.PathLike[str] | None = None,
     layout: str | None = None,
     progress: Callable[[dict[str, Any]], None] | None = None,
+    client: Client | None = None,
 ) -> dict[str, Any]:
     """Ingest every EDF/BDF file under ``source`` into the store ``out``.
 
@@ -72,6 +78,16 @@ def ingest(
         named in the summary's ``warnings``.
     progress : callable, optional
         Called with each progress event (a dict with an ``"event"`` key).
+    client : distributed.Client, optional
+        Run the recordings on this Dask cluster. This process lists the sources,
+        holds the store's writer lock and rebuilds the index at the end; each
+        task ingests a batch of recordings on a worker, reading its sources and
+        writing the store by the same paths (a shared file system), and returns
+        their outcomes. A task whose worker dies is retried elsewhere; a
+        recording whose tasks killed workers repeatedly (Dask's
+        ``distributed.scheduler.allowed-failures``) or whose worker could not
+        run it fails with the reason. ``n_jobs`` then sets the threads of the
+        index rebuild here; the workers run one recording per Dask thread.
 
     Returns
     -------
@@ -87,6 +103,21 @@ def ingest(
     KeyboardInterrupt
         On Ctrl-C, after the workers stopped; committed recordings are kept.
     """
+    if client is not None:
+        return _ingest_on_dask(
+            client,
+            source,
+            out,
+            PreprocessConfig.from_overrides(config).json,
+            n_jobs=n_jobs,
+            overwrite=overwrite,
+            wait=wait,
+            strict=strict,
+            zstd_level=zstd_level,
+            files=files,
+            layout=layout,
+            progress=progress,
+        )
     callback = None if progress is None else (lambda event: progress(json.loads(event)))
     summary = _native.ingest(
         location(source),
@@ -102,6 +133,134 @@ def ingest(
         progress=callback,
     )
     return json.loads(summary)
+
+
+#: Tasks per Dask thread: enough for the load to balance (the last tasks are
+#: the smallest), few enough that scheduling stays a small part of the time.
+TASKS_PER_THREAD = 4
+
+
+def batches(queue: Sequence[tuple[str, int]], threads: int) -> list[list[tuple[str, int]]]:
+    """Cut the queue (largest first) into tasks of about equal bytes, largest first.
+
+    A recording larger than a task's share is a task of its own; the small ones
+    at the end are grouped, so each task costs its scheduling once.
+    """
+    total = sum(b for _, b in queue)
+    target = total / max(1, threads * TASKS_PER_THREAD)
+    out: list[list[tuple[str, int]]] = []
+    size = 0
+    for item in queue:
+        if not out or size + item[1] > target:
+            out.append([])
+            size = 0
+        out[-1].append(item)
+        size += item[1]
+    return out
+
+
+#: How long an interrupted driver waits for its running tasks to stop.
+STOP_TIMEOUT_S = 60
+
+
+def _ingest_on_dask(
+    client: Client,
+    source: str | os.PathLike[str],
+    out: str | os.PathLike[str],
+    config_json: str,
+    *,
+    n_jobs: int,
+    overwrite: bool,
+    wait: bool,
+    strict: bool,
+    zstd_level: int | None,
+    files: str | os.PathLike[str] | None,
+    layout: str | None,
+    progress: Callable[[dict[str, Any]], None] | None,
+) -> dict[str, Any]:
+    """The driver of a distributed ingest (see :func:`ingest`)."""
+    import distributed
+
+    emit = progress or (lambda event: None)
+    if isinstance(location(source), str):
+        raise IngestError(
+            f"{source}: a distributed ingest reads its sources from a file system every worker sees; "
+            "s3:// sources are ingested locally (without --scheduler)"
+        )
+    # Absolute, so that workers started elsewhere resolve the same paths.
+    source, out = os.path.abspath(source), os.path.abspath(out)
+    driver = _native.IngestDriver(
+        source,
+        out,
+        config_json,
+        overwrite=overwrite,
+        wait=wait,
+        strict=strict,
+        zstd_level=zstd_level,
+        files=None if files is None else Path(files),
+        layout=layout,
+    )
+    futures: list[Any] = []
+    try:
+        emit(json.loads(driver.started()))
+        threads = sum(client.nthreads().values())
+        if threads == 0:
+            raise IngestError(f"the Dask cluster at {client.scheduler.address} has no workers")
+        queue = driver.queue()
+        rel_of = {os.fspath(p): rel for p, rel, _ in queue}
+        work = batches([(os.fspath(p), b) for p, _, b in queue], threads)
+        options = {"run": driver.run_id, "strict": strict, "zstd_level": zstd_level, "layout": layout}
+        keys = [f"brainbrr-ingest-{driver.run_id}-{i}" for i in range(len(work))]
+        futures = client.map(_ingest_batch, work, source=source, out=out, config_json=config_json, key=keys, **options)
+        batch_of = {f.key: b for f, b in zip(futures, work, strict=True)}
+        for future in distributed.as_completed(futures):
+            part = _batch_result(future, [(rel_of[p], b) for p, b in batch_of[future.key]])
+            if part["summary"].get("cancelled"):
+                raise IngestError(f"{out}: a task was stopped: the store is no longer ingested by run {driver.run_id}")
+            failed = driver.absorb(json.dumps(part["summary"]))
+            for event in part["events"]:
+                emit(event)
+            if strict and failed:
+                client.cancel(futures)
+                break
+    except BaseException:
+        # Ctrl-C, SIGTERM, an error here: the tasks see the run marked
+        # interrupted and stop within a recording's stage; wait for them
+        # before letting go of the store, as a local run waits for its threads.
+        try:
+            driver.stop()
+            with contextlib.suppress(TimeoutError):
+                distributed.wait(futures, timeout=STOP_TIMEOUT_S)
+        finally:
+            client.cancel(futures)
+            driver.finish(cancelled=True)
+        raise
+    callback = None if progress is None else (lambda event: progress(json.loads(event)))
+    return json.loads(driver.finish(jobs=n_jobs, progress=callback))
+
+
+def _ingest_batch(batch: list[tuple[str, int]], **kwargs: Any) -> str:
+    """A Dask task: one batch into the store (see ``_native.ingest_batch``)."""
+    return _native.ingest_batch(batch=batch, **kwargs)
+
+
+def _batch_result(future: Any, batch: list[tuple[str, int]]) -> dict[str, Any]:
+    """What a task did; a task that raised fails each of its recordings (``batch``:
+    path relative to the source, bytes) with the reason.
+
+    That includes a worker that cannot open the store and a batch whose
+    workers died more often than Dask allows (``KilledWorker``).
+    """
+    try:
+        return dict(json.loads(future.result()))
+    except Exception as e:  # noqa: BLE001 - any task error is the batch's recordings' reason
+        reason = f"on Dask worker: {type(e).__name__}: {e}"
+        summary = {"failed": [(path, f"{path}: {reason}") for path, _ in batch], "source_bytes": 0}
+        events = [
+            {"event": "recording", "path": path, "outcome": "failed", "reason": f"{path}: {reason}", "bytes": b}
+            for path, b in batch
+        ]
+        return {"summary": summary, "events": events}
 
 
 def location(path: str | os.PathLike[str]) -> str | Path:

@@ -5,9 +5,13 @@
 //! ([`run`]); the index tables are rebuilt from every committed recording at
 //! the end. Sources may be on object storage ([`fetch`]: staged to local files
 //! ahead of the workers). Re-running continues: a committed recording whose source size,
-//! mtime and config hash match is not redone.
+//! mtime and config hash match is not redone. The same stages run distributed:
+//! a [`Driver`] holds the store while [`ingest_batch`] runs batches of
+//! recordings elsewhere (Dask tasks) as its delegates.
 
+mod delegate;
 mod discover;
+mod driver;
 mod fetch;
 mod layout;
 mod recording;
@@ -16,9 +20,11 @@ mod run;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
+pub use delegate::{BatchResult, ingest_batch};
 pub use discover::{SourceFile, discover, from_list};
+pub use driver::Driver;
 pub use fetch::{RemoteFile, discover_remote};
 pub use layout::{PathFields, PathLayout, path_fields};
 pub use run::ingest;
@@ -75,8 +81,10 @@ pub enum Event {
     },
 }
 
-/// What an ingest did, and what the store now holds.
-#[derive(Debug, Clone, Default, Serialize)]
+/// What an ingest did, and what the store now holds. (A batch of a
+/// distributed ingest returns one with only its recordings' fields filled.)
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
 pub struct Summary {
     /// The store.
     pub store: PathBuf,
@@ -117,7 +125,7 @@ pub struct Summary {
 }
 
 /// The numbers a researcher checks first, for one split of the store.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct SplitStats {
     /// Recordings.
     pub recordings: usize,
@@ -171,6 +179,20 @@ pub enum IngestError {
         corpus: PathBuf,
         /// The store.
         store: PathBuf,
+    },
+    /// A delegate (a distributed ingest's worker) was given a store that its
+    /// driver's run does not ingest (any more).
+    #[error(
+        "{}: not being ingested by run {run} (its index is {state}): a distributed ingest's worker writes only while its driver holds the store",
+        store.display()
+    )]
+    NotOurRun {
+        /// The store.
+        store: PathBuf,
+        /// The run the delegate works for.
+        run: String,
+        /// The store's index state.
+        state: String,
     },
     /// The thread pool could not be built.
     #[error("cannot start {jobs} worker threads: {reason}")]

@@ -75,6 +75,7 @@ pub use commit::TMP_DIR;
 pub use error::StoreError;
 pub use index::{FailureRows, IndexTables, RecordingRows, WindowRows};
 pub use lock::WriterLock;
+pub(crate) use meta::new_store_id;
 pub use meta::{FORMAT, RecordingMeta, RootMeta, json_diff};
 pub use mirror::{Mirror, Pulled, pull};
 pub use publish::Publisher;
@@ -358,6 +359,11 @@ impl Store {
     /// The store directory.
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// Whether this handle holds the store's writer lock.
+    pub fn is_writer(&self) -> bool {
+        self.lock.is_some()
     }
 
     /// The root `brainbrr` attributes, as of opening or the last update through this handle.

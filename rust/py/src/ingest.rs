@@ -1,5 +1,6 @@
 //! `ingest`: the corpus into a store, with progress and Ctrl-C handled on the
-//! Python main thread while Rust workers run with the GIL released.
+//! Python main thread while Rust workers run with the GIL released; and the
+//! two halves of a distributed ingest, `IngestDriver` and `ingest_batch`.
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -7,7 +8,10 @@ use std::sync::{Arc, Mutex, mpsc};
 use std::time::Duration;
 
 use brainbrr_core::config::PreprocessConfig;
-use brainbrr_core::ingest::{Event, IngestOptions, PathLayout, Summary, ingest as core_ingest};
+use brainbrr_core::ingest::{
+    Driver, Event, IngestOptions, PathLayout, Summary, ingest as core_ingest,
+    ingest_batch as core_batch,
+};
 use brainbrr_core::store::SignalCodec;
 use pyo3::exceptions::PyRuntimeError;
 use pyo3::prelude::*;
@@ -36,17 +40,13 @@ fn ingest(
     layout: Option<String>,
     progress: Option<Bound<'_, PyAny>>,
 ) -> PyResult<String> {
-    let cfg = match config_json {
-        Some(j) => PreprocessConfig::from_json(j).map_err(PyBrainbrrError::from)?,
-        None => PreprocessConfig::default(),
-    };
-    let codec = zstd_level.map_or(SignalCodec::Raw, |level| SignalCodec::Zstd { level });
+    let cfg = config(config_json)?;
     let opts = IngestOptions {
         jobs,
         overwrite,
         wait,
         strict,
-        codec,
+        codec: codec(zstd_level),
         files,
         layout: layout.map_or(PathLayout::Tusz, PathLayout::Pattern),
     };
@@ -91,10 +91,185 @@ fn ingest(
     if let Some(e) = interrupt {
         return Err(e);
     }
-    let summary = result.map_err(PyBrainbrrError::from)?;
-    serde_json::to_string(&summary).map_err(|e| PyRuntimeError::new_err(e.to_string()))
+    to_json(&result.map_err(PyBrainbrrError::from)?)
+}
+
+fn config(config_json: Option<&str>) -> PyResult<PreprocessConfig> {
+    Ok(match config_json {
+        Some(j) => PreprocessConfig::from_json(j).map_err(PyBrainbrrError::from)?,
+        None => PreprocessConfig::default(),
+    })
+}
+
+fn codec(zstd_level: Option<i32>) -> SignalCodec {
+    zstd_level.map_or(SignalCodec::Raw, |level| SignalCodec::Zstd { level })
+}
+
+fn to_json(value: &impl serde::Serialize) -> PyResult<String> {
+    serde_json::to_string(value).map_err(|e| PyRuntimeError::new_err(e.to_string()))
+}
+
+/// The driver of a distributed ingest: holds the store's writer lock from
+/// construction (validate, find sources, open the store, plan) until `finish`.
+#[pyclass(frozen, module = "brainbrr._native")]
+struct IngestDriver {
+    inner: Mutex<Option<Driver>>,
+}
+
+impl IngestDriver {
+    fn with<T>(&self, f: impl FnOnce(&mut Driver) -> T) -> PyResult<T> {
+        let mut inner = self
+            .inner
+            .lock()
+            .map_err(|_| PyRuntimeError::new_err("the ingest driver is poisoned"))?;
+        inner
+            .as_mut()
+            .map(f)
+            .ok_or_else(|| PyRuntimeError::new_err("the ingest driver is finished"))
+    }
+}
+
+#[pymethods]
+impl IngestDriver {
+    #[new]
+    #[pyo3(signature = (source, out, config_json = None, *, overwrite = false, wait = false, strict = false, zstd_level = None, files = None, layout = None))]
+    #[allow(clippy::too_many_arguments)]
+    fn new(
+        py: Python<'_>,
+        source: PathBuf,
+        out: PathBuf,
+        config_json: Option<&str>,
+        overwrite: bool,
+        wait: bool,
+        strict: bool,
+        zstd_level: Option<i32>,
+        files: Option<PathBuf>,
+        layout: Option<String>,
+    ) -> PyResult<Self> {
+        let cfg = config(config_json)?;
+        let opts = IngestOptions {
+            overwrite,
+            wait,
+            strict,
+            codec: codec(zstd_level),
+            files,
+            layout: layout.map_or(PathLayout::Tusz, PathLayout::Pattern),
+            ..IngestOptions::default()
+        };
+        let driver = py
+            .detach(|| Driver::prepare(&source, &out, &cfg, &opts))
+            .map_err(PyBrainbrrError::from)?;
+        Ok(Self {
+            inner: Mutex::new(Some(driver)),
+        })
+    }
+
+    /// The run id the delegates present.
+    #[getter]
+    fn run_id(&self) -> PyResult<String> {
+        self.with(|d| d.run_id().to_owned())
+    }
+
+    /// The `started` progress event, as JSON.
+    fn started(&self) -> PyResult<String> {
+        self.with(|d| to_json(&d.started()))?
+    }
+
+    /// The recordings to ingest, largest first: (path, path relative to the source, bytes).
+    fn queue(&self) -> PyResult<Vec<(PathBuf, String, u64)>> {
+        self.with(|d| {
+            d.queue()
+                .iter()
+                .map(|(s, b)| (s.path.clone(), s.rel.clone(), *b))
+                .collect()
+        })
+    }
+
+    /// Adds a batch's partial summary (JSON); returns whether any recording failed so far.
+    fn absorb(&self, summary_json: &str) -> PyResult<bool> {
+        let part: Summary = serde_json::from_str(summary_json)
+            .map_err(|e| PyRuntimeError::new_err(e.to_string()))?;
+        self.with(|d| d.absorb(part).map(|()| d.any_failed()))?
+            .map_err(|e| PyBrainbrrError::from(e).into())
+    }
+
+    /// Marks the run interrupted (its tasks stop), keeping the lock until `finish`.
+    fn stop(&self, py: Python<'_>) -> PyResult<()> {
+        self.with(|d| py.detach(|| d.stop()))?
+            .map_err(|e| PyBrainbrrError::from(e).into())
+    }
+
+    /// Rebuilds the index (or, `cancelled`, leaves it incomplete) and releases
+    /// the lock; returns the summary as JSON. `progress` gets the `indexing` event.
+    #[pyo3(signature = (*, jobs = 0, cancelled = false, progress = None))]
+    fn finish(
+        &self,
+        py: Python<'_>,
+        jobs: usize,
+        cancelled: bool,
+        progress: Option<Py<PyAny>>,
+    ) -> PyResult<String> {
+        let driver = self
+            .inner
+            .lock()
+            .map_err(|_| PyRuntimeError::new_err("the ingest driver is poisoned"))?
+            .take()
+            .ok_or_else(|| PyRuntimeError::new_err("the ingest driver is finished"))?;
+        let failed_callback: Mutex<Option<PyErr>> = Mutex::new(None);
+        let on_event = |e: &Event| {
+            let (Some(cb), Ok(json)) = (&progress, serde_json::to_string(e)) else {
+                return;
+            };
+            if let Err(err) = Python::attach(|py| cb.call1(py, (json,)))
+                && let Ok(mut slot) = failed_callback.lock()
+            {
+                slot.get_or_insert(err);
+            }
+        };
+        let summary = py
+            .detach(|| driver.finish(jobs, cancelled, &on_event))
+            .map_err(PyBrainbrrError::from)?;
+        if let Some(err) = failed_callback.into_inner().ok().flatten() {
+            return Err(err);
+        }
+        to_json(&summary)
+    }
+}
+
+/// One batch of a distributed ingest, run as a delegate of the driver of run
+/// `run`; returns `{"summary": ..., "events": [...]}` as JSON.
+#[pyfunction]
+#[pyo3(signature = (source, out, config_json, run, batch, *, jobs = 1, strict = false, zstd_level = None, layout = None))]
+#[allow(clippy::too_many_arguments)]
+fn ingest_batch(
+    py: Python<'_>,
+    source: PathBuf,
+    out: PathBuf,
+    config_json: &str,
+    run: &str,
+    batch: Vec<(PathBuf, u64)>,
+    jobs: usize,
+    strict: bool,
+    zstd_level: Option<i32>,
+    layout: Option<String>,
+) -> PyResult<String> {
+    let cfg = config(Some(config_json))?;
+    let opts = IngestOptions {
+        jobs,
+        strict,
+        codec: codec(zstd_level),
+        layout: layout.map_or(PathLayout::Tusz, PathLayout::Pattern),
+        ..IngestOptions::default()
+    };
+    let cancel = AtomicBool::new(false);
+    let result = py
+        .detach(|| core_batch(&source, &out, &cfg, run, &batch, &opts, &cancel))
+        .map_err(PyBrainbrrError::from)?;
+    to_json(&result)
 }
 
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
-    m.add_function(wrap_pyfunction!(ingest, m)?)
+    m.add_function(wrap_pyfunction!(ingest, m)?)?;
+    m.add_function(wrap_pyfunction!(ingest_batch, m)?)?;
+    m.add_class::<IngestDriver>()
 }

@@ -4,11 +4,11 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::time::Instant;
 
 use rayon::prelude::*;
 
 use super::discover::{SourceFile, discover, from_list};
+use super::driver::Driver;
 use super::fetch::{Stager, discover_remote, source_url};
 use super::recording::{Outcome, ingest_one};
 use super::{Event, IngestError, IngestOptions, SplitStats, Summary};
@@ -23,7 +23,8 @@ use crate::{Error, Result};
 /// Ingests the EDF files under `source` into the store at `out`.
 ///
 /// The stages: find the sources, open the store under its writer lock, split
-/// the sources into current and to do, run the pool, rebuild the index.
+/// the sources into current and to do ([`Driver::prepare`]), run the pool,
+/// rebuild the index ([`Driver::finish`]).
 /// `cancel` stops the run between stages of a recording (Ctrl-C); what was
 /// committed stays, and the index is left marked incomplete. `on_event` is
 /// called from worker threads as recordings finish.
@@ -40,77 +41,53 @@ pub fn ingest(
     cancel: &AtomicBool,
     on_event: &(dyn Fn(&Event) + Sync),
 ) -> Result<Summary> {
-    let t0 = Instant::now();
-    cfg.validate()?;
-    let (sources, bucket) = find_sources(source, opts)?;
-    let store = open_store(source, out, cfg, opts)?;
-    let hash = cfg.hash();
-    let (current, queue) = plan(&store, &sources, &hash)?;
-    on_event(&Event::Started {
-        found: sources.len(),
-        current,
-        bytes: queue.iter().map(|&(_, b)| b).sum(),
-    });
-    let mut summary = Summary {
-        store: out.to_owned(),
-        found: sources.len(),
-        current,
-        ..Summary::default()
-    };
+    let mut driver = Driver::prepare(source, out, cfg, opts)?;
+    on_event(&driver.started());
     let pool = worker_pool(opts.jobs)?;
+    let queue: Vec<_> = driver.queue.iter().map(|(s, b)| (s, *b)).collect();
     // Remote sources are downloaded two recordings a worker ahead.
-    let stager = match bucket {
+    let stager = match driver.bucket.clone() {
         Some(bucket) => {
-            let dir = store.path().join(crate::store::TMP_DIR).join("sources");
+            let dir = driver
+                .store
+                .path()
+                .join(crate::store::TMP_DIR)
+                .join("sources");
             let ahead = 2 * pool.current_num_threads() + 2;
-            Some(
-                Stager::new(bucket, dir.clone(), &queue, ahead).map_err(|e| {
-                    IngestError::Source {
-                        path: dir,
-                        source: e,
-                    }
-                })?,
-            )
+            let stager = Stager::new(bucket, dir.clone(), &queue, ahead).map_err(|e| {
+                IngestError::Source {
+                    path: dir,
+                    source: e,
+                }
+            })?;
+            Some(stager)
         }
         None => None,
     };
     run_pool(
-        &pool,
-        &store,
+        Some(&pool),
+        &driver.store,
         &queue,
         stager.as_ref(),
         cfg,
-        &hash,
+        &cfg.hash(),
         opts.strict,
         cancel,
         on_event,
-        &mut summary,
+        &mut driver.summary,
     );
     // Its folder goes before the writer lock removes the temporaries.
     drop(stager);
-    if opts.strict
-        && let Some((_, reason)) = summary.failed.first()
-    {
-        return Err(IngestError::Strict {
-            reason: reason.clone(),
-        }
-        .into());
-    }
-    summary.skipped.sort();
-    summary.failed.sort();
-    summary.warnings.sort();
-    if !cancel.load(Ordering::Relaxed) {
-        write_index(&pool, store, cfg, on_event, &mut summary)?;
-    }
-    summary.cancelled = cancel.load(Ordering::Relaxed);
-    summary.seconds = t0.elapsed().as_secs_f64();
-    Ok(summary)
+    driver.finish_on(&pool, cancel.load(Ordering::Relaxed), on_event)
 }
 
 /// The recordings to ingest: the list's, or every one under `source` (a
 /// folder, or an `s3://` URL whose objects are listed), and the bucket of a
 /// remote source.
-fn find_sources(source: &Path, opts: &IngestOptions) -> Result<(Vec<SourceFile>, Option<Bucket>)> {
+pub(super) fn find_sources(
+    source: &Path,
+    opts: &IngestOptions,
+) -> Result<(Vec<SourceFile>, Option<Bucket>)> {
     opts.layout.check().map_err(IngestError::Config)?;
     if let Some(url) = source_url(source)? {
         let files = match &opts.files {
@@ -147,12 +124,13 @@ fn read_list(list: &Path) -> Result<Vec<String>> {
 }
 
 /// The store, created or opened (or emptied, with `overwrite`) under its writer
-/// lock, marked incomplete until the index is rebuilt.
-fn open_store(
+/// lock, marked incomplete, and being ingested by `run`, until the index is rebuilt.
+pub(super) fn open_store(
     source: &Path,
     out: &Path,
     cfg: &PreprocessConfig,
     opts: &IngestOptions,
+    run: &str,
 ) -> Result<Store> {
     if opts.overwrite && is_inside(source, out) {
         return Err(IngestError::SourceInsideStore {
@@ -161,15 +139,26 @@ fn open_store(
         }
         .into());
     }
+    let mut store = Store::open_or_create(out, root_meta(cfg)?, opts.overwrite, opts.wait)?
+        .with_signal_codec(opts.codec);
+    store.set_index_complete(false, ingesting(run))?;
+    Ok(store)
+}
+
+/// The root metadata of a store built with `cfg`.
+pub(super) fn root_meta(cfg: &PreprocessConfig) -> Result<RootMeta> {
     let config = serde_json::from_str(&cfg.to_canonical_json())
         .map_err(|e| IngestError::Config(e.to_string()))?;
-    let channels =
-        (cfg.montage.output_channels()).map_err(|e| IngestError::Config(e.to_string()))?;
-    let root = RootMeta::new(config, cfg.hash(), channels, cfg.target_fs);
-    let mut store =
-        Store::open_or_create(out, root, opts.overwrite, opts.wait)?.with_signal_codec(opts.codec);
-    store.set_index_complete(false, serde_json::json!({ "state": "ingesting" }))?;
-    Ok(store)
+    let channels = cfg
+        .montage
+        .output_channels()
+        .map_err(|e| IngestError::Config(e.to_string()))?;
+    Ok(RootMeta::new(config, cfg.hash(), channels, cfg.target_fs))
+}
+
+/// The root's `index` while run `run` ingests (what delegates check).
+fn ingesting(run: &str) -> serde_json::Value {
+    serde_json::json!({ "state": "ingesting", "run": run })
 }
 
 /// Whether `inner` is `outer` or lies below it, links resolved (`outer` may not exist yet).
@@ -183,7 +172,7 @@ fn is_inside(inner: &Path, outer: &Path) -> bool {
 /// How many sources are current (committed from the same file and config),
 /// and the others with their sizes, largest first: the recordings that finish
 /// last are then the shortest, so no worker is left alone with a long one.
-fn plan<'s>(
+pub(super) fn plan<'s>(
     store: &Store,
     sources: &'s [SourceFile],
     hash: &str,
@@ -203,7 +192,7 @@ fn plan<'s>(
     Ok((sources.len() - queue.len(), queue))
 }
 
-fn worker_pool(jobs: usize) -> Result<rayon::ThreadPool> {
+pub(super) fn worker_pool(jobs: usize) -> Result<rayon::ThreadPool> {
     let jobs = if jobs == 0 {
         std::thread::available_parallelism().map_or(1, |n| n.get())
     } else {
@@ -222,13 +211,14 @@ fn worker_pool(jobs: usize) -> Result<rayon::ThreadPool> {
         })
 }
 
-/// Ingests the queue, `jobs` recordings at a time: each worker takes the next
-/// recording when done with one, and holds it a few channels at a time.
+/// Ingests the queue, one recording per thread of `pool` at a time (on the
+/// calling thread alone without a pool): each thread takes the next recording
+/// when done with one, and holds it a few channels at a time.
 /// Outcomes are added to `summary` in the order they happen (`--strict` stops
 /// at, and reports, the first failure that happened).
 #[allow(clippy::too_many_arguments)]
-fn run_pool(
-    pool: &rayon::ThreadPool,
+pub(super) fn run_pool(
+    pool: Option<&rayon::ThreadPool>,
     store: &Store,
     queue: &[(&SourceFile, u64)],
     stager: Option<&Stager>,
@@ -260,8 +250,11 @@ fn run_pool(
             Outcome::Cancelled => return,
         };
         // A source that changed and now fails (or is skipped) must not leave
-        // its stale earlier version in the store.
-        if reason.is_some() {
+        // its stale earlier version in the store. Only the lock holder deletes:
+        // a delegate's failure may come from a run that no longer owns the
+        // store (its driver was killed); the live driver removes its own
+        // delegates' ([`Driver::absorb`]).
+        if reason.is_some() && store.is_writer() {
             let _ = store.remove_recording(&src.rid);
         }
         if let Ok(mut s) = results.lock() {
@@ -287,7 +280,7 @@ fn run_pool(
             bytes,
         });
     };
-    pool.broadcast(|_| {
+    let drain = || {
         loop {
             let i = next.fetch_add(1, Ordering::Relaxed);
             let Some(&(src, bytes)) = queue.get(i) else {
@@ -298,13 +291,17 @@ fn run_pool(
             }
             work(i, src, bytes);
         }
-    });
+    };
+    match pool {
+        Some(pool) => drop(pool.broadcast(|_| drain())),
+        None => drain(),
+    }
     *summary = results.into_inner().unwrap_or_else(|p| p.into_inner());
 }
 
 /// Rebuilds the index over every committed recording, fills the store's
 /// totals into `summary`, and marks the index complete.
-fn write_index(
+pub(super) fn write_index(
     pool: &rayon::ThreadPool,
     mut store: Store,
     cfg: &PreprocessConfig,
@@ -401,10 +398,6 @@ fn build_index(
         recordings.n_samples.push(m.n_samples as i64);
         recordings.n_windows.push(ws.len() as i64);
         recordings.window_offset.push(rows.start.len() as i64);
-        let channels = &store.root_meta().channels;
-        recordings
-            .channel_present
-            .push(channels.iter().map(|c| !m.absent.contains(c)).collect());
         for (w, &code) in ws.iter().zip(ws_types) {
             rows.recording.push(k as i32);
             rows.start.push(w.start as i64);

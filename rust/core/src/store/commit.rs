@@ -19,17 +19,22 @@ use super::StoreError;
 /// Directory of the temporaries, inside the store root.
 pub const TMP_DIR: &str = ".brainbrr-tmp";
 
-/// Makes temporary names unique within a process; the pid makes them unique
-/// across the processes (or Dask workers) that write into one store.
+/// Makes temporary names unique within a process.
 static COUNTER: AtomicU64 = AtomicU64::new(0);
 
-/// A fresh, not yet existing path `<root>/.brainbrr-tmp/<name>.<pid>.<counter>`;
+/// A fresh, not yet existing path `<root>/.brainbrr-tmp/<name>.<writer>.<counter>`;
 /// `.brainbrr-tmp` itself is created.
+///
+/// `<writer>` is 8 hex digits of a hash of the host, the pid and the time: the
+/// Dask workers of a distributed ingest write into one store from several
+/// machines, where pids alone collide. (Ids are at most 235 bytes, so the name
+/// stays within the 255 bytes of a file name.)
 pub(crate) fn temp_path(root: &Path, name: &str) -> Result<PathBuf, StoreError> {
     let dir = super::own_dir(root, TMP_DIR)?;
     fs::create_dir_all(&dir).map_err(|e| StoreError::io(&dir, e))?;
     let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-    Ok(dir.join(format!("{name}.{}.{n}", std::process::id())))
+    let writer = super::meta::new_store_id(Path::new(&super::lock::hostname()));
+    Ok(dir.join(format!("{name}.{}.{n}", &writer[..8])))
 }
 
 /// fsync a directory, so that the entries created or renamed in it persist.

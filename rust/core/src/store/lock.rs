@@ -73,7 +73,12 @@ impl WriterLock {
 
 impl Drop for WriterLock {
     fn drop(&mut self) {
-        // Before the unlock: a new holder's record is never removed.
+        // Before the unlock (a new holder's files are never removed): what
+        // killed writers left, such as the Dask workers of a distributed
+        // ingest, which write into the store as this holder's delegates.
+        if let Some(root) = self.holder.parent().and_then(Path::parent) {
+            let _ = super::commit::clean(root);
+        }
         let _ = fs::remove_file(&self.holder);
         let _ = self.holder.parent().map(fs::remove_dir);
         let _ = self.dir.unlock();
@@ -96,7 +101,8 @@ fn read_holder(path: &Path) -> String {
     "a process that has not yet recorded its pid".to_owned()
 }
 
-fn hostname() -> String {
+/// This machine's name, as the kernel knows it.
+pub(crate) fn hostname() -> String {
     fs::read_to_string("/proc/sys/kernel/hostname")
         .or_else(|_| fs::read_to_string("/etc/hostname"))
         .map(|h| h.trim().to_owned())

@@ -1,0 +1,207 @@
+//! The driver of an ingest: what runs before and after the recordings, in the
+//! process that holds the store's writer lock.
+//!
+//! A local ingest ([`super::ingest`]) and a distributed one (Dask: the
+//! recordings run as [`super::ingest_batch`] tasks on other processes or
+//! machines) share it: [`Driver::prepare`] validates the config, finds the
+//! sources, opens the store under its lock, marks the index incomplete with a
+//! fresh run id (the id a delegate must present) and plans; the driver keeps
+//! the lock while the recordings run, [`Driver::absorb`]s what each batch did,
+//! and [`Driver::finish`] rebuilds the index once.
+
+use std::path::Path;
+use std::time::Instant;
+
+use serde_json::json;
+
+use super::discover::SourceFile;
+use super::run::{find_sources, open_store, plan, worker_pool, write_index};
+use super::{Event, IngestError, IngestOptions, Summary};
+use crate::Result;
+use crate::config::PreprocessConfig;
+use crate::remote::Bucket;
+use crate::store::Store;
+
+/// A store being ingested: its writer lock is held until the driver is
+/// finished or dropped.
+#[derive(Debug)]
+pub struct Driver {
+    pub(super) store: Store,
+    cfg: PreprocessConfig,
+    run: String,
+    /// The recordings to ingest, largest first, with their sizes.
+    pub(super) queue: Vec<(SourceFile, u64)>,
+    /// What the recordings did so far, in the order they finished.
+    pub(super) summary: Summary,
+    /// The bucket of a source on object storage.
+    pub(super) bucket: Option<Bucket>,
+    strict: bool,
+    t0: Instant,
+}
+
+impl Driver {
+    /// Validates `cfg`, finds the sources, opens (creates, overwrites) the store
+    /// at `out` under its writer lock, marks its index incomplete for a new run,
+    /// and plans: the recordings already current, and the others largest first.
+    ///
+    /// # Errors
+    /// An invalid config, an unreadable source, a store another process writes,
+    /// a store built with another config (named differences; left untouched),
+    /// store I/O errors.
+    pub fn prepare(
+        source: &Path,
+        out: &Path,
+        cfg: &PreprocessConfig,
+        opts: &IngestOptions,
+    ) -> Result<Self> {
+        let t0 = Instant::now();
+        cfg.validate()?;
+        let (sources, bucket) = find_sources(source, opts)?;
+        let run = crate::store::new_store_id(out);
+        let store = open_store(source, out, cfg, opts, &run)?;
+        let (current, queue) = plan(&store, &sources, &cfg.hash())?;
+        let queue = queue.into_iter().map(|(s, b)| (s.clone(), b)).collect();
+        let summary = Summary {
+            store: out.to_owned(),
+            found: sources.len(),
+            current,
+            ..Summary::default()
+        };
+        Ok(Self {
+            store,
+            cfg: cfg.clone(),
+            run,
+            queue,
+            summary,
+            bucket,
+            strict: opts.strict,
+            t0,
+        })
+    }
+
+    /// This run's id, recorded in the store's root while it runs: the
+    /// delegates writing for this driver present it ([`super::ingest_batch`]).
+    pub fn run_id(&self) -> &str {
+        &self.run
+    }
+
+    /// The recordings to ingest, largest first, with their sizes in bytes.
+    pub fn queue(&self) -> &[(SourceFile, u64)] {
+        &self.queue
+    }
+
+    /// The event that starts the progress display.
+    pub fn started(&self) -> Event {
+        Event::Started {
+            found: self.summary.found,
+            current: self.summary.current,
+            bytes: self.queue.iter().map(|&(_, b)| b).sum(),
+        }
+    }
+
+    /// Adds what one batch of recordings did (a delegate's partial summary),
+    /// and removes the stale committed version of each recording that failed
+    /// or was skipped (as a local run does at once).
+    ///
+    /// # Errors
+    /// I/O errors removing a recording.
+    pub fn absorb(&mut self, part: Summary) -> Result<()> {
+        for (rel, _) in part.failed.iter().chain(&part.skipped) {
+            if let Some((src, _)) = self.queue.iter().find(|(s, _)| &s.rel == rel) {
+                self.store.remove_recording(&src.rid)?;
+            }
+        }
+        let s = &mut self.summary;
+        s.ingested += part.ingested;
+        s.source_bytes += part.source_bytes;
+        s.skipped.extend(part.skipped);
+        s.failed.extend(part.failed);
+        s.warnings.extend(part.warnings);
+        Ok(())
+    }
+
+    /// Marks the run interrupted, keeping the lock: its delegates stop between
+    /// the stages of their recordings (the caller may wait for them), and the
+    /// index stays incomplete.
+    ///
+    /// # Errors
+    /// I/O errors rewriting the root.
+    pub fn stop(&mut self) -> Result<()> {
+        Ok(self
+            .store
+            .set_index_complete(false, json!({ "state": "interrupted" }))?)
+    }
+
+    /// Whether a recording failed so far.
+    pub fn any_failed(&self) -> bool {
+        !self.summary.failed.is_empty()
+    }
+
+    /// Ends the run and releases the lock: rebuilds the index over every
+    /// committed recording on `jobs` threads (0: one per core) and marks it
+    /// complete, or, when `cancelled`, leaves it incomplete (a re-run continues).
+    ///
+    /// # Errors
+    /// With `strict`, the first failure (the index is left incomplete); the
+    /// store's I/O errors rebuilding the index.
+    pub fn finish(
+        self,
+        jobs: usize,
+        cancelled: bool,
+        on_event: &(dyn Fn(&Event) + Sync),
+    ) -> Result<Summary> {
+        let pool = worker_pool(jobs)?;
+        self.finish_on(&pool, cancelled, on_event)
+    }
+
+    /// Removes what delegates of a killed driver may have left: temporaries
+    /// (which must not count in the store's size), and a recording one of
+    /// them committed with another config in the moment before it saw this
+    /// run replace its own (an `--overwrite` with a new config). Returns how
+    /// many recordings it removed; a local run finds none.
+    fn sweep(&self) -> Result<usize> {
+        self.store.clean_temporaries()?;
+        let hash = self.cfg.hash();
+        let mut removed = 0;
+        for (rid, meta) in self.store.committed()? {
+            if meta.config_hash != hash {
+                self.store.remove_recording(&rid)?;
+                removed += 1;
+            }
+        }
+        Ok(removed)
+    }
+
+    /// [`Driver::finish`] on a pool the caller already has.
+    pub(super) fn finish_on(
+        mut self,
+        pool: &rayon::ThreadPool,
+        cancelled: bool,
+        on_event: &(dyn Fn(&Event) + Sync),
+    ) -> Result<Summary> {
+        let mut summary = std::mem::take(&mut self.summary);
+        let strict_stop = summary.failed.first().filter(|_| self.strict).cloned();
+        if cancelled || strict_stop.is_some() {
+            // The run's delegates see it and stop; a re-run continues.
+            self.stop()?;
+        }
+        if let Some((_, reason)) = strict_stop {
+            return Err(IngestError::Strict { reason }.into());
+        }
+        summary.skipped.sort();
+        summary.failed.sort();
+        summary.warnings.sort();
+        if !cancelled {
+            let swept = self.sweep()?;
+            if swept > 0 {
+                summary.warnings.push((String::new(), format!(
+                    "{swept} recordings committed with another config by the tasks of an earlier, killed run were removed; run again to ingest them"
+                )));
+            }
+            write_index(pool, self.store, &self.cfg, on_event, &mut summary)?;
+        }
+        summary.cancelled = cancelled;
+        summary.seconds = self.t0.elapsed().as_secs_f64();
+        Ok(summary)
+    }
+}

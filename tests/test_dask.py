@@ -1,0 +1,219 @@
+"""The distributed ingest on a real Dask cluster (two worker processes), with real kills.
+
+The store a Dask run builds must equal, array by array and attribute by
+attribute, the one a local run builds (store ids and per-run timings aside):
+after a clean run, after a worker killed mid-task (its task is retried
+elsewhere), and after the driver killed with SIGKILL and re-run.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import distributed
+import pytest
+
+import brainbrr._native as native
+from brainbrr.errors import IngestError, StoreError, StrictStop
+from brainbrr.ingest import _batch_result, batches, ingest
+from brainbrr.preprocessing import PreprocessConfig
+from tests.conftest import BIN, TuszCorpus, read_array, read_attrs, run_cli, run_ingest, store_arrays
+from tests.test_crash import (  # noqa: F401 - fixtures: the crash test's corpus and its uninterrupted store
+    N_RECORDINGS,
+    assert_committed_intact,
+    assert_same_store,
+    committed,
+    corpus,
+    reference,
+)
+
+
+@pytest.fixture(scope="module")
+def cluster() -> Iterator[Any]:
+    with distributed.LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+    ) as c:
+        yield c
+
+
+@pytest.fixture
+def client(cluster: Any) -> Iterator[Any]:
+    with distributed.Client(cluster) as c:
+        c.wait_for_workers(2)
+        yield c
+
+
+def test_batches_split_bytes_evenly_largest_first() -> None:
+    queue = [(f"r{i}", b) for i, b in enumerate([100, 60, 30, 10, 10, 10, 5, 5, 5, 5])]
+    out = batches(queue, threads=1)
+    assert [x for b in out for x in b] == queue, "every recording once, in queue order"
+    # 4 tasks per thread: a share of 240/4 bytes; a larger recording is alone.
+    assert [sum(b for _, b in batch) for batch in out] == [100, 60, 60, 20]
+    assert batches([], threads=4) == []
+
+
+def test_dask_store_equals_local_store(corpus: Path, reference: Path, tmp_path: Path, client: Any) -> None:
+    store = tmp_path / "dask.zarr"
+    events: list[dict[str, Any]] = []
+    summary = ingest(corpus, store, client=client, progress=events.append)
+    assert (summary["ingested"], summary["failed"], summary["recordings"]) == (N_RECORDINGS, [], N_RECORDINGS)
+    assert events[0]["event"] == "started" and events[-1]["event"] == "indexing"
+    assert sorted(e["path"] for e in events if e["event"] == "recording") == sorted(
+        p.relative_to(corpus).as_posix() for p in corpus.rglob("*.edf")
+    )
+    assert_same_store(store, reference)
+    # Resumed: nothing to do.
+    again = ingest(corpus, store, client=client)
+    assert (again["ingested"], again["current"]) == (0, N_RECORDINGS)
+
+
+def test_failures_and_skips_as_in_a_local_run(tusz_corpus: TuszCorpus, tmp_path: Path, client: Any) -> None:
+    """Every bad-input kind: the same outcomes and reasons, the same arrays and index tables."""
+    proc, local = run_ingest(tusz_corpus.root, tmp_path / "local.zarr")
+    assert proc.returncode == 1 and local is not None, proc.stderr
+    store = tmp_path / "dask.zarr"
+    summary = ingest(tusz_corpus.root, store, client=client)
+    for key in ("found", "ingested", "skipped", "failed", "warnings", "recordings", "windows", "splits"):
+        assert summary[key] == local[key], key
+    got, want = store_arrays(store), store_arrays(tmp_path / "local.zarr")
+    assert sorted(got) == sorted(want)
+    for name in got:
+        x, y = read_array(store, name), read_array(tmp_path / "local.zarr", name)
+        assert x.dtype == y.dtype and x.tolist() == y.tolist(), name
+    with pytest.raises(StrictStop, match=r"stopped at the first failure \(strict\)"):
+        ingest(tusz_corpus.root, tmp_path / "strict.zarr", client=client, strict=True)
+    assert read_attrs(tmp_path / "strict.zarr")["brainbrr"]["index"]["complete"] is False
+
+
+def test_worker_killed_mid_task_is_retried(corpus: Path, reference: Path, tmp_path: Path, client: Any) -> None:
+    store = tmp_path / "cache.zarr"
+    pids = client.run(os.getpid)
+    result: dict[str, Any] = {}
+    driver = threading.Thread(target=lambda: result.update(ingest(corpus, store, client=client)))
+    driver.start()
+    # A worker holding a task, once recordings are being written.
+    victim = None
+    deadline = time.monotonic() + 120
+    while victim is None and driver.is_alive() and time.monotonic() < deadline:
+        busy = [w for w, keys in client.processing().items() if keys]
+        if busy and len(committed(store)) >= 2:
+            victim = busy[0]
+        time.sleep(0.01)
+    assert victim is not None, "the ingest ended before a worker could be killed"
+    os.kill(pids[victim], signal.SIGKILL)
+    driver.join(timeout=300)
+    assert not driver.is_alive()
+    assert (result["ingested"], result["failed"], result["recordings"]) == (N_RECORDINGS, [], N_RECORDINGS)
+    assert_same_store(store, reference)
+
+
+def test_driver_killed_then_rerun_resumes(
+    corpus: Path, reference: Path, tmp_path: Path, cluster: Any, client: Any
+) -> None:
+    store = tmp_path / "cache.zarr"
+    command = [str(BIN / "brainbrr-ingest"), str(corpus), "--out", str(store), "--json"]
+    command += ["--scheduler", cluster.scheduler_address]
+    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while len(committed(store)) < 3 and proc.poll() is None:
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    proc.send_signal(signal.SIGKILL)
+    proc.communicate(timeout=30)
+    kept = assert_committed_intact(store, reference)
+    assert read_attrs(store)["brainbrr"]["index"]["complete"] is False
+    rerun = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    assert rerun.returncode == 0, rerun.stderr
+    summary = json.loads(rerun.stdout)
+    assert summary["recordings"] == N_RECORDINGS and summary["current"] >= len(kept) - 1
+    # The killed driver's tasks, still running on the workers, stop on their own
+    # (the re-run's run id replaced theirs) and leave nothing behind.
+    assert_same_store(store, reference)
+
+
+def test_a_source_the_worker_cannot_reach_fails_with_the_reason(
+    corpus: Path, tmp_path: Path, client: Any
+) -> None:
+    source = tmp_path / "corpus"
+    files = sorted(corpus.rglob("*.edf"))[:4]
+    for f in files:
+        dest = source / f.relative_to(corpus)
+        dest.parent.mkdir(parents=True)
+        dest.write_bytes(f.read_bytes())
+    gone = sorted(source.rglob("*.edf"))[0]
+
+    def lose_one(event: dict[str, Any]) -> None:
+        # After the driver listed and planned it, before any worker opens it.
+        if event["event"] == "started":
+            gone.unlink()
+
+    summary = ingest(source, tmp_path / "cache.zarr", client=client, progress=lose_one)
+    rel = gone.relative_to(source).as_posix()
+    assert summary["ingested"] == 3 and [p for p, _ in summary["failed"]] == [rel]
+    reason = summary["failed"][0][1]
+    assert str(gone) in reason and "No such file" in reason, reason
+
+
+def test_a_task_that_raises_fails_each_of_its_recordings(tmp_path: Path, client: Any) -> None:
+    """A worker that cannot open the store: the task's recordings fail with the worker's error."""
+    missing = tmp_path / "elsewhere.zarr"
+    config = PreprocessConfig.from_overrides(None).json
+    future = client.submit(native.ingest_batch, tmp_path, missing, config, "run", [], pure=False)
+    part = _batch_result(future, [("a/x.edf", 10), ("b/y.edf", 20)])
+    failed = part["summary"]["failed"]
+    assert [p for p, _ in failed] == ["a/x.edf", "b/y.edf"]
+    assert all("on Dask worker: FileNotFoundError" in r and str(missing) in r for _, r in failed), failed
+    assert [e["outcome"] for e in part["events"]] == ["failed", "failed"]
+
+
+def test_interrupted_driver_stops_and_rerun_resumes(
+    corpus: Path, reference: Path, tmp_path: Path, client: Any
+) -> None:
+    store = tmp_path / "cache.zarr"
+
+    def interrupt(event: dict[str, Any]) -> None:
+        if event["event"] == "recording":
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        ingest(corpus, store, client=client, progress=interrupt)
+    index = read_attrs(store)["brainbrr"]["index"]
+    assert index["complete"] is False and index["state"] == "interrupted"
+    assert_committed_intact(store, reference)
+    summary = ingest(corpus, store, client=client)
+    assert summary["recordings"] == N_RECORDINGS
+    assert_same_store(store, reference)
+
+
+def test_a_delegate_refuses_a_store_not_ingested_by_its_run(reference: Path, corpus: Path) -> None:
+    config = PreprocessConfig.from_overrides(None).json
+    edf = next(corpus.rglob("*.edf"))
+    with pytest.raises(IngestError, match="not being ingested by run abc.*complete"):
+        native.ingest_batch(corpus, reference, config, "abc", [(edf, 1)])
+    with pytest.raises(StoreError, match="notch"):
+        native.ingest_batch(corpus, reference, json.dumps({"notch": None}), "abc", [(edf, 1)])
+
+
+def test_cli_scheduler_errors(
+    corpus: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Nothing listens on port 9 (discard) here.
+    proc = run_cli("brainbrr-ingest", corpus, "--out", tmp_path / "s.zarr", "--scheduler", "tcp://127.0.0.1:9")
+    assert proc.returncode == 2
+    assert proc.stderr.count("error:") == 1 and "cannot reach the Dask scheduler at tcp://127.0.0.1:9" in proc.stderr
+    assert not (tmp_path / "s.zarr").exists()
+    monkeypatch.setitem(sys.modules, "distributed", None)  # as if not installed
+    from brainbrr.cli import ingest_main
+
+    assert ingest_main([str(corpus), "--out", str(tmp_path / "t.zarr"), "--scheduler", "tcp://127.0.0.1:9"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("error:") == 1 and "pip install 'brainbrr[dask]'" in err, err
