@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import time
 from pathlib import Path
 
 import numpy as np
@@ -229,3 +230,91 @@ def test_rewindowing_a_remote_store_reads_labels_only(remote_store: tuple[S3, Pa
     # Every recording's labels and types, and the signal of the one checked at open only.
     assert len(list(copy.glob("recordings/*/label/c/0"))) == len(local.rids)
     assert len(list(copy.glob("recordings/*/signal/c/0/0"))) == 1
+
+
+# --- Writing a store to object storage ---------------------------------------
+
+
+def test_ingest_to_a_bucket_equals_the_local_store(s3: S3, small_corpus_template: Path, tmp_path: Path) -> None:
+    from brainbrr import ZarrWindowDataset
+
+    corpus = tmp_path / "corpus"
+    shutil.copytree(small_corpus_template, corpus)
+    (corpus / "edf/train/broken.edf").write_bytes(b"0       not an EDF header")
+    s3.upload_tree(corpus, "tusz")
+    local, _ = run_ingest(corpus, tmp_path / "local.zarr")
+    # From the bucket to the bucket, through a staging folder.
+    stage = tmp_path / "stage"
+    proc, summary = run_ingest(s3.url("tusz"), s3.url("cache.zarr"), "--stage", stage)
+    assert local.returncode == proc.returncode == 1, proc.stderr
+    assert summary is not None and summary["ingested"] == 4
+    keys = s3.keys("cache.zarr/")
+    assert "cache.zarr/.brainbrr-lock" not in keys  # the lease is released
+    assert not any(k.startswith("cache.zarr/.brainbrr-tmp") for k in keys)
+    # The staging folder kept labels, not signals.
+    assert list(stage.glob("store/recordings/*/label/c/0"))
+    assert not list(stage.glob("store/recordings/*/signal/c/0/0"))
+    # What a reader pulls is the local store, array by array.
+    pulled = tmp_path / "pulled.zarr"
+    assert run_cli("brainbrr", "pull", s3.url("cache.zarr"), pulled).returncode == 0
+    assert_same_store(tmp_path / "local.zarr", pulled, but=("index/failures/reason",))
+    ds = ZarrWindowDataset(s3.url("cache.zarr"), cache_dir=tmp_path / "cache")
+    assert len(ds) == len(ZarrWindowDataset(tmp_path / "local.zarr"))
+
+    # Resume from another machine's view (a new staging folder): nothing to redo.
+    again, summary = run_ingest(s3.url("tusz"), s3.url("cache.zarr"), "--stage", tmp_path / "stage2")
+    assert summary is not None and summary["current"] == 4 and summary["ingested"] == 0, again.stderr
+    # Another config is refused, naming the difference; --overwrite rebuilds.
+    other, _ = run_ingest(s3.url("tusz"), s3.url("cache.zarr"), "--window", "30")
+    assert other.returncode == 2 and "window_s" in other.stderr, other.stderr
+    over, summary = run_ingest(s3.url("tusz"), s3.url("cache.zarr"), "--window", "30", "--overwrite")
+    assert summary is not None and summary["ingested"] == 4, over.stderr
+    assert ZarrWindowDataset(s3.url("cache.zarr"), cache_dir=tmp_path / "cache").window_samples == 30 * 256
+
+
+def test_one_writer_per_bucket_store(s3: S3, small_corpus_template: Path, tmp_path: Path) -> None:
+    import json as json_
+
+    s3.upload_tree(small_corpus_template, "tusz")
+    client = s3.client()
+    # A live writer's lease: refused at once, naming it.
+    lease = {"holder": "pid 1 on host elsewhere", "renewed_unix_s": int(time.time())}
+    client.put_object(Bucket=s3.bucket, Key="cache.zarr/.brainbrr-lock", Body=json_.dumps(lease).encode())
+    proc, _ = run_ingest(s3.url("tusz"), s3.url("cache.zarr"))
+    assert proc.returncode == 2 and "pid 1 on host elsewhere" in proc.stderr, proc.stderr
+    assert s3.keys("cache.zarr/") == ["cache.zarr/.brainbrr-lock"]
+    # A lease not renewed for minutes (its writer was killed) is taken over.
+    lease["renewed_unix_s"] -= 600
+    client.put_object(Bucket=s3.bucket, Key="cache.zarr/.brainbrr-lock", Body=json_.dumps(lease).encode())
+    proc, summary = run_ingest(s3.url("tusz"), s3.url("cache.zarr"))
+    assert proc.returncode == 0 and summary is not None and summary["ingested"] == 4, proc.stderr
+    assert "cache.zarr/.brainbrr-lock" not in s3.keys("cache.zarr/")
+
+
+def test_a_writer_killed_mid_upload_resumes(s3: S3, small_corpus_template: Path, tmp_path: Path) -> None:
+    import signal
+
+    from tests.conftest import start_ingest
+
+    s3.upload_tree(small_corpus_template, "tusz")
+    proc = start_ingest(s3.url("tusz"), s3.url("cache.zarr"), jobs=1)  # type: ignore[arg-type]
+    deadline = time.monotonic() + 60
+    while not any(k.endswith("/signal/c/0/0") for k in s3.keys("cache.zarr/recordings/")):
+        if time.monotonic() > deadline or proc.poll() is not None:
+            proc.kill()
+            pytest.fail(f"no recording uploaded: {proc.communicate()}")
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGKILL)
+    proc.communicate()
+    # Its lease is left behind: a re-run waits it out (here: it is made stale).
+    client = s3.client()
+    client.put_object(
+        Bucket=s3.bucket, Key="cache.zarr/.brainbrr-lock", Body=b'{"holder": "killed", "renewed_unix_s": 0}'
+    )
+    again, summary = run_ingest(s3.url("tusz"), s3.url("cache.zarr"))
+    assert again.returncode == 0 and summary is not None, again.stderr
+    assert summary["current"] + summary["ingested"] == 4
+    local, _ = run_ingest(small_corpus_template, tmp_path / "local.zarr")
+    pulled = tmp_path / "pulled.zarr"
+    assert run_cli("brainbrr", "pull", s3.url("cache.zarr"), pulled).returncode == 0
+    assert_same_store(tmp_path / "local.zarr", pulled)

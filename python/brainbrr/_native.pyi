@@ -205,6 +205,7 @@ def ingest(
     files: str | _os.PathLike[str] | None = None,
     layout: str | None = None,
     progress: _Any | None = None,
+    stage: str | _os.PathLike[str] | None = None,
 ) -> str: ...
 def ingest_batch(
     source: str | _os.PathLike[str],

@@ -122,7 +122,7 @@ def _cmd_config(args: argparse.Namespace) -> int:
     return 0
 
 
-def _run_ingest(source: str | Path, out: Path, args: argparse.Namespace) -> int:
+def _run_ingest(source: str | Path, out: str | Path, args: argparse.Namespace) -> int:
     config = _config_overrides(args)
     show = None if args.json else Progress()
     client = _dask_client(args.scheduler) if getattr(args, "scheduler", None) else None
@@ -143,6 +143,7 @@ def _run_ingest(source: str | Path, out: Path, args: argparse.Namespace) -> int:
             layout=args.layout,
             progress=show,
             client=client,
+            stage=getattr(args, "stage", None),
         )
     except StrictStop as e:  # --strict: stopped at the first failed recording
         _error(e)
@@ -362,7 +363,14 @@ def _ingest_arguments(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
     p.add_argument(
         "source", help="corpus root (e.g. data_ext4/tusz, or s3://bucket/tusz); every *.edf, *.EDF, *.bdf below it"
     )
-    p.add_argument("--out", required=True, help="the store (created, or continued if it exists)")
+    p.add_argument(
+        "--out", required=True, help="the store (created, or continued if it exists); a folder or s3://bucket/prefix"
+    )
+    p.add_argument(
+        "--stage",
+        metavar="DIR",
+        help="for an s3:// store: the local staging folder (default: one per URL in the temporary folder)",
+    )
     p.add_argument("--files", help="ingest only the files listed here, one path per line relative to SOURCE")
     p.add_argument("--overwrite", action="store_true", help="empty the store and rebuild it")
     p.add_argument("--wait", action="store_true", help="if another ingest is writing the store, wait for it")
@@ -380,7 +388,7 @@ def _ingest_arguments(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
         "(default: the TUSZ v1 and v2 layouts)",
     )
     _ingest_options(p)
-    p.set_defaults(run=lambda args: _run_ingest(args.source, Path(args.out), args))
+    p.set_defaults(run=lambda args: _run_ingest(args.source, args.out, args))
     return p
 
 

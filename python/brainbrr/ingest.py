@@ -33,6 +33,7 @@ def ingest(
     layout: str | None = None,
     progress: Callable[[dict[str, Any]], None] | None = None,
     client: Client | None = None,
+    stage: str | os.PathLike[str] | None = None,
 ) -> dict[str, Any]:
     """Ingest every EDF/BDF file under ``source`` into the store ``out``.
 
@@ -44,8 +45,14 @@ def ingest(
         endpoint as the AWS tools take them: ``AWS_*`` variables, ``~/.aws``);
         each recording is downloaded with its annotations, a few ahead of the
         workers, and deleted once committed.
-    out : path-like
+    out : path-like or str
         The Zarr store; created, or continued when it exists with the same config.
+        An ``s3://bucket/prefix`` URL writes the store to object storage: the
+        recordings go to a local staging store (``stage``) and each is uploaded
+        once committed (its arrays, then its ``zarr.json``: a reader never sees
+        half of one), the index and then the root last. One writer at a time,
+        by a lease object taken with a conditional PUT (``.brainbrr-lock``,
+        renewed every 20 s, taken over after 2 min without renewal).
     config : PreprocessConfig, mapping, str or None
         Preprocessing overrides merged onto the defaults (see
         :meth:`brainbrr.PreprocessConfig.from_overrides`); stored in the store.
@@ -78,6 +85,10 @@ def ingest(
         named in the summary's ``warnings``.
     progress : callable, optional
         Called with each progress event (a dict with an ``"event"`` key).
+    stage : path-like, optional
+        The staging folder of a store on object storage (default: one per URL
+        under the system's temporary folder); it holds the recordings in flight
+        and every recording's labels, never the whole store.
     client : distributed.Client, optional
         Run the recordings on this Dask cluster. This process lists the sources,
         holds the store's writer lock and rebuilds the index at the end; each
@@ -121,7 +132,7 @@ def ingest(
     callback = None if progress is None else (lambda event: progress(json.loads(event)))
     summary = _native.ingest(
         location(source),
-        Path(out),
+        location(out),
         PreprocessConfig.from_overrides(config).json,
         jobs=n_jobs,
         overwrite=overwrite,
@@ -131,6 +142,7 @@ def ingest(
         files=None if files is None else Path(files),
         layout=layout,
         progress=callback,
+        stage=None if stage is None else Path(stage),
     )
     return json.loads(summary)
 

@@ -48,6 +48,9 @@ pub struct IngestOptions {
     pub files: Option<PathBuf>,
     /// How split, patient and session are read from each path.
     pub layout: PathLayout,
+    /// For a store at an `s3://` URL: the local staging folder (default: one
+    /// per URL under the system's temporary folder).
+    pub stage: Option<PathBuf>,
 }
 
 /// Progress, reported as each recording finishes.

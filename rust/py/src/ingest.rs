@@ -24,7 +24,7 @@ use crate::error::PyBrainbrrError;
 /// as a JSON string. A KeyboardInterrupt (Ctrl-C) cancels the workers, waits
 /// for them to stop (what was committed stays), and is then re-raised.
 #[pyfunction]
-#[pyo3(signature = (source, out, config_json = None, *, jobs = 0, overwrite = false, wait = false, strict = false, zstd_level = None, files = None, layout = None, progress = None))]
+#[pyo3(signature = (source, out, config_json = None, *, jobs = 0, overwrite = false, wait = false, strict = false, zstd_level = None, files = None, layout = None, progress = None, stage = None))]
 #[allow(clippy::too_many_arguments)]
 fn ingest(
     py: Python<'_>,
@@ -39,6 +39,7 @@ fn ingest(
     files: Option<PathBuf>,
     layout: Option<String>,
     progress: Option<Bound<'_, PyAny>>,
+    stage: Option<PathBuf>,
 ) -> PyResult<String> {
     let cfg = config(config_json)?;
     let opts = IngestOptions {
@@ -49,6 +50,7 @@ fn ingest(
         codec: codec(zstd_level),
         files,
         layout: layout.map_or(PathLayout::Tusz, PathLayout::Pattern),
+        stage,
     };
     let cancel = Arc::new(AtomicBool::new(false));
     let (tx, mut rx) = mpsc::channel::<String>();

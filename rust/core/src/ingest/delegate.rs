@@ -19,7 +19,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::discover::SourceFile;
-use super::run::{root_meta, run_pool, worker_pool};
+use super::run::{Transfers, root_meta, run_pool, worker_pool};
 use super::{Event, IngestError, IngestOptions, Summary};
 use crate::Result;
 use crate::config::PreprocessConfig;
@@ -108,7 +108,7 @@ pub fn ingest_batch(
             pool.as_ref(),
             &store,
             &queue,
-            None,
+            &Transfers::default(),
             cfg,
             &hash,
             opts.strict,

@@ -20,6 +20,7 @@ use super::{Event, IngestError, IngestOptions, Summary};
 use crate::Result;
 use crate::config::PreprocessConfig;
 use crate::remote::Bucket;
+use crate::store::Publisher;
 use crate::store::Store;
 
 /// A store being ingested: its writer lock is held until the driver is
@@ -35,6 +36,8 @@ pub struct Driver {
     pub(super) summary: Summary,
     /// The bucket of a source on object storage.
     pub(super) bucket: Option<Bucket>,
+    /// The writer of a store on object storage (its lease held while the driver lives).
+    pub(super) publisher: Option<Publisher>,
     strict: bool,
     t0: Instant,
 }
@@ -58,7 +61,7 @@ impl Driver {
         cfg.validate()?;
         let (sources, bucket) = find_sources(source, opts)?;
         let run = crate::store::new_store_id(out);
-        let store = open_store(source, out, cfg, opts, &run)?;
+        let (store, publisher) = open_store(source, out, cfg, opts, &run)?;
         let (current, queue) = plan(&store, &sources, &cfg.hash())?;
         let queue = queue.into_iter().map(|(s, b)| (s.clone(), b)).collect();
         let summary = Summary {
@@ -74,6 +77,7 @@ impl Driver {
             queue,
             summary,
             bucket,
+            publisher,
             strict: opts.strict,
             t0,
         })
@@ -199,6 +203,10 @@ impl Driver {
                 )));
             }
             write_index(pool, self.store, &self.cfg, on_event, &mut summary)?;
+            if let Some(p) = &self.publisher {
+                p.publish_index()?;
+                summary.store_bytes = p.published_bytes()?;
+            }
         }
         summary.cancelled = cancelled;
         summary.seconds = self.t0.elapsed().as_secs_f64();

@@ -15,6 +15,7 @@ use super::{Event, IngestError, IngestOptions, SplitStats, Summary};
 use crate::config::PreprocessConfig;
 use crate::labels::{SEIZURE, UNLABELED, Window, WindowSpec, type_name, window_types, windows};
 use crate::remote::Bucket;
+use crate::store::Publisher;
 use crate::store::{
     FailureRows, IndexTables, RecordingMeta, RecordingRows, RootMeta, Store, WindowRows,
 };
@@ -64,11 +65,15 @@ pub fn ingest(
         }
         None => None,
     };
+    let remote = Transfers {
+        stager: stager.as_ref(),
+        publisher: driver.publisher.as_ref(),
+    };
     run_pool(
         Some(&pool),
         &driver.store,
         &queue,
-        stager.as_ref(),
+        &remote,
         cfg,
         &cfg.hash(),
         opts.strict,
@@ -109,6 +114,14 @@ pub(super) fn find_sources(
     Ok((found, None))
 }
 
+/// The object-storage side of a run: remote sources staged ahead, a remote
+/// store published to. Empty for local paths and for a delegate.
+#[derive(Default)]
+pub(super) struct Transfers<'a> {
+    pub(super) stager: Option<&'a Stager<'a>>,
+    pub(super) publisher: Option<&'a Publisher>,
+}
+
 /// The relative paths of a file list (one a line; `#` comments).
 fn read_list(list: &Path) -> Result<Vec<String>> {
     let text = std::fs::read_to_string(list).map_err(|e| IngestError::Source {
@@ -124,14 +137,30 @@ fn read_list(list: &Path) -> Result<Vec<String>> {
 }
 
 /// The store, created or opened (or emptied, with `overwrite`) under its writer
-/// lock, marked incomplete, and being ingested by `run`, until the index is rebuilt.
+/// lock, marked incomplete, and being ingested by `run`, until the index is
+/// rebuilt. A store at an `s3://` URL is written through a local staging
+/// store, under the remote store's lease, by the returned [`Publisher`].
 pub(super) fn open_store(
     source: &Path,
     out: &Path,
     cfg: &PreprocessConfig,
     opts: &IngestOptions,
     run: &str,
-) -> Result<Store> {
+) -> Result<(Store, Option<Publisher>)> {
+    if let Some(url) = source_url(out)? {
+        let stage = opts.stage.clone().unwrap_or_else(|| {
+            let name =
+                crate::store::rid::encode(format!("{}/{}", url.bucket, url.prefix).as_bytes());
+            std::env::temp_dir().join("brainbrr-stage").join(name)
+        });
+        let publisher = Publisher::open(&url, &stage, opts.overwrite, opts.wait)?;
+        let mut store =
+            Store::open_or_create(publisher.stage(), root_meta(cfg)?, false, opts.wait)?
+                .with_signal_codec(opts.codec);
+        store.set_index_complete(false, ingesting(run))?;
+        publisher.publish_root()?;
+        return Ok((store, Some(publisher)));
+    }
     if opts.overwrite && is_inside(source, out) {
         return Err(IngestError::SourceInsideStore {
             corpus: source.to_owned(),
@@ -142,7 +171,7 @@ pub(super) fn open_store(
     let mut store = Store::open_or_create(out, root_meta(cfg)?, opts.overwrite, opts.wait)?
         .with_signal_codec(opts.codec);
     store.set_index_complete(false, ingesting(run))?;
-    Ok(store)
+    Ok((store, None))
 }
 
 /// The root metadata of a store built with `cfg`.
@@ -221,7 +250,7 @@ pub(super) fn run_pool(
     pool: Option<&rayon::ThreadPool>,
     store: &Store,
     queue: &[(&SourceFile, u64)],
-    stager: Option<&Stager>,
+    remote: &Transfers<'_>,
     cfg: &PreprocessConfig,
     hash: &str,
     strict: bool,
@@ -233,16 +262,21 @@ pub(super) fn run_pool(
     let stop = AtomicBool::new(false);
     let next = AtomicUsize::new(0);
     let work = |i: usize, src: &SourceFile, bytes: u64| {
-        let mut outcome = match stager.map(|st| st.take(i)) {
+        let mut outcome = match remote.stager.map(|st| st.take(i)) {
             None => ingest_one(src, cfg, hash, store, cancel),
             Some(Ok(local)) => ingest_one(&local, cfg, hash, store, cancel),
             Some(Err(reason)) => Outcome::Failed(reason),
         };
-        if let Some(st) = stager {
+        if let Some(st) = remote.stager {
             st.release(i);
             if let Outcome::Skipped(r) | Outcome::Failed(r) = &mut outcome {
                 *r = st.name_remote(i, r);
             }
+        }
+        if let (Some(p), Outcome::Ingested(_)) = (remote.publisher, &outcome)
+            && let Err(e) = p.publish_recording(&src.rid)
+        {
+            outcome = Outcome::Failed(format!("{}: not published: {e}", src.path.display()));
         }
         let reason = match &outcome {
             Outcome::Ingested(_) => None,
@@ -256,6 +290,9 @@ pub(super) fn run_pool(
         // delegates' ([`Driver::absorb`]).
         if reason.is_some() && store.is_writer() {
             let _ = store.remove_recording(&src.rid);
+            if let Some(p) = remote.publisher {
+                let _ = p.unpublish_recording(&src.rid);
+            }
         }
         if let Ok(mut s) = results.lock() {
             s.source_bytes += bytes;

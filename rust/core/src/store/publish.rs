@@ -60,11 +60,10 @@ impl Publisher {
     /// empty and not a staging folder, the bucket's errors.
     pub fn open(url: &Url, stage: &Path, overwrite: bool, wait: bool) -> Result<Self, StoreError> {
         let bucket = Bucket::open(url)?;
-        prepare_stage(stage)?;
         let lease = Lease::acquire(&bucket, wait)?;
         let publisher = Self {
             bucket,
-            stage: stage.to_owned(),
+            stage: prepare_stage(stage)?,
             lease,
         };
         let objects = publisher.objects()?;
@@ -76,7 +75,7 @@ impl Publisher {
         Ok(publisher)
     }
 
-    /// The staging folder (the local store the ingest writes).
+    /// The local store the ingest writes, in the staging folder.
     pub fn stage(&self) -> &Path {
         &self.stage
     }
@@ -221,8 +220,9 @@ impl Publisher {
     }
 }
 
-/// Makes `stage` a staging folder: created, or emptied when it is one.
-fn prepare_stage(stage: &Path) -> Result<(), StoreError> {
+/// Makes `stage` a staging folder (created, or emptied when it is one) and
+/// returns the folder of the local store in it.
+fn prepare_stage(stage: &Path) -> Result<PathBuf, StoreError> {
     let io = |e| StoreError::io(stage, e);
     match fs::read_dir(stage) {
         Ok(mut entries) => {
@@ -239,7 +239,8 @@ fn prepare_stage(stage: &Path) -> Result<(), StoreError> {
         Err(e) => return Err(io(e)),
     }
     fs::create_dir_all(stage).map_err(io)?;
-    fs::write(stage.join(STAGE_MARK), b"").map_err(io)
+    fs::write(stage.join(STAGE_MARK), b"").map_err(io)?;
+    Ok(stage.join("store"))
 }
 
 /// The files below `stage/dir`, as `/`-separated paths relative to `stage`.
