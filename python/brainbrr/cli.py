@@ -327,7 +327,7 @@ EXIT_CODES = """exit status:
   2    nothing was ingested: bad arguments, unreadable source, a store another
        ingest is writing (its pid and host are named; --wait queues behind it), or a
        store built with another config (the differing parameters are named; use
-       --overwrite to rebuild)
+       --overwrite to rebuild), a Dask scheduler that cannot be reached
   130  interrupted (Ctrl-C); committed recordings are kept, re-run to continue
   143  terminated (SIGTERM); as for Ctrl-C
 """
