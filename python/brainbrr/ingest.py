@@ -194,11 +194,12 @@ def _ingest_on_dask(
     import distributed
 
     emit = progress or (lambda event: None)
-    if isinstance(location(source), str):
-        raise IngestError(
-            f"{source}: a distributed ingest reads its sources from a file system every worker sees; "
-            "s3:// sources are ingested locally (without --scheduler)"
-        )
+    for path in (source, out):
+        if isinstance(location(path), str):
+            raise IngestError(
+                f"{path}: a distributed ingest reads its sources and writes its store on a file system "
+                "every worker sees; s3:// sources and stores are ingested locally (without --scheduler)"
+            )
     # Absolute, so that workers started elsewhere resolve the same paths.
     source, out = os.path.abspath(source), os.path.abspath(out)
     driver = _native.IngestDriver(
