@@ -204,3 +204,14 @@ def test_ingest_flags_shape_the_store(tmp_path: Path, small_corpus_template: Pat
     assert again.returncode == 0 and json.loads(again.stdout)["current"] == 4, again.stderr
     other = run_cli("brainbrr-ingest", small_corpus_template, "--out", store, "--fs", "200", "--window", "10", "--stride", "5")
     assert other.returncode == 2 and "montage.kind" in other.stderr, other.stderr
+
+
+def test_montage_flag_replaces_the_files_montage_preset(tmp_path: Path) -> None:
+    config = tmp_path / "c.json"
+    config.write_text(json.dumps({"montage": {"kind": "bipolar", "pairs": ["FP1-F3"], "optional": ["F3"]}}))
+    printed = json.loads(run_cli("brainbrr", "config", "--print", "--config", config, "--montage", "tcp").stdout)
+    assert printed["montage"]["kind"] == "tcp" and printed["montage"]["optional"] == ["A1", "A2"]
+    printed = json.loads(run_cli("brainbrr", "config", "--print", "--config", config, "--montage", "referential").stdout)
+    assert "pairs" not in printed["montage"] and len(printed["montage"]["channels"]) == 19
+    printed = json.loads(run_cli("brainbrr", "config", "--print", "--config", config).stdout)
+    assert printed["montage"]["pairs"] == ["FP1-F3"]

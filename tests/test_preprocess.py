@@ -246,3 +246,26 @@ def test_bandpass_high_follows_target_fs_unless_given() -> None:
     assert PreprocessConfig.from_overrides({"target_fs": 100.0}).to_dict()["notch"] is None
     # The default is unchanged: stores ingested before keep their config hash.
     assert PreprocessConfig.from_overrides().hash == "c095c1610f8b544fd2300a901e692f0dc3f9ed52531e6759c7e8232a8ebf473f"
+
+
+def test_config_is_the_rust_struct_with_value_semantics() -> None:
+    import pickle
+
+    from brainbrr import _native
+
+    a = PreprocessConfig.from_overrides({"montage": {"kind": "tcp"}, "target_fs": 200})
+    b = PreprocessConfig(a.json)
+    assert isinstance(a, _native.PreprocessConfig)
+    assert a == b and hash(a) == hash(b) and len({a, b}) == 1
+    assert a != PreprocessConfig.from_overrides() and a != a.json
+    assert (a.target_fs, a.window_s, a.stride_s) == (200.0, 60.0, 10.0)
+    assert len(a.channels) == 22 and a.channels[:2] == ["FP1-F7", "F7-T3"]
+    assert PreprocessConfig.from_overrides().channels[:3] == ["FP1", "F3", "C3"]
+    back = pickle.loads(pickle.dumps(a))
+    assert type(back) is PreprocessConfig and back == a and back.hash == a.hash
+    assert ("target_fs", "200.0", "256.0") in a.diff(None)
+    assert eval(repr(a), {"PreprocessConfig": PreprocessConfig}) == a
+    with pytest.raises(brainbrr.DspError, match="target_fs: -1 must be positive"):
+        PreprocessConfig('{"target_fs": -1}')
+    with pytest.raises(AttributeError):
+        a.target_fs = 100.0  # type: ignore[misc]

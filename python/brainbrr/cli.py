@@ -104,8 +104,10 @@ def _config_overrides(args: argparse.Namespace) -> dict[str, Any]:
     if args.fs is not None:
         config["target_fs"] = args.fs
     if args.montage is not None:
+        # The flag picks a preset: the file's pairs and optional electrodes belong to its own kind.
         montage = config.get("montage")
-        config["montage"] = {**(montage if isinstance(montage, dict) else {}), "kind": args.montage}
+        kept = {k: v for k, v in (montage if isinstance(montage, dict) else {}).items() if k not in ("pairs", "optional")}
+        config["montage"] = {**kept, "kind": args.montage}
     if args.window is not None:
         config["window_s"] = args.window
     if args.stride is not None:

@@ -50,20 +50,27 @@ def _merge(base: dict[str, Any], overrides: Mapping[str, Any]) -> dict[str, Any]
     return out
 
 
-@dataclasses.dataclass(frozen=True)
-class PreprocessConfig:
-    """A validated preprocessing config, held as its canonical JSON.
+class PreprocessConfig(_native.PreprocessConfig):
+    """A validated preprocessing config: the Rust struct the ingest uses.
 
-    Build it with :meth:`from_overrides`; equal configs have equal ``json``
-    and :attr:`hash`, whatever the order or spelling of the overrides.
+    Build it with :meth:`from_overrides` (or from JSON,
+    ``PreprocessConfig(json)``); equal configs are ``==``, hash alike and
+    have equal :attr:`json` and :attr:`hash`, whatever the order or spelling
+    of the overrides. Pickles as its JSON.
 
-    Parameters
+    Attributes
     ----------
     json : str
-        Canonical JSON, as returned by the Rust side.
+        Canonical JSON (keys sorted, no whitespace): what a store records.
+    hash : str
+        SHA-256 (hex) of :attr:`json`.
+    target_fs, window_s, stride_s : float
+        Output rate (Hz), window length and stride (s).
+    channels : list of str
+        The stored channel names, in order.
     """
 
-    json: str
+    __slots__ = ()
 
     @classmethod
     def from_overrides(cls, config: ConfigLike = None) -> PreprocessConfig:
@@ -90,36 +97,31 @@ class PreprocessConfig:
         ------
         brainbrr.DspError
             If a parameter is unknown, of the wrong type or out of range; the
-        message names it by its dotted path (``bandpass.high: ...``).
+            message names it by its dotted path (``bandpass.high: ...``).
         """
         if isinstance(config, PreprocessConfig):
             return config
         if config is None:
             return cls(_native.default_config_json())
         if isinstance(config, str):
-            return cls(_native.canonical_config_json(config))
+            return cls(config)
         if dataclasses.is_dataclass(config) and not isinstance(config, type):
             config = dataclasses.asdict(config)
         if not isinstance(config, Mapping):
             raise DspError(f"config must be a mapping, a dataclass, JSON or None, not {type(config).__name__}")
         # Rust fills what is left out, some defaults from others given
         # (``bandpass.high`` follows ``target_fs``), so the overrides go as they are.
-        return cls(_native.canonical_config_json(json.dumps(_merge({}, config))))
+        return cls(json.dumps(_merge({}, config)))
 
     def to_dict(self) -> dict[str, Any]:
         """Return the config as a nested dict."""
         return json.loads(self.json)
 
-    @property
-    def hash(self) -> str:
-        """SHA-256 (hex) of the canonical JSON: what a store records."""
-        return _native.config_hash(self.json)
-
     def replace(self, **overrides: Any) -> PreprocessConfig:
         """Return a copy with (nested) overrides merged in."""
         return PreprocessConfig.from_overrides(_merge(self.to_dict(), overrides))
 
-    def diff(self, other: ConfigLike) -> list[tuple[str, str, str]]:
+    def diff(self, other: ConfigLike) -> list[tuple[str, str, str]]:  # type: ignore[override]
         """Name the parameters that differ from ``other``.
 
         Returns
@@ -127,7 +129,7 @@ class PreprocessConfig:
         list of (path, self's value, other's value)
             Dotted paths such as ``"bandpass.high"``, values as JSON.
         """
-        return _native.config_diff(self.json, PreprocessConfig.from_overrides(other).json)
+        return super().diff(PreprocessConfig.from_overrides(other))
 
 
 def preprocess(

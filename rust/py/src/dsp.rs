@@ -54,22 +54,82 @@ fn default_config_json() -> String {
     PreprocessConfig::default().to_canonical_json()
 }
 
-/// Parses and validates a config; returns its canonical JSON.
-#[pyfunction]
-fn canonical_config_json(config_json: &str) -> PyResult<String> {
-    Ok(config(Some(config_json))?.to_canonical_json())
-}
+/// A validated preprocessing config: the Rust struct itself, so Python and
+/// the ingest never disagree on a default or a check. Equal configs are equal
+/// and hash alike whatever the spelling of the JSON they came from.
+#[pyclass(
+    frozen,
+    eq,
+    subclass,
+    module = "brainbrr._native",
+    name = "PreprocessConfig"
+)]
+#[derive(PartialEq)]
+pub struct PyPreprocessConfig(PreprocessConfig);
 
-/// SHA-256 (hex) of a config's canonical JSON.
-#[pyfunction]
-fn config_hash(config_json: &str) -> PyResult<String> {
-    Ok(config(Some(config_json))?.hash())
-}
+#[pymethods]
+impl PyPreprocessConfig {
+    /// Parses and validates `json` (left-out parameters take their defaults).
+    #[new]
+    fn new(json: &str) -> PyResult<Self> {
+        config(Some(json)).map(Self)
+    }
 
-/// The parameters where two configs differ: `(path, a, b)` with JSON values.
-#[pyfunction]
-fn config_diff(a_json: &str, b_json: &str) -> PyResult<Vec<(String, String, String)>> {
-    Ok(config(Some(a_json))?.diff(&config(Some(b_json))?))
+    /// Canonical JSON: keys sorted, no whitespace.
+    #[getter]
+    fn json(&self) -> String {
+        self.0.to_canonical_json()
+    }
+
+    /// SHA-256 (hex) of the canonical JSON: what a store records.
+    #[getter]
+    fn hash(&self) -> String {
+        self.0.hash()
+    }
+
+    /// Output sampling rate, Hz.
+    #[getter]
+    fn target_fs(&self) -> f64 {
+        self.0.target_fs
+    }
+
+    /// Window length, seconds.
+    #[getter]
+    fn window_s(&self) -> f64 {
+        self.0.window_s
+    }
+
+    /// Window stride, seconds.
+    #[getter]
+    fn stride_s(&self) -> f64 {
+        self.0.stride_s
+    }
+
+    /// The stored channel names, in order (`FP1-F7`... for a bipolar montage).
+    #[getter]
+    fn channels(&self) -> PyResult<Vec<String>> {
+        self.0.montage.output_channels().map_err(to_py)
+    }
+
+    /// The parameters where `other` differs: `(path, self's value, other's value)`.
+    fn diff(&self, other: &Self) -> Vec<(String, String, String)> {
+        self.0.diff(&other.0)
+    }
+
+    fn __hash__(&self) -> u64 {
+        let h = self.0.hash();
+        u64::from_str_radix(h.get(..16).unwrap_or_default(), 16).unwrap_or_default()
+    }
+
+    /// Pickled as its JSON, rebuilt by its own class (a Python subclass too).
+    fn __reduce__<'py>(slf: &Bound<'py, Self>) -> (Bound<'py, pyo3::types::PyType>, (String,)) {
+        (slf.get_type(), (slf.get().json(),))
+    }
+
+    fn __repr__(slf: &Bound<'_, Self>) -> PyResult<String> {
+        let name = slf.get_type().qualname()?;
+        Ok(format!("{name}({:?})", slf.get().json()))
+    }
 }
 
 fn band(cutoff: &[f64], btype: &str) -> PyResult<Band> {
@@ -272,9 +332,7 @@ fn _rational_ratio(fs_in: f64, fs_out: f64) -> PyResult<(usize, usize)> {
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(preprocess, m)?)?;
     m.add_function(wrap_pyfunction!(default_config_json, m)?)?;
-    m.add_function(wrap_pyfunction!(canonical_config_json, m)?)?;
-    m.add_function(wrap_pyfunction!(config_hash, m)?)?;
-    m.add_function(wrap_pyfunction!(config_diff, m)?)?;
+    m.add_class::<PyPreprocessConfig>()?;
     m.add_function(wrap_pyfunction!(_butter_ba, m)?)?;
     m.add_function(wrap_pyfunction!(_butter_sos, m)?)?;
     m.add_function(wrap_pyfunction!(_iirnotch, m)?)?;
