@@ -435,6 +435,10 @@ fn build_index(
         recordings.n_samples.push(m.n_samples as i64);
         recordings.n_windows.push(ws.len() as i64);
         recordings.window_offset.push(rows.start.len() as i64);
+        let channels = &store.root_meta().channels;
+        recordings
+            .channel_present
+            .push(channels.iter().map(|c| !m.absent.contains(c)).collect());
         for (w, &code) in ws.iter().zip(ws_types) {
             rows.recording.push(k as i32);
             rows.start.push(w.start as i64);
