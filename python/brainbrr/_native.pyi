@@ -175,9 +175,8 @@ def verify_store(path: str | _os.PathLike[str], jobs: int = 0) -> dict[str, _Any
 def chunk_path(path: str | _os.PathLike[str], rid: str, array: str) -> _pathlib.Path: ...
 def read_index(path: str | _os.PathLike[str]) -> dict[str, _Any]: ...
 
-@final
 def pull(url: str, out: str | _os.PathLike[str]) -> tuple[int, int]: ...
-
+@final
 class StoreReader:
     """A store opened for reading: root metadata, the checked index, checked chunk files."""
 
