@@ -84,7 +84,7 @@ def main() -> None:
     inner: dict[str, list[float]] = {k: [] for k in walls}
     cpu: dict[str, list[float]] = {k: [] for k in walls}
     with distributed.LocalCluster(
-        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0"
     ) as cluster:
         sides = {
             "local -j 2": cmd("local.zarr", "-j", "2"),

@@ -325,7 +325,7 @@ def test_dask_refuses_object_storage_by_name(s3: S3, tmp_path: Path) -> None:
     from brainbrr import IngestError
     from brainbrr.ingest import ingest
 
-    with distributed.Client(processes=False, n_workers=1, dashboard_address=None) as client:
+    with distributed.Client(processes=False, n_workers=1, dashboard_address=":0") as client:
         for source, out in ((s3.url("tusz"), tmp_path / "s.zarr"), (tmp_path, s3.url("cache.zarr"))):
             with pytest.raises(IngestError, match="s3://.*ingested locally"):
                 ingest(source, out, client=client)
