@@ -91,7 +91,9 @@ pub(crate) fn ingest_one(
     cancel: &AtomicBool,
 ) -> Outcome {
     let run = || -> Result<Vec<String>, Outcome> {
-        let (size, mtime_ns) = fingerprint(&src.path).map_err(|e| src.failed(&e))?;
+        // An object's fingerprint is the listing's, as resume compares it (a
+        // GET reports the time to the second only).
+        let (size, mtime_ns) = src.fingerprint().map_err(|e| src.failed(&e))?;
         let source = Source::open(src, cfg)?;
         let pre = Preprocessor::new(cfg, source.fs_in).map_err(|e| src.failed(&e))?;
         let plan = pre.plan(source.n_in);
