@@ -32,7 +32,7 @@ def ingest(
     zstd_level: int | None = None,
     files: str | os.PathLike[str] | None = None,
     layout: str | None = None,
-    progress: Callable[[Event], None] | None = None,
+    progress: Callable[[Event], object] | None = None,
     client: Client | None = None,
     stage: str | os.PathLike[str] | None = None,
 ) -> Summary:
@@ -150,7 +150,7 @@ def ingest(
     return Summary.from_dict(json.loads(summary))
 
 
-def _typed(progress: Callable[[Event], None] | None) -> Callable[[str], None] | None:
+def _typed(progress: Callable[[Event], object] | None) -> Callable[[str], object] | None:
     """The native module's callback (an event as JSON) for a typed one."""
     return None if progress is None else (lambda event: progress(event_from_dict(json.loads(event))))
 
@@ -196,7 +196,7 @@ def _ingest_on_dask(
     zstd_level: int | None,
     files: str | os.PathLike[str] | None,
     layout: str | None,
-    progress: Callable[[Event], None] | None,
+    progress: Callable[[Event], object] | None,
 ) -> Summary:
     """The driver of a distributed ingest (see :func:`ingest`)."""
     import distributed
