@@ -24,7 +24,7 @@ import pytest
 
 import brainbrr._native as native
 from brainbrr.errors import IngestError, StoreError, StrictStop
-from brainbrr.ingest import _batch_result, batches, ingest
+from brainbrr.ingest import Event, Indexing, Recording, Started, Summary, _batch_result, batches, ingest
 from brainbrr.preprocessing import PreprocessConfig
 from tests.conftest import BIN, TuszCorpus, read_array, read_attrs, run_cli, run_ingest, store_arrays
 from tests.test_crash import (  # noqa: F401 - fixtures: the crash test's corpus and its uninterrupted store
@@ -63,17 +63,17 @@ def test_batches_split_bytes_evenly_largest_first() -> None:
 
 def test_dask_store_equals_local_store(corpus: Path, reference: Path, tmp_path: Path, client: Any) -> None:
     store = tmp_path / "dask.zarr"
-    events: list[dict[str, Any]] = []
+    events: list[Event] = []
     summary = ingest(corpus, store, client=client, progress=events.append)
-    assert (summary["ingested"], summary["failed"], summary["recordings"]) == (N_RECORDINGS, [], N_RECORDINGS)
-    assert events[0]["event"] == "started" and events[-1]["event"] == "indexing"
-    assert sorted(e["path"] for e in events if e["event"] == "recording") == sorted(
+    assert (summary.ingested, summary.failed, summary.recordings) == (N_RECORDINGS, (), N_RECORDINGS)
+    assert isinstance(events[0], Started) and isinstance(events[-1], Indexing)
+    assert sorted(e.path for e in events if isinstance(e, Recording)) == sorted(
         p.relative_to(corpus).as_posix() for p in corpus.rglob("*.edf")
     )
     assert_same_store(store, reference)
     # Resumed: nothing to do.
     again = ingest(corpus, store, client=client)
-    assert (again["ingested"], again["current"]) == (0, N_RECORDINGS)
+    assert (again.ingested, again.current) == (0, N_RECORDINGS)
 
 
 def test_failures_and_skips_as_in_a_local_run(tusz_corpus: TuszCorpus, tmp_path: Path, client: Any) -> None:
@@ -81,7 +81,7 @@ def test_failures_and_skips_as_in_a_local_run(tusz_corpus: TuszCorpus, tmp_path:
     proc, local = run_ingest(tusz_corpus.root, tmp_path / "local.zarr")
     assert proc.returncode == 1 and local is not None, proc.stderr
     store = tmp_path / "dask.zarr"
-    summary = ingest(tusz_corpus.root, store, client=client)
+    summary = ingest(tusz_corpus.root, store, client=client).to_dict()
     for key in ("found", "ingested", "skipped", "failed", "warnings", "recordings", "windows", "splits"):
         assert summary[key] == local[key], key
     got, want = store_arrays(store), store_arrays(tmp_path / "local.zarr")
@@ -97,8 +97,8 @@ def test_failures_and_skips_as_in_a_local_run(tusz_corpus: TuszCorpus, tmp_path:
 def test_worker_killed_mid_task_is_retried(corpus: Path, reference: Path, tmp_path: Path, client: Any) -> None:
     store = tmp_path / "cache.zarr"
     pids = client.run(os.getpid)
-    result: dict[str, Any] = {}
-    driver = threading.Thread(target=lambda: result.update(ingest(corpus, store, client=client)))
+    result: list[Summary] = []
+    driver = threading.Thread(target=lambda: result.append(ingest(corpus, store, client=client)))
     driver.start()
     # A worker holding a task, once recordings are being written.
     victim = None
@@ -112,7 +112,8 @@ def test_worker_killed_mid_task_is_retried(corpus: Path, reference: Path, tmp_pa
     os.kill(pids[victim], signal.SIGKILL)
     driver.join(timeout=300)
     assert not driver.is_alive()
-    assert (result["ingested"], result["failed"], result["recordings"]) == (N_RECORDINGS, [], N_RECORDINGS)
+    [summary] = result
+    assert (summary.ingested, summary.failed, summary.recordings) == (N_RECORDINGS, (), N_RECORDINGS)
     assert_same_store(store, reference)
 
 
@@ -153,15 +154,15 @@ def test_a_source_the_worker_cannot_reach_fails_with_the_reason(
         dest.write_bytes(f.read_bytes())
     gone = sorted(source.rglob("*.edf"))[0]
 
-    def lose_one(event: dict[str, Any]) -> None:
+    def lose_one(event: Event) -> None:
         # After the driver listed and planned it, before any worker opens it.
-        if event["event"] == "started":
+        if isinstance(event, Started):
             gone.unlink()
 
     summary = ingest(source, tmp_path / "cache.zarr", client=client, progress=lose_one)
     rel = gone.relative_to(source).as_posix()
-    assert summary["ingested"] == 3 and [p for p, _ in summary["failed"]] == [rel]
-    reason = summary["failed"][0][1]
+    assert summary.ingested == 3 and [p for p, _ in summary.failed] == [rel]
+    reason = summary.failed[0][1]
     assert str(gone) in reason and "No such file" in reason, reason
 
 
@@ -170,11 +171,14 @@ def test_a_task_that_raises_fails_each_of_its_recordings(tmp_path: Path, client:
     missing = tmp_path / "elsewhere.zarr"
     config = PreprocessConfig.from_overrides(None).json
     future = client.submit(native.ingest_batch, tmp_path, missing, config, "run", [], pure=False)
-    part = _batch_result(future, [("a/x.edf", 10), ("b/y.edf", 20)])
-    failed = part["summary"]["failed"]
+    summary, events = _batch_result(future, [("a/x.edf", 10), ("b/y.edf", 20)])
+    failed = summary["failed"]
     assert [p for p, _ in failed] == ["a/x.edf", "b/y.edf"]
     assert all("on Dask worker: FileNotFoundError" in r and str(missing) in r for _, r in failed), failed
-    assert [e["outcome"] for e in part["events"]] == ["failed", "failed"]
+    assert [(e.path, e.outcome, e.bytes) for e in events if isinstance(e, Recording)] == [
+        ("a/x.edf", "failed", 10),
+        ("b/y.edf", "failed", 20),
+    ]
 
 
 def test_interrupted_driver_stops_and_rerun_resumes(
@@ -182,8 +186,8 @@ def test_interrupted_driver_stops_and_rerun_resumes(
 ) -> None:
     store = tmp_path / "cache.zarr"
 
-    def interrupt(event: dict[str, Any]) -> None:
-        if event["event"] == "recording":
+    def interrupt(event: Event) -> None:
+        if isinstance(event, Recording):
             raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
@@ -192,7 +196,7 @@ def test_interrupted_driver_stops_and_rerun_resumes(
     assert index["complete"] is False and index["state"] == "interrupted"
     assert_committed_intact(store, reference)
     summary = ingest(corpus, store, client=client)
-    assert summary["recordings"] == N_RECORDINGS
+    assert summary.recordings == N_RECORDINGS
     assert_same_store(store, reference)
 
 

@@ -502,7 +502,7 @@ from brainbrr.ingest import ingest
 from tests.memory import peak_rss
 base = peak_rss()
 summary = ingest(sys.argv[1], sys.argv[2], n_jobs=1)
-assert summary["ingested"] == 1, summary
+assert summary.ingested == 1, summary
 print(base, peak_rss())
 """
 

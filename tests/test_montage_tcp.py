@@ -6,14 +6,14 @@ from __future__ import annotations
 
 import warnings
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 import numpy as np
 import pytest
 import zarr
 
 from brainbrr import ZarrWindowDataset
-from brainbrr.ingest import ingest
+from brainbrr.ingest import Summary, ingest
 from brainbrr.synthetic import write_recording
 from tests.old_pipeline import preprocess_bipolar_file
 
@@ -48,7 +48,7 @@ def _name(i: int) -> str:
 
 
 @pytest.fixture(scope="module")
-def store(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, dict[str, Any]]:
+def store(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, Summary]:
     tmp = tmp_path_factory.mktemp("tcp")
     corpus = tmp / "corpus"
     corpus.mkdir()
@@ -66,9 +66,9 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, dict[st
     return corpus, tmp / "tcp.zarr", summary
 
 
-def test_tcp_matches_old_preprocessing_of_referential_differences(store: tuple[Path, Path, dict[str, Any]]) -> None:
+def test_tcp_matches_old_preprocessing_of_referential_differences(store: tuple[Path, Path, Summary]) -> None:
     corpus, path, summary = store
-    assert summary["failed"] == [] and summary["skipped"] == []
+    assert summary.failed == () and summary.skipped == ()
     group = zarr.open_group(path, mode="r")
     assert group.attrs["brainbrr"]["channels"] == TCP
     for i, case in enumerate(CASES):
@@ -88,7 +88,7 @@ def test_tcp_matches_old_preprocessing_of_referential_differences(store: tuple[P
         assert list(rec["channel"][:]) == TCP
 
 
-def test_channel_mask_and_dataset_option(store: tuple[Path, Path, dict[str, Any]]) -> None:
+def test_channel_mask_and_dataset_option(store: tuple[Path, Path, Summary]) -> None:
     _, path, _ = store
     group = zarr.open_group(path, mode="r")
     rids = list(group["index/recordings/rid"][:])
@@ -109,7 +109,7 @@ def test_channel_mask_and_dataset_option(store: tuple[Path, Path, dict[str, Any]
     assert len(complete) < len(every)
 
 
-def test_xarray_opens_the_index_and_a_recording(store: tuple[Path, Path, dict[str, Any]]) -> None:
+def test_xarray_opens_the_index_and_a_recording(store: tuple[Path, Path, Summary]) -> None:
     xr = pytest.importorskip("xarray")
     _, path, _ = store
     windows = xr.open_zarr(path, group="index/windows", consolidated=False)
@@ -147,7 +147,7 @@ def test_bipolar_pairs_with_an_interpolated_electrode_match_mne(tmp_path: Path) 
     edf = tmp_path / "c" / _name(0)
     write_recording(edf, fs=250, duration_s=61, montage="01_tcp_ar", missing=("FZ",), seed=7)
     summary = ingest(tmp_path / "c", tmp_path / "b.zarr", {"montage": {"kind": "bipolar", "pairs": pairs}, "window_s": 10})
-    assert summary["failed"] == [] and summary["skipped"] == []
+    assert summary.failed == () and summary.skipped == ()
     rec = zarr.open_group(tmp_path / "b.zarr", mode="r")[f"recordings/{_name(0)}"]
     assert rec.attrs["brainbrr_recording"]["interpolated"] == ["FZ"]
 

@@ -10,13 +10,13 @@ valid, and each stored label array must equal the old ``.csv_bi`` labels.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 import numpy as np
 import pytest
 import zarr
 
-from brainbrr.ingest import ingest
+from brainbrr.ingest import Summary, ingest
 from brainbrr.synthetic import write_recording
 from tests.old_pipeline import labels_from_csv_bi, preprocess_file
 
@@ -55,7 +55,7 @@ def _name(i: int) -> str:
 
 
 @pytest.fixture(scope="module")
-def store(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, zarr.Group, dict[str, str], dict[str, Any]]:
+def store(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, zarr.Group, dict[str, str], Summary]:
     """The corpus (one folder), its store, the rid of each file and the summary."""
     tmp = tmp_path_factory.mktemp("parity")
     corpus = tmp / "corpus"
@@ -71,15 +71,15 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, zarr.Group, d
     return corpus, group, {str(p): str(r) for p, r in zip(paths, rids, strict=True)}, summary
 
 
-def test_every_recording_ingested(store: tuple[Path, zarr.Group, dict[str, str], dict[str, Any]]) -> None:
+def test_every_recording_ingested(store: tuple[Path, zarr.Group, dict[str, str], Summary]) -> None:
     _, _, rids, summary = store
-    assert summary["failed"] == [] and summary["skipped"] == []
-    assert summary["ingested"] == len(CASES)
+    assert summary.failed == () and summary.skipped == ()
+    assert summary.ingested == len(CASES)
     assert sorted(rids) == [_name(i) for i in range(len(CASES))]
 
 
 @pytest.mark.parametrize("i", range(len(CASES)), ids=[c.id for c in CASES])
-def test_signal_and_labels_match_old_pipeline(i: int, store: tuple[Path, zarr.Group, dict[str, str], dict[str, Any]]) -> None:
+def test_signal_and_labels_match_old_pipeline(i: int, store: tuple[Path, zarr.Group, dict[str, str], Summary]) -> None:
     corpus, group, rids, _ = store
     case = CASES[i]
     rec = group[f"recordings/{rids[_name(i)]}"]
@@ -99,7 +99,7 @@ def test_signal_and_labels_match_old_pipeline(i: int, store: tuple[Path, zarr.Gr
 
 
 @pytest.mark.parametrize("i", range(len(CASES)), ids=[c.id for c in CASES])
-def test_interpolated_channels_listed(i: int, store: tuple[Path, zarr.Group, dict[str, str], dict[str, Any]]) -> None:
+def test_interpolated_channels_listed(i: int, store: tuple[Path, zarr.Group, dict[str, str], Summary]) -> None:
     _, group, rids, _ = store
     meta = group[f"recordings/{rids[_name(i)]}"].attrs["brainbrr_recording"]
     assert meta["interpolated"] == list(CASES[i].missing)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as _dt
 import os as _os
 import pathlib as _pathlib
+from collections.abc import Callable as _Callable
 from collections.abc import Sequence as _Sequence
 from typing import Any as _Any
 from typing import Self as _Self
@@ -225,7 +226,7 @@ def ingest(
     zstd_level: int | None = None,
     files: str | _os.PathLike[str] | None = None,
     layout: str | None = None,
-    progress: _Any | None = None,
+    progress: _Callable[[str], object] | None = None,
     stage: str | _os.PathLike[str] | None = None,
 ) -> str: ...
 def ingest_batch(
@@ -263,7 +264,7 @@ class IngestDriver:
     def queue(self) -> list[tuple[str, str, int]]: ...
     def absorb(self, summary_json: str) -> bool: ...
     def stop(self) -> None: ...
-    def finish(self, *, jobs: int = 0, cancelled: bool = False, progress: _Any | None = None) -> str: ...
+    def finish(self, *, jobs: int = 0, cancelled: bool = False, progress: _Callable[[str], object] | None = None) -> str: ...
 
 # --- gather ---
 

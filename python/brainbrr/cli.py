@@ -15,7 +15,7 @@ from typing import Any
 import brainbrr
 from brainbrr import _native
 from brainbrr.errors import BrainbrrError, StrictStop
-from brainbrr.ingest import ingest
+from brainbrr.ingest import SplitStats, Summary, ingest
 from brainbrr.progress import Progress
 
 
@@ -60,22 +60,22 @@ def _error(e: BaseException | str) -> None:
     print(f"error: {e}", file=sys.stderr)
 
 
-def format_summary(s: dict[str, Any], run: str = "this run") -> str:
+def format_summary(s: Summary, run: str = "this run") -> str:
     """The human-readable ingest summary; ``run`` names whose run statistics these are."""
     lines = [
-        f"store {s['store']}: {s['recordings']} recordings, {s['hours']:.2f} h, "
-        f"{s['windows']} windows ({s['seizure_windows']} with seizure, {s['unlabeled_windows']} unlabeled), "
-        f"{s['store_bytes'] / 1e6:.1f} MB",
-        f"{run}: {s['found']} found, {s['ingested']} ingested, {s['current']} already current, "
-        f"{len(s['skipped'])} skipped, {len(s['failed'])} failed, "
-        f"{s['source_bytes'] / 1e6:.1f} MB of EDF in {s['seconds']:.1f} s",
+        f"store {s.store}: {s.recordings} recordings, {s.hours:.2f} h, "
+        f"{s.windows} windows ({s.seizure_windows} with seizure, {s.unlabeled_windows} unlabeled), "
+        f"{s.store_bytes / 1e6:.1f} MB",
+        f"{run}: {s.found} found, {s.ingested} ingested, {s.current} already current, "
+        f"{len(s.skipped)} skipped, {len(s.failed)} failed, "
+        f"{s.source_bytes / 1e6:.1f} MB of EDF in {s.seconds:.1f} s",
     ]
-    lines += [f"  skipped {path}: {reason}" for path, reason in s["skipped"]]
-    lines += [f"  FAILED  {path}: {reason}" for path, reason in s["failed"]]
-    lines += [f"  warning {path or 'store'}: {text}" for path, text in s.get("warnings", [])]
-    if s.get("splits"):
-        lines.append(format_splits(s["splits"]))
-    if s.get("cancelled"):
+    lines += [f"  skipped {path}: {reason}" for path, reason in s.skipped]
+    lines += [f"  FAILED  {path}: {reason}" for path, reason in s.failed]
+    lines += [f"  warning {path or 'store'}: {text}" for path, text in s.warnings]
+    if s.splits:
+        lines.append(format_splits(s.splits))
+    if s.cancelled:
         lines.append("interrupted: committed recordings are kept; run the same command again to continue")
     return "\n".join(lines)
 
@@ -156,8 +156,8 @@ def _run_ingest(source: str | Path, out: str | Path, args: argparse.Namespace) -
     finally:
         if client is not None:
             client.close()
-    print(json.dumps(summary, indent=1) if args.json else format_summary(summary))
-    return 1 if summary["failed"] else 0
+    print(json.dumps(summary.to_dict(), indent=1) if args.json else format_summary(summary))
+    return 1 if summary.failed else 0
 
 
 def _dask_client(address: str) -> Any:
@@ -210,27 +210,27 @@ PUBLISHED: dict[str, dict[str, tuple[int, float, float]]] = {
 }
 
 
-def format_splits(splits: dict[str, dict[str, Any]]) -> str:
+def format_splits(splits: dict[str, SplitStats]) -> str:
     """The per-split statistics as an aligned table, with seizure seconds per type."""
     head = f"{'split':<8} {'recordings':>10} {'patients':>8} {'hours':>9} {'windows':>9} {'seizure win':>11} {'events':>7} {'seizure s':>10} {'unlabeled':>9}"
     lines = [head]
     for name, st in sorted(splits.items()):
         lines.append(
-            f"{name or '(none)':<8} {st['recordings']:>10} {st['patients']:>8} {st['hours']:>9.2f} {st['windows']:>9} "
-            f"{st['seizure_windows']:>11} {st['seizure_events']:>7} {st['seizure_seconds']:>10.1f} {st['unlabeled_recordings']:>9}"
+            f"{name or '(none)':<8} {st.recordings:>10} {st.patients:>8} {st.hours:>9.2f} {st.windows:>9} "
+            f"{st.seizure_windows:>11} {st.seizure_events:>7} {st.seizure_seconds:>10.1f} {st.unlabeled_recordings:>9}"
         )
-        by_type = ", ".join(f"{t} {sec:.1f} s" for t, sec in sorted(st["seizure_seconds_by_type"].items()))
+        by_type = ", ".join(f"{t} {sec:.1f} s" for t, sec in sorted(st.seizure_seconds_by_type.items()))
         if by_type:
             lines.append(f"{'':<8} seizure seconds by type: {by_type}")
     return "\n".join(lines)
 
 
-def format_compare(splits: dict[str, dict[str, Any]], corpus: str) -> str:
+def format_compare(splits: dict[str, SplitStats], corpus: str) -> str:
     """This store's events, seizure seconds and recording seconds beside the published ones."""
     lines = [f"{'split':<6} {'events':>16} {'seizure s':>22} {'recording s':>24}   (store / {corpus})"]
     for name, (events, seizure_s, total_s) in PUBLISHED[corpus].items():
-        st = splits.get(name, {})
-        got = (st.get("seizure_events", 0), st.get("seizure_seconds", 0.0), st.get("hours", 0.0) * 3600)
+        st = splits.get(name, SplitStats())
+        got = (st.seizure_events, st.seizure_seconds, st.hours * 3600)
         lines.append(
             f"{name:<6} {got[0]:>7} / {events:<8} {got[1]:>10.0f} / {seizure_s:<10.0f} {got[2]:>11.0f} / {total_s:<11.0f}"
         )
@@ -244,13 +244,14 @@ def _cmd_info(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps({**meta, "splits": splits}, indent=1))
         return 0
+    summary = Summary.from_dict(index)
     if "recordings" in index:
-        print(format_summary(index, run="last ingest"))
+        print(format_summary(summary, run="last ingest"))
     else:
         print(f"store {args.store}: index not built (state: {index.get('state', 'unknown')}); re-run the ingest")
     print(f"config {meta['config_hash'][:12]}: {len(meta['channels'])} channels at {meta['fs']:g} Hz")
     if args.compare:
-        print(format_compare(splits, args.compare))
+        print(format_compare(summary.splits, args.compare))
     return 0
 
 

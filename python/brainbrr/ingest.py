@@ -11,12 +11,13 @@ from typing import TYPE_CHECKING, Any
 
 from brainbrr import _native
 from brainbrr.errors import IngestError
+from brainbrr.ingest_types import Event, Indexing, Recording, SplitStats, Started, Summary, event_from_dict
 from brainbrr.preprocessing import ConfigLike, PreprocessConfig
 
 if TYPE_CHECKING:
     from distributed import Client
 
-__all__ = ["ingest"]
+__all__ = ["Event", "Indexing", "Recording", "SplitStats", "Started", "Summary", "ingest"]
 
 
 def ingest(
@@ -31,10 +32,10 @@ def ingest(
     zstd_level: int | None = None,
     files: str | os.PathLike[str] | None = None,
     layout: str | None = None,
-    progress: Callable[[dict[str, Any]], None] | None = None,
+    progress: Callable[[Event], object] | None = None,
     client: Client | None = None,
     stage: str | os.PathLike[str] | None = None,
-) -> dict[str, Any]:
+) -> Summary:
     """Ingest every EDF/BDF file under ``source`` into the store ``out``.
 
     Parameters
@@ -84,7 +85,9 @@ def ingest(
         path that does not fit is ingested with the fields it lacks empty and
         named in the summary's ``warnings``.
     progress : callable, optional
-        Called with each progress event (a dict with an ``"event"`` key).
+        Called with each progress event: :class:`Started` once the sources are
+        listed, :class:`Recording` as each recording is done, :class:`Indexing`
+        before the index is rebuilt.
     stage : path-like, optional
         The staging folder of a store on object storage (default: one per URL
         under the system's temporary folder); it holds the recordings in flight
@@ -102,9 +105,10 @@ def ingest(
 
     Returns
     -------
-    dict
-        The summary: counts, skipped and failed recordings with reasons, hours,
-        windows, store size.
+    Summary
+        Counts, skipped and failed recordings with reasons, hours, windows,
+        store size, per-split statistics (``Summary.to_dict()``: the JSON that
+        ``brainbrr-ingest --json`` prints).
 
     Raises
     ------
@@ -129,7 +133,6 @@ def ingest(
             layout=layout,
             progress=progress,
         )
-    callback = None if progress is None else (lambda event: progress(json.loads(event)))
     summary = _native.ingest(
         location(source),
         location(out),
@@ -141,10 +144,15 @@ def ingest(
         zstd_level=zstd_level,
         files=None if files is None else Path(files),
         layout=layout,
-        progress=callback,
+        progress=_typed(progress),
         stage=None if stage is None else Path(stage),
     )
-    return json.loads(summary)
+    return Summary.from_dict(json.loads(summary))
+
+
+def _typed(progress: Callable[[Event], object] | None) -> Callable[[str], object] | None:
+    """The native module's callback (an event as JSON) for a typed one."""
+    return None if progress is None else (lambda event: progress(event_from_dict(json.loads(event))))
 
 
 #: Tasks per Dask thread: enough for the load to balance (the last tasks are
@@ -188,8 +196,8 @@ def _ingest_on_dask(
     zstd_level: int | None,
     files: str | os.PathLike[str] | None,
     layout: str | None,
-    progress: Callable[[dict[str, Any]], None] | None,
-) -> dict[str, Any]:
+    progress: Callable[[Event], object] | None,
+) -> Summary:
     """The driver of a distributed ingest (see :func:`ingest`)."""
     import distributed
 
@@ -215,7 +223,7 @@ def _ingest_on_dask(
     )
     futures: list[Any] = []
     try:
-        emit(json.loads(driver.started()))
+        emit(event_from_dict(json.loads(driver.started())))
         threads = sum(client.nthreads().values())
         if threads == 0:
             raise IngestError(f"the Dask cluster at {client.scheduler.address} has no workers")
@@ -227,11 +235,11 @@ def _ingest_on_dask(
         futures = client.map(_ingest_batch, work, source=source, out=out, config_json=config_json, key=keys, **options)
         batch_of = {f.key: b for f, b in zip(futures, work, strict=True)}
         for future in distributed.as_completed(futures):
-            part = _batch_result(future, [(rel_of[p], b) for p, b in batch_of[future.key]])
-            if part["summary"].get("cancelled"):
+            summary, events = _batch_result(future, [(rel_of[p], b) for p, b in batch_of[future.key]])
+            if summary.get("cancelled"):
                 raise IngestError(f"{out}: a task was stopped: the store is no longer ingested by run {driver.run_id}")
-            failed = driver.absorb(json.dumps(part["summary"]))
-            for event in part["events"]:
+            failed = driver.absorb(json.dumps(summary))
+            for event in events:
                 emit(event)
             if strict and failed:
                 client.cancel(futures)
@@ -248,32 +256,33 @@ def _ingest_on_dask(
             client.cancel(futures)
             driver.finish(cancelled=True)
         raise
-    callback = None if progress is None else (lambda event: progress(json.loads(event)))
-    return json.loads(driver.finish(jobs=n_jobs, progress=callback))
+    return Summary.from_dict(json.loads(driver.finish(jobs=n_jobs, progress=_typed(progress))))
 
 
 def _ingest_batch(batch: list[tuple[str, int]], **kwargs: Any) -> str:
-    """A Dask task: one batch into the store (see ``_native.ingest_batch``)."""
+    """A Dask task: one batch into the store (see ``_native.ingest_batch``).
+
+    Its result stays JSON on the wire (a plain string pickles anywhere, and the
+    partial summary goes back to the native driver as JSON); the driver types it.
+    """
     return _native.ingest_batch(batch=batch, **kwargs)
 
 
-def _batch_result(future: Any, batch: list[tuple[str, int]]) -> dict[str, Any]:
-    """What a task did; a task that raised fails each of its recordings (``batch``:
-    path relative to the source, bytes) with the reason.
+def _batch_result(future: Any, batch: list[tuple[str, int]]) -> tuple[dict[str, Any], list[Event]]:
+    """What a task did: its partial summary (the native JSON object, for
+    ``IngestDriver.absorb``) and its events. A task that raised fails each of its
+    recordings (``batch``: path relative to the source, bytes) with the reason.
 
     That includes a worker that cannot open the store and a batch whose
     workers died more often than Dask allows (``KilledWorker``).
     """
     try:
-        return dict(json.loads(future.result()))
+        part = json.loads(future.result())
     except Exception as e:  # noqa: BLE001 - any task error is the batch's recordings' reason
         reason = f"on Dask worker: {type(e).__name__}: {e}"
         summary = {"failed": [(path, f"{path}: {reason}") for path, _ in batch], "source_bytes": 0}
-        events = [
-            {"event": "recording", "path": path, "outcome": "failed", "reason": f"{path}: {reason}", "bytes": b}
-            for path, b in batch
-        ]
-        return {"summary": summary, "events": events}
+        return summary, [Recording(path, "failed", f"{path}: {reason}", b) for path, b in batch]
+    return part["summary"], [event_from_dict(e) for e in part["events"]]
 
 
 def location(path: str | os.PathLike[str]) -> str | Path:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import sys
 import time
-from typing import Any, TextIO
+from typing import TextIO
+
+from brainbrr.ingest_types import Event, Indexing, Recording, Started
 
 
 class Progress:
@@ -27,25 +29,24 @@ class Progress:
         self.t0 = self.last = time.monotonic()
         self.drawn: tuple[int, int, int] | None = None
 
-    def __call__(self, event: dict[str, Any]) -> None:
-        kind = event["event"]
-        if kind == "started":
-            self.total, self.bytes_total = event["found"] - event["current"], event["bytes"]
+    def __call__(self, event: Event) -> None:
+        if isinstance(event, Started):
+            self.total, self.bytes_total = event.found - event.current, event.bytes
             self.t0 = time.monotonic()
-            self._line(f"{event['found']} recordings found, {event['current']} already in the store, {self.total} to ingest")
-        elif kind == "recording":
+            self._line(f"{event.found} recordings found, {event.current} already in the store, {self.total} to ingest")
+        elif isinstance(event, Recording):
             self.done += 1
-            self.bytes_done += event["bytes"]
-            self.failed += event["outcome"] == "failed"
-            self.skipped += event["outcome"] == "skipped"
-            if event["outcome"] == "failed" and not self.tty:
-                self._line(f"failed: {event['reason']}")
+            self.bytes_done += event.bytes
+            self.failed += event.outcome == "failed"
+            self.skipped += event.outcome == "skipped"
+            if event.outcome == "failed" and not self.tty:
+                self._line(f"failed: {event.reason}")
             self._draw()
-        elif kind == "indexing":
+        elif isinstance(event, Indexing):
             self._draw(force=True)
             if self.tty:
                 self.stream.write("\n")
-            self._line(f"rebuilding the index over {event['recordings']} recordings")
+            self._line(f"rebuilding the index over {event.recordings} recordings")
 
     def _line(self, text: str) -> None:
         self.stream.write(text + "\n")
