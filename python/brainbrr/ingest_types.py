@@ -18,8 +18,18 @@ Outcome: TypeAlias = Literal["ingested", "skipped", "failed"]
 Pairs: TypeAlias = tuple[tuple[str, str], ...]
 
 
+class _Event:
+    """What every event has: its kind, and the native JSON object."""
+
+    kind: ClassVar[str]
+
+    def to_dict(self) -> dict[str, Any]:
+        """The event as the native JSON object (an ``"event"`` tag, then the fields)."""
+        return {"event": self.kind, **dataclasses.asdict(self)}  # type: ignore[call-overload]  # subclasses are dataclasses
+
+
 @dataclass(frozen=True)
-class Started:
+class Started(_Event):
     """Discovery is done.
 
     Attributes
@@ -37,13 +47,9 @@ class Started:
     current: int
     bytes: int
 
-    def to_dict(self) -> dict[str, Any]:
-        """The event as the native JSON object (an ``"event"`` tag, then the fields)."""
-        return _tagged(self)
-
 
 @dataclass(frozen=True)
-class Recording:
+class Recording(_Event):
     """One recording is done.
 
     Attributes
@@ -64,13 +70,9 @@ class Recording:
     reason: str | None
     bytes: int
 
-    def to_dict(self) -> dict[str, Any]:
-        """The event as the native JSON object (an ``"event"`` tag, then the fields)."""
-        return _tagged(self)
-
 
 @dataclass(frozen=True)
-class Indexing:
+class Indexing(_Event):
     """All recordings are done; the index is being rebuilt.
 
     Attributes
@@ -82,19 +84,11 @@ class Indexing:
     kind: ClassVar[str] = "indexing"
     recordings: int
 
-    def to_dict(self) -> dict[str, Any]:
-        """The event as the native JSON object (an ``"event"`` tag, then the fields)."""
-        return _tagged(self)
-
 
 #: A progress event, as ``ingest(progress=)`` callbacks receive it.
 Event: TypeAlias = Started | Recording | Indexing
 
 _EVENTS: dict[str, type[Event]] = {cls.kind: cls for cls in (Started, Recording, Indexing)}
-
-
-def _tagged(event: Event) -> dict[str, Any]:
-    return {"event": event.kind, **dataclasses.asdict(event)}
 
 
 def event_from_dict(d: dict[str, Any]) -> Event:

@@ -127,6 +127,15 @@ impl Url {
         }
     }
 
+    /// The prefix as a key prefix that lists what lies below it: `prefix/`, or empty.
+    pub fn dir(&self) -> String {
+        if self.prefix.is_empty() {
+            String::new()
+        } else {
+            format!("{}/", self.prefix)
+        }
+    }
+
     /// The URL of `key` in this bucket.
     pub fn of_key(&self, key: &str) -> String {
         format!("s3://{}/{key}", self.bucket)
@@ -197,6 +206,7 @@ pub(crate) fn runtime() -> Arc<tokio::runtime::Runtime> {
             .thread_name("brainbrr-io")
             .enable_all()
             .build()
+            // ok: no input reaches this; only an OS that refuses two threads fails it.
             .unwrap_or_else(|e| panic!("cannot start the I/O runtime: {e}")),
     );
     // A runtime inherited over fork has no threads: it is leaked, never dropped

@@ -37,12 +37,7 @@ pub fn discover_remote(
     layout: &PathLayout,
 ) -> Result<Vec<SourceFile>, RemoteError> {
     let url = bucket.url();
-    let prefix = if url.prefix.is_empty() {
-        String::new()
-    } else {
-        format!("{}/", url.prefix)
-    };
-    let objects = bucket.list(&prefix)?;
+    let objects = bucket.list(&url.dir())?;
     // Objects by (folder, stem), so each EDF finds its annotations.
     let mut beside: BTreeMap<(&str, &str), Vec<&str>> = BTreeMap::new();
     for o in &objects {

@@ -15,7 +15,6 @@
 
 use std::collections::{BTreeMap, HashSet};
 use std::fs;
-use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -223,15 +222,10 @@ impl Mirror {
 }
 
 /// Every object of the store at the bucket's URL, but the writers' temporaries.
-fn list_store(bucket: &Bucket) -> Result<Vec<Object>, RemoteError> {
+pub(crate) fn list_store(bucket: &Bucket) -> Result<Vec<Object>, RemoteError> {
     let url = bucket.url();
-    let prefix = if url.prefix.is_empty() {
-        String::new()
-    } else {
-        format!("{}/", url.prefix)
-    };
     Ok(bucket
-        .list(&prefix)?
+        .list(&url.dir())?
         .into_iter()
         .filter(|o| {
             let rel = rel_key(url, &o.key);
@@ -256,7 +250,13 @@ fn check_chunks(url: &Url, dir: &Path, objects: &[Object]) -> Result<(), StoreEr
             continue;
         }
         let path = dir.join(rel);
-        if let Err(reason) = check_crc(&path) {
+        let chunk = super::Chunk {
+            data_bytes: fs::metadata(&path).map_or(0, |m| m.len().saturating_sub(CRC_LEN as u64)),
+            path: path.clone(),
+            raw: true,
+            crc: true,
+        };
+        if let Err(reason) = super::Store::check_checksum(&chunk) {
             let _ = fs::remove_file(&path);
             return Err(StoreError::Mismatch {
                 path: PathBuf::from(url.of_key(&o.key)),
@@ -325,28 +325,6 @@ fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
             let _ = fs::remove_file(&tmp);
             StoreError::io(path, e)
         })
-}
-
-/// A chunk's CRC-32C (its last four bytes) against the rest of it.
-fn check_crc(path: &Path) -> Result<(), String> {
-    let err = |e: std::io::Error| format!("{}: {e}", path.display());
-    let mut bytes = Vec::new();
-    fs::File::open(path)
-        .and_then(|mut f| f.read_to_end(&mut bytes))
-        .map_err(err)?;
-    let Some(split) = bytes.len().checked_sub(CRC_LEN) else {
-        return Err("shorter than its checksum".to_owned());
-    };
-    let (data, stored) = bytes.split_at(split);
-    let stored = u32::from_le_bytes(stored.try_into().unwrap_or([0; CRC_LEN]));
-    let crc = crc32c::crc32c(data);
-    if crc == stored {
-        Ok(())
-    } else {
-        Err(format!(
-            "checksum {crc:08x} of the downloaded data differs from the stored {stored:08x}"
-        ))
-    }
 }
 
 fn tree_bytes(dir: &Path) -> u64 {

@@ -31,9 +31,8 @@ use futures::StreamExt;
 use serde_json::{Value, json};
 
 use super::StoreError;
-use super::commit::TMP_DIR;
-use super::mirror::fetch;
-use crate::remote::{Bucket, Object, RemoteError, Url, is_plain_segment};
+use super::mirror::{fetch, list_store};
+use crate::remote::{Bucket, Object, RemoteError, Url};
 
 const LOCK: &str = ".brainbrr-lock";
 const RENEW: Duration = Duration::from_secs(20);
@@ -86,21 +85,7 @@ impl Publisher {
 
     /// Every object of the store, but the writers' temporaries.
     fn objects(&self) -> Result<Vec<Object>, StoreError> {
-        let url = self.bucket.url();
-        let prefix = if url.prefix.is_empty() {
-            String::new()
-        } else {
-            format!("{}/", url.prefix)
-        };
-        Ok(self
-            .bucket
-            .list(&prefix)?
-            .into_iter()
-            .filter(|o| {
-                let rel = url.rel(&o.key).unwrap_or("");
-                !rel.starts_with(TMP_DIR) && rel.split('/').all(is_plain_segment)
-            })
-            .collect())
+        Ok(list_store(&self.bucket)?)
     }
 
     /// Copies what resume and the index rebuild read into the staging folder;
@@ -156,7 +141,7 @@ impl Publisher {
 
     /// Uploads the staged files `rels` (paths relative to the store), in parallel.
     fn upload(&self, rels: &[String]) -> Result<(), StoreError> {
-        self.lease.check(&self.bucket)?;
+        self.lease.check()?;
         let url = self.bucket.url();
         self.run_all(rels.iter().map(|rel| {
             let (bucket, path, key) = (&self.bucket, self.stage.join(rel), url.key(rel));
@@ -196,7 +181,7 @@ impl Publisher {
     /// # Errors
     /// The bucket's errors; a lost lease.
     pub fn unpublish_recording(&self, rid: &str) -> Result<(), StoreError> {
-        self.lease.check(&self.bucket)?;
+        self.lease.check()?;
         let url = self.bucket.url();
         let objects = self.bucket.list(&url.key(&format!("recordings/{rid}/")))?;
         self.delete(objects.iter())
@@ -359,10 +344,10 @@ impl Lease {
     }
 
     /// Fails once the lease was taken over (this writer stalled past it).
-    fn check(&self, bucket: &Bucket) -> Result<(), StoreError> {
+    fn check(&self) -> Result<(), StoreError> {
         if self.lost.load(Ordering::Relaxed) {
             return Err(StoreError::Locked {
-                path: PathBuf::from(bucket.url().to_string()),
+                path: PathBuf::from(self.bucket.url().to_string()),
                 holder: "another writer, which took over this writer's lease".to_owned(),
             });
         }
