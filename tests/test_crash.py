@@ -87,10 +87,12 @@ def kill(proc: subprocess.Popen[str]) -> None:
     proc.communicate(timeout=30)
 
 
-def store_attrs(store: Path, node: str) -> dict:
-    """A node's attributes less the id of the store it was committed to (each store draws its own)."""
+def store_attrs(store: Path, node: str, ignore: tuple[str, ...] = ()) -> dict:
+    """A node's attributes less the id of the store it was committed to (each store draws its own)
+    and the recording fields ``ignore``."""
     attrs = read_attrs(store, node)
-    attrs.get("brainbrr_recording", {}).pop("store_id", None)
+    for field in ("store_id", *ignore):
+        attrs.get("brainbrr_recording", {}).pop(field, None)
     return attrs
 
 
@@ -116,8 +118,9 @@ def assert_committed_intact(store: Path, reference: Path) -> list[str]:
     return rids
 
 
-def assert_same_store(store: Path, reference: Path) -> None:
-    """Array for array and attribute for attribute, per-run summary fields aside; no temporaries."""
+def assert_same_store(store: Path, reference: Path, ignore: tuple[str, ...] = ()) -> None:
+    """Array for array and attribute for attribute, per-run summary fields and the recording
+    and summary fields ``ignore`` aside; no temporaries."""
     got, want = store_arrays(store), store_arrays(reference)
     assert sorted(got) == sorted(want)
     for name, a in got.items():
@@ -131,9 +134,11 @@ def assert_same_store(store: Path, reference: Path) -> None:
             np.testing.assert_array_equal(x, y, err_msg=name)
     groups = {name.rsplit("/", 1)[0] for name in got} | {"recordings", "index"}
     for name in sorted(groups):
-        assert store_attrs(store, name) == store_attrs(reference, name), name
+        assert store_attrs(store, name, ignore) == store_attrs(reference, name, ignore), name
     root, root_ref = read_attrs(store)["brainbrr"], read_attrs(reference)["brainbrr"]
-    index, index_ref = ({k: v for k, v in r.pop("index").items() if k not in PER_RUN_FIELDS} for r in (root, root_ref))
+    index, index_ref = (
+        {k: v for k, v in r.pop("index").items() if k not in PER_RUN_FIELDS | set(ignore)} for r in (root, root_ref)
+    )
     assert index == index_ref
     # Each store draws its own id when created (a copy keeps it).
     root.pop("store_id"), root_ref.pop("store_id")

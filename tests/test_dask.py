@@ -13,6 +13,7 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -27,6 +28,7 @@ from brainbrr.errors import IngestError, StoreError, StrictStop
 from brainbrr.ingest import Event, Indexing, Recording, Started, Summary, _batch_result, batches, ingest
 from brainbrr.preprocessing import PreprocessConfig
 from tests.conftest import BIN, TuszCorpus, read_array, read_attrs, run_cli, run_ingest, store_arrays
+from tests.s3server import S3, s3, s3_endpoint  # noqa: F401 - fixtures
 from tests.test_crash import (  # noqa: F401 - fixtures: the crash test's corpus and its uninterrupted store
     N_RECORDINGS,
     assert_committed_intact,
@@ -204,9 +206,9 @@ def test_a_delegate_refuses_a_store_not_ingested_by_its_run(reference: Path, cor
     config = PreprocessConfig.from_overrides(None).json
     edf = next(corpus.rglob("*.edf"))
     with pytest.raises(IngestError, match="not being ingested by run abc.*complete"):
-        native.ingest_batch(corpus, reference, config, "abc", [(edf, 1)])
+        native.ingest_batch(corpus, reference, config, "abc", [(edf, 1, None)])
     with pytest.raises(StoreError, match="notch"):
-        native.ingest_batch(corpus, reference, json.dumps({"notch": None}), "abc", [(edf, 1)])
+        native.ingest_batch(corpus, reference, json.dumps({"notch": None}), "abc", [(edf, 1, None)])
 
 
 def test_cli_scheduler_errors(
@@ -223,3 +225,61 @@ def test_cli_scheduler_errors(
     assert ingest_main([str(corpus), "--out", str(tmp_path / "t.zarr"), "--scheduler", "tcp://127.0.0.1:9"]) == 2
     err = capsys.readouterr().err
     assert err.count("error:") == 1 and "pip install 'brainbrr[dask]'" in err, err
+
+
+# --- Object storage: sources and stores in a bucket --------------------------
+
+
+@pytest.fixture
+def s3_cluster(s3: S3, corpus: Path, client: Any) -> Iterator[S3]:
+    """The bucket holding the corpus (under ``tusz/``), and the workers' environment pointed at it
+    as a deployment would configure them (the ``AWS_*`` variables)."""
+    env = {k: v for k, v in s3.env.items() if k.startswith("AWS_")}
+    client.run(os.environ.update, env)
+    s3.upload_tree(corpus, "tusz")
+    yield s3
+    client.run(lambda: [os.environ.pop(k, None) for k in env])
+
+
+def pulled(s3: S3, prefix: str, to: Path) -> Path:
+    proc = run_cli("brainbrr", "pull", s3.url(prefix), to)
+    assert proc.returncode == 0, proc.stderr
+    return to
+
+
+def task_folders(client: Any) -> list[str]:
+    """The workers' own temporary folders of batches (staged sources and stores) still there."""
+    tasks = Path(tempfile.gettempdir()) / "brainbrr-tasks"
+    pids = client.run(os.getpid).values()
+    return [p.name for p in tasks.glob("*") if p.name.split("-")[0] in {str(pid) for pid in pids}]
+
+
+def test_dask_with_object_storage_equals_local_store(
+    s3_cluster: S3, corpus: Path, reference: Path, tmp_path: Path, client: Any
+) -> None:
+    s3 = s3_cluster
+    # A corpus in a bucket into a shared store: the workers download their recordings.
+    store = tmp_path / "from-bucket.zarr"
+    summary = ingest(s3.url("tusz"), store, client=client)
+    assert (summary.ingested, summary.failed) == (N_RECORDINGS, ()), summary
+    # A recording's source time is the object's (to the second), not the file's it was uploaded from.
+    assert_same_store(store, reference, ignore=("mtime_ns",))
+    assert task_folders(client) == []
+    # Into a store in the bucket: the workers publish, the driver writes the index.
+    summary = ingest(s3.url("tusz"), s3.url("cache.zarr"), client=client, stage=tmp_path / "stage")
+    assert (summary.ingested, summary.recordings, summary.failed) == (N_RECORDINGS, N_RECORDINGS, ())
+    # The size a reader downloads (the bucket's objects; a local store counts its own lock file too).
+    objects = s3.client().list_objects_v2(Bucket=s3.bucket, Prefix="cache.zarr/")["Contents"]
+    assert summary.store_bytes == pytest.approx(sum(o["Size"] for o in objects), abs=4096)
+    assert "cache.zarr/.brainbrr-lock" not in s3.keys("cache.zarr/")
+    copy = pulled(s3, "cache.zarr", tmp_path / "pulled.zarr")
+    assert_same_store(copy, reference, ignore=("mtime_ns", "store_bytes"))
+    assert read_attrs(copy)["brainbrr"]["index"]["store_bytes"] == summary.store_bytes
+    # Resumed from a new staging folder: nothing to do.
+    again = ingest(s3.url("tusz"), s3.url("cache.zarr"), client=client, stage=tmp_path / "stage2")
+    assert (again.ingested, again.current, again.recordings) == (0, N_RECORDINGS, N_RECORDINGS)
+    assert task_folders(client) == []
+    # Local files (on a file system every worker sees) into a bucket.
+    summary = ingest(corpus, s3.url("local.zarr"), client=client, stage=tmp_path / "stage3")
+    assert (summary.ingested, summary.failed) == (N_RECORDINGS, ())
+    assert_same_store(pulled(s3, "local.zarr", tmp_path / "pulled-local.zarr"), reference, ignore=("store_bytes",))

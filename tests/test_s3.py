@@ -319,14 +319,3 @@ def test_a_writer_killed_mid_upload_resumes(s3: S3, small_corpus_template: Path,
     pulled = tmp_path / "pulled.zarr"
     assert run_cli("brainbrr", "pull", s3.url("cache.zarr"), pulled).returncode == 0
     assert_same_store(tmp_path / "local.zarr", pulled)
-
-
-def test_dask_refuses_object_storage_by_name(s3: S3, tmp_path: Path) -> None:
-    distributed = pytest.importorskip("distributed")
-    from brainbrr import IngestError
-    from brainbrr.ingest import ingest
-
-    with distributed.Client(processes=False, n_workers=1, dashboard_address=":0") as client:
-        for source, out in ((s3.url("tusz"), tmp_path / "s.zarr"), (tmp_path, s3.url("cache.zarr"))):
-            with pytest.raises(IngestError, match="s3://.*ingested locally"):
-                ingest(source, out, client=client)

@@ -132,6 +132,7 @@ def ingest(
             files=files,
             layout=layout,
             progress=progress,
+            stage=stage,
         )
     summary = _native.ingest(
         location(source),
@@ -197,22 +198,17 @@ def _ingest_on_dask(
     files: str | os.PathLike[str] | None,
     layout: str | None,
     progress: Callable[[Event], object] | None,
+    stage: str | os.PathLike[str] | None,
 ) -> Summary:
     """The driver of a distributed ingest (see :func:`ingest`)."""
     import distributed
 
     emit = progress or (lambda event: None)
-    for path in (source, out):
-        if isinstance(location(path), str):
-            raise IngestError(
-                f"{path}: a distributed ingest reads its sources and writes its store on a file system "
-                "every worker sees; s3:// sources and stores are ingested locally (without --scheduler)"
-            )
-    # Absolute, so that workers started elsewhere resolve the same paths.
-    source, out = os.path.abspath(source), os.path.abspath(out)
+    # Local paths absolute, so that workers started elsewhere resolve the same ones.
+    source, out = (p if isinstance(p, str) and p.startswith("s3://") else os.path.abspath(p) for p in (source, out))
     driver = _native.IngestDriver(
-        source,
-        out,
+        location(source),
+        location(out),
         config_json,
         overwrite=overwrite,
         wait=wait,
@@ -220,6 +216,7 @@ def _ingest_on_dask(
         zstd_level=zstd_level,
         files=None if files is None else Path(files),
         layout=layout,
+        stage=None if stage is None else Path(stage),
     )
     futures: list[Any] = []
     try:
@@ -228,11 +225,13 @@ def _ingest_on_dask(
         if threads == 0:
             raise IngestError(f"the Dask cluster at {client.scheduler.address} has no workers")
         queue = driver.queue()
-        rel_of = {os.fspath(p): rel for p, rel, _ in queue}
-        work = batches([(os.fspath(p), b) for p, _, b in queue], threads)
+        rel_of = {os.fspath(p): rel for p, rel, _, _ in queue}
+        remote_of = {os.fspath(p): remote for p, _, _, remote in queue}
+        work = batches([(os.fspath(p), b) for p, _, b, _ in queue], threads)
+        tasks = [[(p, b, remote_of[p]) for p, b in batch] for batch in work]
         options = {"run": driver.run_id, "strict": strict, "zstd_level": zstd_level, "layout": layout}
         keys = [f"brainbrr-ingest-{driver.run_id}-{i}" for i in range(len(work))]
-        futures = client.map(_ingest_batch, work, source=source, out=out, config_json=config_json, key=keys, **options)
+        futures = client.map(_ingest_batch, tasks, source=source, out=out, config_json=config_json, key=keys, **options)
         batch_of = {f.key: b for f, b in zip(futures, work, strict=True)}
         for future in distributed.as_completed(futures):
             summary, events = _batch_result(future, [(rel_of[p], b) for p, b in batch_of[future.key]])
@@ -259,13 +258,13 @@ def _ingest_on_dask(
     return Summary.from_dict(json.loads(driver.finish(jobs=n_jobs, progress=_typed(progress))))
 
 
-def _ingest_batch(batch: list[tuple[str, int]], **kwargs: Any) -> str:
+def _ingest_batch(batch: list[tuple[str, int, str | None]], source: str, out: str, **kwargs: Any) -> str:
     """A Dask task: one batch into the store (see ``_native.ingest_batch``).
 
     Its result stays JSON on the wire (a plain string pickles anywhere, and the
     partial summary goes back to the native driver as JSON); the driver types it.
     """
-    return _native.ingest_batch(batch=batch, **kwargs)
+    return _native.ingest_batch(location(source), location(out), batch=batch, **kwargs)
 
 
 def _batch_result(future: Any, batch: list[tuple[str, int]]) -> tuple[dict[str, Any], list[Event]]:

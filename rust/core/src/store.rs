@@ -104,6 +104,19 @@ pub(crate) fn codec_options() -> CodecOptions {
 }
 
 /// A JSON file, `None` when it does not exist.
+/// The bytes of the files below `path` (0 for what cannot be read).
+pub(crate) fn dir_size(path: &Path) -> u64 {
+    fs::read_dir(path)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| match e.file_type() {
+            Ok(t) if t.is_dir() => dir_size(&e.path()),
+            _ => e.metadata().map_or(0, |m| m.len()),
+        })
+        .sum()
+}
+
 pub(crate) fn read_json(path: &Path) -> Result<Option<Value>, StoreError> {
     let bytes = match fs::read(path) {
         Ok(bytes) => bytes,
@@ -258,21 +271,7 @@ impl Store {
         }
         let meta_path = path.join("zarr.json");
         let doc = read_json(&meta_path)?.ok_or_else(|| not_a_store("no zarr.json"))?;
-        let attrs = doc
-            .get("attributes")
-            .and_then(|a| a.get(meta::ROOT_KEY))
-            .ok_or_else(|| not_a_store("no \"brainbrr\" attribute in zarr.json"))?;
-        let format = attrs.get("format").cloned().unwrap_or(Value::Null);
-        if format.as_u64() != Some(u64::from(FORMAT)) {
-            return Err(StoreError::UnsupportedFormat {
-                path: path.to_owned(),
-                found: format.to_string(),
-            });
-        }
-        let root = serde_json::from_value(attrs.clone()).map_err(|e| StoreError::BadMetadata {
-            path: meta_path,
-            reason: e.to_string(),
-        })?;
+        let root = RootMeta::from_doc(&doc, path)?;
         Self::with_root(path, root)
     }
 

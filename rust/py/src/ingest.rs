@@ -134,7 +134,7 @@ impl IngestDriver {
 #[pymethods]
 impl IngestDriver {
     #[new]
-    #[pyo3(signature = (source, out, config_json = None, *, overwrite = false, wait = false, strict = false, zstd_level = None, files = None, layout = None))]
+    #[pyo3(signature = (source, out, config_json = None, *, overwrite = false, wait = false, strict = false, zstd_level = None, files = None, layout = None, stage = None))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         py: Python<'_>,
@@ -147,6 +147,7 @@ impl IngestDriver {
         zstd_level: Option<i32>,
         files: Option<PathBuf>,
         layout: Option<String>,
+        stage: Option<PathBuf>,
     ) -> PyResult<Self> {
         let cfg = config(config_json)?;
         let opts = IngestOptions {
@@ -156,6 +157,7 @@ impl IngestDriver {
             codec: codec(zstd_level),
             files,
             layout: layout.map_or(PathLayout::Tusz, PathLayout::Pattern),
+            stage,
             ..IngestOptions::default()
         };
         let driver = py
@@ -177,14 +179,18 @@ impl IngestDriver {
         self.with(|d| to_json(&d.started()))?
     }
 
-    /// The recordings to ingest, largest first: (path, path relative to the source, bytes).
-    fn queue(&self) -> PyResult<Vec<(PathBuf, String, u64)>> {
+    /// The recordings to ingest, largest first: (path, path relative to the
+    /// source, bytes, and for a remote source its objects as JSON).
+    fn queue(&self) -> PyResult<Vec<(PathBuf, String, u64, Option<String>)>> {
         self.with(|d| {
             d.queue()
                 .iter()
-                .map(|(s, b)| (s.path.clone(), s.rel.clone(), *b))
+                .map(|(s, b)| {
+                    let remote = s.remote.as_deref().map(to_json).transpose()?;
+                    Ok((s.path.clone(), s.rel.clone(), *b, remote))
+                })
                 .collect()
-        })
+        })?
     }
 
     /// Adds a batch's partial summary (JSON); returns whether any recording failed so far.
@@ -239,7 +245,8 @@ impl IngestDriver {
 }
 
 /// One batch of a distributed ingest, run as a delegate of the driver of run
-/// `run`; returns `{"summary": ..., "events": [...]}` as JSON.
+/// `run`: (path, bytes, remote objects as JSON) as the driver's queue gives
+/// them; returns `{"summary": ..., "events": [...]}` as JSON.
 #[pyfunction]
 #[pyo3(signature = (source, out, config_json, run, batch, *, jobs = 1, strict = false, zstd_level = None, layout = None))]
 #[allow(clippy::too_many_arguments)]
@@ -249,7 +256,7 @@ fn ingest_batch(
     out: PathBuf,
     config_json: &str,
     run: &str,
-    batch: Vec<(PathBuf, u64)>,
+    batch: Vec<(PathBuf, u64, Option<String>)>,
     jobs: usize,
     strict: bool,
     zstd_level: Option<i32>,
@@ -263,6 +270,16 @@ fn ingest_batch(
         layout: layout.map_or(PathLayout::Tusz, PathLayout::Pattern),
         ..IngestOptions::default()
     };
+    let batch = batch
+        .into_iter()
+        .map(|(path, bytes, remote)| {
+            let remote = remote
+                .map(|j| serde_json::from_str(&j))
+                .transpose()
+                .map_err(|e| PyRuntimeError::new_err(format!("{}: {e}", path.display())))?;
+            Ok((path, bytes, remote))
+        })
+        .collect::<PyResult<Vec<_>>>()?;
     let cancel = AtomicBool::new(false);
     let result = py
         .detach(|| core_batch(&source, &out, &cfg, run, &batch, &opts, &cancel))

@@ -9,24 +9,31 @@
 //! stops between the stages of a recording, leaving nothing behind. Every
 //! recording is committed by an atomic rename that replaces, so a batch run
 //! twice (Dask retries the tasks of a killed worker) writes the same store.
+//! On object storage the commit is the recording's marker object, uploaded
+//! after its arrays (see [`crate::store::Publisher`]).
 
+use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use serde::Serialize;
 use serde_json::Value;
 
 use super::discover::SourceFile;
+use super::fetch::{RemoteFile, Stager, source_url};
 use super::run::{Transfers, root_meta, run_pool, worker_pool};
 use super::{Event, IngestError, IngestOptions, Summary};
 use crate::Result;
 use crate::config::PreprocessConfig;
-use crate::store::{Store, StoreError, json_diff};
+use crate::remote::Bucket;
+use crate::store::{Publisher, RootMeta, Store, StoreError, json_diff};
 
-/// How often a delegate checks that its run still owns the store.
+/// How often a delegate checks that its run still owns the store: a local
+/// root is cheap to re-read, a remote one costs a request.
 const WATCH: Duration = Duration::from_millis(250);
+const WATCH_REMOTE: Duration = Duration::from_secs(1);
 
 /// What one batch did.
 #[derive(Debug, Serialize)]
@@ -40,11 +47,21 @@ pub struct BatchResult {
     pub events: Vec<Event>,
 }
 
-/// Ingests the recordings `batch` (paths below the corpus root `source`, with
-/// their sizes) into the store at `out`, as a delegate of the driver of run
-/// `run`, `opts.jobs` at a time (1: on the calling thread, which keeps its
-/// work buffers from batch to batch). `opts.layout`, `opts.codec` and
-/// `opts.strict` apply as in a local ingest; the other options are the driver's.
+/// One recording of a batch, as the driver's queue has it: its path (a URL
+/// for a remote source), its size in bytes, and for a remote source its objects.
+pub type Task = (PathBuf, u64, Option<RemoteFile>);
+
+/// Ingests the recordings `batch` (below the corpus root `source`, a folder or
+/// an `s3://` URL) into the store at `out` (a folder every worker sees, or an
+/// `s3://` URL), as a delegate of the driver of run `run`, `opts.jobs` at a
+/// time (1: on the calling thread, which keeps its work buffers from batch to
+/// batch). `opts.layout`, `opts.codec` and `opts.strict` apply as in a local
+/// ingest; the other options are the driver's.
+///
+/// Remote sources are downloaded a few ahead into this machine's temporary
+/// folder. A remote store is written as a local ingest writes one: into a
+/// staging store (here, in the temporary folder) whose recordings are
+/// published one by one; the driver rebuilds the index from the bucket.
 ///
 /// # Errors
 /// An invalid config, a store that cannot be opened, was built with another
@@ -56,12 +73,18 @@ pub fn ingest_batch(
     out: &Path,
     cfg: &PreprocessConfig,
     run: &str,
-    batch: &[(PathBuf, u64)],
+    batch: &[Task],
     opts: &IngestOptions,
     cancel: &AtomicBool,
 ) -> Result<BatchResult> {
     cfg.validate()?;
-    let store = Store::open(out)?.with_signal_codec(opts.codec);
+    let work = WorkDir::new(run);
+    let publisher = match source_url(out)? {
+        Some(url) => Some(Publisher::delegate(&url, &work.0.join("stage"))?),
+        None => None,
+    };
+    let store_path = publisher.as_ref().map_or(out, Publisher::stage);
+    let store = Store::open(store_path)?.with_signal_codec(opts.codec);
     let differences = json_diff(&store.root_meta().identity(), &root_meta(cfg)?.identity());
     if !differences.is_empty() {
         return Err(StoreError::ConfigMismatch {
@@ -71,19 +94,49 @@ pub fn ingest_batch(
         .into());
     }
     check_run(out, run, &store.root_meta().index)?;
-    let sources: Vec<SourceFile> = batch
+    let bucket = match source_url(source)? {
+        Some(url) => Some(Bucket::open(&url)?),
+        None => None,
+    };
+    let sources = batch
         .iter()
-        .map(|(path, _)| SourceFile::new(source, path.clone(), &opts.layout))
-        .collect();
+        .map(|task| task_source(source, bucket.as_ref(), task, opts))
+        .collect::<Result<Vec<_>>>()?;
     let queue: Vec<_> = sources
         .iter()
         .zip(batch)
-        .map(|(s, &(_, b))| (s, b))
+        .map(|(s, &(_, b, _))| (s, b))
         .collect();
     let pool = if opts.jobs == 1 {
         None
     } else {
         Some(worker_pool(opts.jobs)?)
+    };
+    let stager = match bucket {
+        Some(bucket) => {
+            let dir = work.0.join("sources");
+            let ahead = 2 * opts.jobs.max(1) + 2;
+            let stager = Stager::new(bucket, dir.clone(), &queue, ahead).map_err(|e| {
+                IngestError::Source {
+                    path: dir,
+                    source: e,
+                }
+            })?;
+            Some(stager)
+        }
+        None => None,
+    };
+    // The root as it is now, where the driver writes it.
+    let root_now = || -> std::result::Result<RootMeta, StoreError> {
+        match &publisher {
+            Some(p) => p.root(),
+            None => Store::open(out).map(|s| s.root_meta().clone()),
+        }
+    };
+    let watch = if publisher.is_some() {
+        WATCH_REMOTE
+    } else {
+        WATCH
     };
     let (stop, done) = (AtomicBool::new(false), AtomicBool::new(false));
     let events = Mutex::new(Vec::new());
@@ -91,8 +144,8 @@ pub fn ingest_batch(
     std::thread::scope(|scope| {
         let watcher = scope.spawn(|| {
             while !done.load(Ordering::Relaxed) {
-                std::thread::park_timeout(WATCH);
-                let ours = Store::open(out).map(|s| check_run(out, run, &s.root_meta().index));
+                std::thread::park_timeout(watch);
+                let ours = root_now().map(|root| check_run(out, run, &root.index));
                 if cancel.load(Ordering::Relaxed) || !matches!(ours, Ok(Ok(()))) {
                     stop.store(true, Ordering::Relaxed);
                 }
@@ -104,11 +157,15 @@ pub fn ingest_batch(
             }
         };
         let hash = cfg.hash();
+        let transfers = Transfers {
+            stager: stager.as_ref(),
+            publisher: publisher.as_ref(),
+        };
         run_pool(
             pool.as_ref(),
             &store,
             &queue,
-            &Transfers::default(),
+            &transfers,
             cfg,
             &hash,
             opts.strict,
@@ -122,6 +179,69 @@ pub fn ingest_batch(
     summary.cancelled = stop.load(Ordering::Relaxed);
     let events = events.into_inner().unwrap_or_else(|p| p.into_inner());
     Ok(BatchResult { summary, events })
+}
+
+/// The source of one task: a file below `source`, or the objects of a
+/// recording below the URL whose bucket is `bucket`.
+fn task_source(
+    source: &Path,
+    bucket: Option<&Bucket>,
+    (path, _, remote): &Task,
+    opts: &IngestOptions,
+) -> Result<SourceFile> {
+    let not_below = || IngestError::Source {
+        path: path.clone(),
+        source: io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("not a recording below {}", source.display()),
+        ),
+    };
+    match (bucket, remote) {
+        (None, None) => Ok(SourceFile::new(source, path.clone(), &opts.layout)),
+        (Some(bucket), Some(remote)) => Ok(remote
+            .clone()
+            .source(bucket.url(), &opts.layout)
+            .ok_or_else(not_below)?),
+        _ => Err(not_below().into()),
+    }
+}
+
+/// This batch's own temporary folder (its staged sources and store), removed
+/// when the batch ends. Local to the worker's machine: staged files never
+/// cross a shared file system. Named `<pid>-<n>-<run>`: the folders of
+/// processes no longer running (a worker killed mid-task) are removed by the
+/// next batch on the machine.
+struct WorkDir(PathBuf);
+
+impl WorkDir {
+    fn new(run: &str) -> Self {
+        static SEQ: AtomicUsize = AtomicUsize::new(0);
+        let n = SEQ.fetch_add(1, Ordering::Relaxed);
+        let parent = std::env::temp_dir().join("brainbrr-tasks");
+        for entry in std::fs::read_dir(&parent).into_iter().flatten().flatten() {
+            let name = entry.file_name();
+            let pid = name
+                .to_str()
+                .and_then(|n| n.split('-').next()?.parse().ok());
+            if pid.is_some_and(|pid| !is_running(pid)) {
+                let _ = std::fs::remove_dir_all(entry.path());
+            }
+        }
+        Self(parent.join(format!("{}-{n}-{run}", std::process::id())))
+    }
+}
+
+/// Whether process `pid` exists (on this machine).
+fn is_running(pid: libc::pid_t) -> bool {
+    // SAFETY: signal 0 only checks that the process exists and may be signalled.
+    let sent = unsafe { libc::kill(pid, 0) };
+    sent == 0 || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
+}
+
+impl Drop for WorkDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
 }
 
 /// Whether the root's `index` (as read) says run `run` is ingesting the store.

@@ -112,7 +112,7 @@ impl Driver {
     pub fn absorb(&mut self, part: Summary) -> Result<()> {
         for (rel, _) in part.failed.iter().chain(&part.skipped) {
             if let Some((src, _)) = self.queue.iter().find(|(s, _)| &s.rel == rel) {
-                self.store.remove_recording(&src.rid)?;
+                self.remove(&src.rid)?;
             }
         }
         let s = &mut self.summary;
@@ -136,14 +136,24 @@ impl Driver {
             .set_index_complete(false, json!({ "state": "interrupted" }))?)
     }
 
+    /// Removes recording `rid` from the store (and from the bucket of a remote store).
+    fn remove(&self, rid: &str) -> Result<()> {
+        self.store.remove_recording(rid)?;
+        if let Some(p) = &self.publisher {
+            p.unpublish_recording(rid)?;
+        }
+        Ok(())
+    }
+
     /// Whether a recording failed so far.
     pub fn any_failed(&self) -> bool {
         !self.summary.failed.is_empty()
     }
 
-    /// Ends the run and releases the lock: rebuilds the index over every
-    /// committed recording on `jobs` threads (0: one per core) and marks it
-    /// complete, or, when `cancelled`, leaves it incomplete (a re-run continues).
+    /// Ends the run of delegates and releases the lock: rebuilds the index
+    /// over every committed recording on `jobs` threads (0: one per core) and
+    /// marks it complete, or, when `cancelled`, leaves it incomplete (a re-run
+    /// continues).
     ///
     /// # Errors
     /// With `strict`, the first failure (the index is left incomplete); the
@@ -154,6 +164,11 @@ impl Driver {
         cancelled: bool,
         on_event: &(dyn Fn(&Event) + Sync),
     ) -> Result<Summary> {
+        // The delegates published into the bucket; the index is rebuilt from
+        // the staging folder.
+        if let (Some(p), false) = (&self.publisher, cancelled) {
+            p.refresh()?;
+        }
         let pool = worker_pool(jobs)?;
         self.finish_on(&pool, cancelled, on_event)
     }
@@ -169,7 +184,7 @@ impl Driver {
         let mut removed = 0;
         for (rid, meta) in self.store.committed()? {
             if meta.config_hash != hash {
-                self.store.remove_recording(&rid)?;
+                self.remove(&rid)?;
                 removed += 1;
             }
         }
@@ -202,10 +217,16 @@ impl Driver {
                     "{swept} recordings committed with another config by the tasks of an earlier, killed run were removed; run again to ingest them"
                 )));
             }
-            write_index(pool, self.store, &self.cfg, on_event, &mut summary)?;
+            write_index(
+                pool,
+                self.store,
+                self.publisher.as_ref(),
+                &self.cfg,
+                on_event,
+                &mut summary,
+            )?;
             if let Some(p) = &self.publisher {
                 p.publish_index()?;
-                summary.store_bytes = p.published_bytes()?;
             }
         }
         summary.cancelled = cancelled;

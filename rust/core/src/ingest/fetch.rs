@@ -8,12 +8,14 @@ use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
+use serde::{Deserialize, Serialize};
+
 use super::discover::SourceFile;
 use super::layout::PathLayout;
 use crate::remote::{Bucket, RemoteError, Url, is_plain_segment, runtime};
 
 /// The objects of one remote recording.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RemoteFile {
     /// The EDF's key first, then the annotations beside it (same stem).
     pub keys: Vec<String>,
@@ -66,14 +68,12 @@ pub fn discover_remote(
                 .filter(|k| **k != o.key && !is_recording_key(k))
                 .map(|k| (*k).to_owned()),
         );
-        let mut src = SourceFile::new(Path::new(""), PathBuf::from(rel), layout);
-        src.path = PathBuf::from(url.of_key(&o.key));
-        src.remote = Some(Arc::new(RemoteFile {
+        let remote = RemoteFile {
             keys,
             size: o.size,
             mtime_ns: o.mtime_ns,
-        }));
-        found.push(src);
+        };
+        found.extend(remote.source(url, layout));
     }
     if let Some(files) = files {
         let have: HashSet<&str> = found.iter().map(|s| s.rel.as_str()).collect();
@@ -86,6 +86,19 @@ pub fn discover_remote(
     }
     found.sort_by(|a, b| a.rel.cmp(&b.rel));
     Ok(found)
+}
+
+impl RemoteFile {
+    /// The recording these objects hold under `url` (the corpus root), its
+    /// fields read with `layout`; `None` when its EDF is not below `url`.
+    pub fn source(self, url: &Url, layout: &PathLayout) -> Option<SourceFile> {
+        let key = self.keys.first()?;
+        let rel = url.rel(key)?;
+        let mut src = SourceFile::new(Path::new(""), PathBuf::from(rel), layout);
+        src.path = PathBuf::from(url.of_key(key));
+        src.remote = Some(Arc::new(self));
+        Some(src)
+    }
 }
 
 fn is_recording_key(key: &str) -> bool {

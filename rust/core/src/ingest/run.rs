@@ -115,7 +115,7 @@ pub(super) fn find_sources(
 }
 
 /// The object-storage side of a run: remote sources staged ahead, a remote
-/// store published to. Empty for local paths and for a delegate.
+/// store published to. Empty for local paths.
 #[derive(Default)]
 pub(super) struct Transfers<'a> {
     pub(super) stager: Option<&'a Stager<'a>>,
@@ -273,10 +273,14 @@ pub(super) fn run_pool(
                 *r = st.name_remote(i, r);
             }
         }
-        if let (Some(p), Outcome::Ingested(_)) = (remote.publisher, &outcome)
-            && let Err(e) = p.publish_recording(&src.rid)
-        {
-            outcome = Outcome::Failed(format!("{}: not published: {e}", src.path.display()));
+        if let (Some(p), Outcome::Ingested(_)) = (remote.publisher, &outcome) {
+            // A run stopped (Ctrl-C, or a delegate's driver gone) publishes nothing more.
+            if cancel.load(Ordering::Relaxed) {
+                return;
+            }
+            if let Err(e) = p.publish_recording(&src.rid) {
+                outcome = Outcome::Failed(format!("{}: not published: {e}", src.path.display()));
+            }
         }
         let reason = match &outcome {
             Outcome::Ingested(_) => None,
@@ -290,9 +294,12 @@ pub(super) fn run_pool(
         // delegates' ([`Driver::absorb`]).
         if reason.is_some() && store.is_writer() {
             let _ = store.remove_recording(&src.rid);
-            if let Some(p) = remote.publisher {
-                let _ = p.unpublish_recording(&src.rid);
-            }
+        }
+        if let Some(p) = remote
+            .publisher
+            .filter(|p| reason.is_some() && p.is_writer())
+        {
+            let _ = p.unpublish_recording(&src.rid);
         }
         if let Ok(mut s) = results.lock() {
             s.source_bytes += bytes;
@@ -337,10 +344,12 @@ pub(super) fn run_pool(
 }
 
 /// Rebuilds the index over every committed recording, fills the store's
-/// totals into `summary`, and marks the index complete.
+/// totals into `summary`, and marks the index complete. The size of a store
+/// on object storage is the size it will have once `publisher` published it.
 pub(super) fn write_index(
     pool: &rayon::ThreadPool,
     mut store: Store,
+    publisher: Option<&Publisher>,
     cfg: &PreprocessConfig,
     on_event: &(dyn Fn(&Event) + Sync),
     summary: &mut Summary,
@@ -365,7 +374,10 @@ pub(super) fn write_index(
     summary.seizure_windows = labels.iter().filter(|&&l| l == SEIZURE).count();
     summary.unlabeled_windows = labels.iter().filter(|&&l| l == UNLABELED).count();
     store.write_index(&tables)?;
-    summary.store_bytes = dir_size(store.path());
+    summary.store_bytes = match publisher {
+        Some(p) => p.store_bytes()?,
+        None => crate::store::dir_size(store.path()),
+    };
     let as_json = serde_json::to_value(&*summary).unwrap_or_default();
     store.set_index_complete(true, as_json)?;
     Ok(())
@@ -537,16 +549,4 @@ fn store_warnings(
         }
     }
     out
-}
-
-fn dir_size(path: &Path) -> u64 {
-    std::fs::read_dir(path)
-        .into_iter()
-        .flatten()
-        .flatten()
-        .map(|e| match e.file_type() {
-            Ok(t) if t.is_dir() => dir_size(&e.path()),
-            _ => e.metadata().map_or(0, |m| m.len()),
-        })
-        .sum()
 }

@@ -2,9 +2,12 @@
 //! `brainbrr` object and each recording group's `brainbrr_recording` object.
 
 use std::collections::BTreeMap;
+use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+
+use super::StoreError;
 
 /// The store format this module writes and reads.
 pub const FORMAT: u32 = 1;
@@ -78,6 +81,34 @@ impl RootMeta {
             index: serde_json::json!({ "complete": false }),
             store_id: None,
         }
+    }
+
+    /// The root's attributes read from its `zarr.json` document `doc`, the
+    /// root of the store at `store` (a folder or a URL, for the errors).
+    ///
+    /// # Errors
+    /// [`StoreError::NotAStore`] without `brainbrr` attributes,
+    /// [`StoreError::UnsupportedFormat`] for a format other than 1,
+    /// [`StoreError::BadMetadata`].
+    pub(crate) fn from_doc(doc: &Value, store: &Path) -> Result<Self, StoreError> {
+        let attrs = doc
+            .get("attributes")
+            .and_then(|a| a.get(ROOT_KEY))
+            .ok_or_else(|| StoreError::NotAStore {
+                path: store.to_owned(),
+                reason: "no \"brainbrr\" attribute in zarr.json".to_owned(),
+            })?;
+        let format = attrs.get("format").cloned().unwrap_or(Value::Null);
+        if format.as_u64() != Some(u64::from(FORMAT)) {
+            return Err(StoreError::UnsupportedFormat {
+                path: store.to_owned(),
+                found: format.to_string(),
+            });
+        }
+        serde_json::from_value(attrs.clone()).map_err(|e| StoreError::BadMetadata {
+            path: store.join("zarr.json"),
+            reason: e.to_string(),
+        })
     }
 
     /// The attributes as compact JSON (for `brainbrr info` and the bindings).

@@ -18,6 +18,13 @@
 //! (not its signal), which is what resume and the index rebuild read. A
 //! published recording's signal is removed from the staging folder, so the
 //! local disk holds the recordings in flight, not the store.
+//!
+//! A distributed ingest (Dask) has one writer, its driver, holding the lease,
+//! and delegates: each Dask task stages the store's root, writes its
+//! recordings there and publishes them, without the lease (its driver holds
+//! it). Only the lease holder deletes. Before it finishes, the driver copies
+//! what the delegates published into its own staging folder
+//! ([`Publisher::refresh`]) and rebuilds the index from it.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -30,8 +37,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use futures::StreamExt;
 use serde_json::{Value, json};
 
-use super::StoreError;
 use super::mirror::{fetch, list_store};
+use super::{RootMeta, StoreError};
 use crate::remote::{Bucket, Object, RemoteError, Url};
 
 const LOCK: &str = ".brainbrr-lock";
@@ -41,12 +48,14 @@ const LEASE_S: u64 = 120;
 const STAGE_MARK: &str = ".brainbrr-stage";
 const IN_FLIGHT: usize = 16;
 
-/// The writer of a store at an `s3://` URL, holding its lease.
+/// The writer of a store at an `s3://` URL, holding its lease; or a delegate
+/// of that writer, publishing recordings under the writer's lease.
 #[derive(Debug)]
 pub struct Publisher {
     bucket: Bucket,
     stage: PathBuf,
-    lease: Lease,
+    /// The writer's; `None` in a delegate.
+    lease: Option<Lease>,
 }
 
 impl Publisher {
@@ -63,15 +72,69 @@ impl Publisher {
         let publisher = Self {
             bucket,
             stage: prepare_stage(stage)?,
-            lease,
+            lease: Some(lease),
         };
         let objects = publisher.objects()?;
         if overwrite {
             publisher.delete(objects.iter().filter(|o| publisher.rel(o) != LOCK))?;
         } else {
-            publisher.restage(&objects)?;
+            publisher.restage(&objects, true)?;
         }
         Ok(publisher)
+    }
+
+    /// A delegate of the writer of the store at `url`: takes no lease, and
+    /// stages the store's root and `recordings` group (as they are now) in
+    /// the new staging folder `stage`, for the recordings it writes there.
+    ///
+    /// # Errors
+    /// [`StoreError::NotAStore`] without a root, a `stage` folder that is not
+    /// empty and not a staging folder, the bucket's errors.
+    pub fn delegate(url: &Url, stage: &Path) -> Result<Self, StoreError> {
+        let publisher = Self {
+            bucket: Bucket::open(url)?,
+            stage: prepare_stage(stage)?,
+            lease: None,
+        };
+        for rel in ["recordings/zarr.json", "zarr.json"] {
+            let bytes = publisher.get(rel)?;
+            let path = publisher.stage.join(rel);
+            let dir = path.parent().unwrap_or(&publisher.stage);
+            fs::create_dir_all(dir).map_err(|e| StoreError::io(dir, e))?;
+            fs::write(&path, bytes).map_err(|e| StoreError::io(&path, e))?;
+        }
+        Ok(publisher)
+    }
+
+    /// Whether this is the store's writer (holding its lease), not a delegate.
+    pub fn is_writer(&self) -> bool {
+        self.lease.is_some()
+    }
+
+    /// The store's root attributes as they are in the bucket now.
+    ///
+    /// # Errors
+    /// [`StoreError::NotAStore`] without a root, bad metadata, the bucket's errors.
+    pub fn root(&self) -> Result<RootMeta, StoreError> {
+        let url = PathBuf::from(self.bucket.url().to_string());
+        let bad = |reason: String| StoreError::BadMetadata {
+            path: url.join("zarr.json"),
+            reason,
+        };
+        let doc: Value =
+            serde_json::from_slice(&self.get("zarr.json")?).map_err(|e| bad(e.to_string()))?;
+        RootMeta::from_doc(&doc, &url)
+    }
+
+    /// The store's object `rel`; a missing one means there is no store.
+    fn get(&self, rel: &str) -> Result<Vec<u8>, StoreError> {
+        let url = self.bucket.url();
+        self.bucket
+            .get(&url.key(rel))?
+            .ok_or_else(|| StoreError::NotAStore {
+                path: PathBuf::from(url.to_string()),
+                reason: format!("no {rel}"),
+            })
     }
 
     /// The local store the ingest writes, in the staging folder.
@@ -88,9 +151,19 @@ impl Publisher {
         Ok(list_store(&self.bucket)?)
     }
 
+    /// Copies what the index rebuild reads of the recordings the delegates
+    /// published into the staging folder (what changed since it was staged).
+    ///
+    /// # Errors
+    /// The bucket's errors; local I/O errors.
+    pub fn refresh(&self) -> Result<(), StoreError> {
+        self.restage(&self.objects()?, false)
+    }
+
     /// Copies what resume and the index rebuild read into the staging folder;
-    /// deletes the objects of recordings a killed writer left unpublished.
-    fn restage(&self, objects: &[Object]) -> Result<(), StoreError> {
+    /// with `orphans`, deletes the objects of recordings a killed writer left
+    /// unpublished (not while delegates may still be publishing).
+    fn restage(&self, objects: &[Object], orphans: bool) -> Result<(), StoreError> {
         let committed: std::collections::HashSet<&str> = objects
             .iter()
             .filter_map(|o| {
@@ -99,18 +172,20 @@ impl Publisher {
                     .filter(|rid| !rid.contains('/'))
             })
             .collect();
-        let (mut wanted, mut orphans) = (Vec::new(), Vec::new());
+        let (mut wanted, mut unpublished) = (Vec::new(), Vec::new());
         for o in objects {
             let rel = self.rel(o);
             match rel.strip_prefix("recordings/").map(|r| r.split_once('/')) {
-                Some(Some((rid, _))) if !committed.contains(rid) => orphans.push(o),
+                Some(Some((rid, _))) if !committed.contains(rid) => unpublished.push(o),
                 Some(Some((_, rest))) if rest.starts_with("signal/c/") => {}
                 Some(_) => wanted.push(o.clone()),
                 None if rel == "zarr.json" => wanted.push(o.clone()),
                 None => {}
             }
         }
-        self.delete(orphans.into_iter())?;
+        if orphans {
+            self.delete(unpublished.into_iter())?;
+        }
         fetch(&self.bucket, &wanted, &self.stage)?;
         Ok(())
     }
@@ -141,7 +216,7 @@ impl Publisher {
 
     /// Uploads the staged files `rels` (paths relative to the store), in parallel.
     fn upload(&self, rels: &[String]) -> Result<(), StoreError> {
-        self.lease.check()?;
+        self.check()?;
         let url = self.bucket.url();
         self.run_all(rels.iter().map(|rel| {
             let (bucket, path, key) = (&self.bucket, self.stage.join(rel), url.key(rel));
@@ -176,12 +251,23 @@ impl Publisher {
         Ok(())
     }
 
+    /// Fails once the writer lost its lease; a delegate relies on its writer's.
+    fn check(&self) -> Result<(), StoreError> {
+        self.lease.as_ref().map_or(Ok(()), Lease::check)
+    }
+
     /// Removes the published recording `rid` (its commit marker first).
     ///
     /// # Errors
-    /// The bucket's errors; a lost lease.
+    /// The bucket's errors; a lost lease; a delegate (only the writer deletes).
     pub fn unpublish_recording(&self, rid: &str) -> Result<(), StoreError> {
-        self.lease.check()?;
+        let Some(lease) = &self.lease else {
+            return Err(StoreError::Locked {
+                path: PathBuf::from(self.bucket.url().to_string()),
+                holder: "the ingest's driver (a delegate does not delete)".to_owned(),
+            });
+        };
+        lease.check()?;
         let url = self.bucket.url();
         let objects = self.bucket.list(&url.key(&format!("recordings/{rid}/")))?;
         self.delete(objects.iter())
@@ -196,12 +282,18 @@ impl Publisher {
         self.publish_root()
     }
 
-    /// The bytes of the published store (what a reader downloads).
+    /// The bytes of the store once the staged index and root are published
+    /// (what a reader downloads): the recordings in the bucket and the rest
+    /// as staged.
     ///
     /// # Errors
     /// The bucket's errors.
-    pub fn published_bytes(&self) -> Result<u64, StoreError> {
-        Ok(self.objects()?.iter().map(|o| o.size).sum())
+    pub fn store_bytes(&self) -> Result<u64, StoreError> {
+        let url = self.bucket.url();
+        let recordings = self.bucket.list(&url.key("recordings/"))?;
+        let staged = super::dir_size(&self.stage)
+            .saturating_sub(super::dir_size(&self.stage.join("recordings")));
+        Ok(recordings.iter().map(|o| o.size).sum::<u64>() + staged)
     }
 }
 
@@ -265,11 +357,8 @@ fn now_s() -> u64 {
 }
 
 fn holder_record() -> Vec<u8> {
-    let host = fs::read_to_string("/proc/sys/kernel/hostname")
-        .map(|h| h.trim().to_owned())
-        .unwrap_or_else(|_| "unknown".to_owned());
     json!({
-        "holder": format!("pid {} on host {host}", std::process::id()),
+        "holder": format!("pid {} on host {}", std::process::id(), super::lock::hostname()),
         "renewed_unix_s": now_s(),
     })
     .to_string()
