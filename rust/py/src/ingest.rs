@@ -111,6 +111,10 @@ fn to_json(value: &impl serde::Serialize) -> PyResult<String> {
     serde_json::to_string(value).map_err(|e| PyRuntimeError::new_err(e.to_string()))
 }
 
+/// A recording of the driver's queue: path, path relative to the source,
+/// bytes, and the objects of a remote one as JSON.
+type QueueEntry = (PathBuf, String, u64, Option<String>);
+
 /// The driver of a distributed ingest: holds the store's writer lock from
 /// construction (validate, find sources, open the store, plan) until `finish`.
 #[pyclass(frozen, module = "brainbrr._native")]
@@ -181,7 +185,7 @@ impl IngestDriver {
 
     /// The recordings to ingest, largest first: (path, path relative to the
     /// source, bytes, and for a remote source its objects as JSON).
-    fn queue(&self) -> PyResult<Vec<(PathBuf, String, u64, Option<String>)>> {
+    fn queue(&self) -> PyResult<Vec<QueueEntry>> {
         self.with(|d| {
             d.queue()
                 .iter()
