@@ -283,3 +283,68 @@ def test_dask_with_object_storage_equals_local_store(
     summary = ingest(corpus, s3.url("local.zarr"), client=client, stage=tmp_path / "stage3")
     assert (summary.ingested, summary.failed) == (N_RECORDINGS, ())
     assert_same_store(pulled(s3, "local.zarr", tmp_path / "pulled-local.zarr"), reference, ignore=("store_bytes",))
+
+
+def markers(s3: S3, prefix: str) -> list[str]:
+    """The recordings committed in the bucket store (their commit marker is there)."""
+    return [k for k in s3.keys(f"{prefix}/recordings/") if k.count("/") == 3 and k.endswith("/zarr.json")]
+
+
+def test_worker_killed_mid_task_with_object_storage(
+    s3_cluster: S3, reference: Path, tmp_path: Path, client: Any
+) -> None:
+    s3 = s3_cluster
+    pids = client.run(os.getpid)
+    result: list[Summary] = []
+    driver = threading.Thread(
+        target=lambda: result.append(ingest(s3.url("tusz"), s3.url("cache.zarr"), client=client, stage=tmp_path / "st"))
+    )
+    driver.start()
+    victim = None
+    deadline = time.monotonic() + 120
+    while victim is None and driver.is_alive() and time.monotonic() < deadline:
+        busy = [w for w, keys in client.processing().items() if keys]
+        if busy and len(markers(s3, "cache.zarr")) >= 2:
+            victim = busy[0]
+        time.sleep(0.01)
+    assert victim is not None, "the ingest ended before a worker could be killed"
+    os.kill(pids[victim], signal.SIGKILL)
+    driver.join(timeout=300)
+    assert not driver.is_alive()
+    [summary] = result
+    assert (summary.ingested, summary.failed, summary.recordings) == (N_RECORDINGS, (), N_RECORDINGS)
+    copy = pulled(s3, "cache.zarr", tmp_path / "pulled.zarr")
+    assert_same_store(copy, reference, ignore=("mtime_ns", "store_bytes"))
+    # The killed worker's temporary folder (its staged sources) went with a later batch on the machine.
+    assert not list((Path(tempfile.gettempdir()) / "brainbrr-tasks").glob(f"{pids[victim]}-*"))
+    assert task_folders(client) == []
+
+
+def test_driver_killed_with_object_storage_then_rerun(
+    s3_cluster: S3, cluster: Any, reference: Path, tmp_path: Path
+) -> None:
+    s3 = s3_cluster
+    command = [str(BIN / "brainbrr-ingest"), s3.url("tusz"), "--out", s3.url("cache.zarr"), "--json"]
+    command += ["--scheduler", cluster.scheduler_address]
+    proc = subprocess.Popen([*command, "--stage", str(tmp_path / "st1")], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while len(markers(s3, "cache.zarr")) < 3 and proc.poll() is None:
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    proc.send_signal(signal.SIGKILL)
+    proc.communicate(timeout=30)
+    # Its lease stays for two minutes; here it is made stale at once.
+    s3.client().put_object(
+        Bucket=s3.bucket, Key="cache.zarr/.brainbrr-lock", Body=b'{"holder": "killed", "renewed_unix_s": 0}'
+    )
+    # The killed driver's tasks may still be publishing while the re-run starts: they stop once
+    # the re-run's run id replaces theirs, and what they committed is whole and current.
+    rerun = subprocess.run([*command, "--stage", str(tmp_path / "st2")], capture_output=True, text=True, timeout=300)
+    assert rerun.returncode == 0, rerun.stderr
+    summary = json.loads(rerun.stdout)
+    assert summary["ingested"] + summary["current"] == summary["recordings"] == N_RECORDINGS
+    assert summary["current"] >= 3
+    copy = pulled(s3, "cache.zarr", tmp_path / "pulled.zarr")
+    assert_same_store(copy, reference, ignore=("mtime_ns", "store_bytes"))
+    verify = run_cli("brainbrr", "verify", copy)
+    assert verify.returncode == 0, verify.stdout

@@ -78,7 +78,7 @@ pub fn ingest_batch(
     cancel: &AtomicBool,
 ) -> Result<BatchResult> {
     cfg.validate()?;
-    let work = WorkDir::new(run);
+    let work = WorkDir::new(&std::env::temp_dir().join("brainbrr-tasks"), run);
     let publisher = match source_url(out)? {
         Some(url) => Some(Publisher::delegate(&url, &work.0.join("stage"))?),
         None => None,
@@ -214,11 +214,11 @@ fn task_source(
 struct WorkDir(PathBuf);
 
 impl WorkDir {
-    fn new(run: &str) -> Self {
+    /// A new folder's path below `parent` (made by its first user).
+    fn new(parent: &Path, run: &str) -> Self {
         static SEQ: AtomicUsize = AtomicUsize::new(0);
         let n = SEQ.fetch_add(1, Ordering::Relaxed);
-        let parent = std::env::temp_dir().join("brainbrr-tasks");
-        for entry in std::fs::read_dir(&parent).into_iter().flatten().flatten() {
+        for entry in std::fs::read_dir(parent).into_iter().flatten().flatten() {
             let name = entry.file_name();
             let pid = name
                 .to_str()
@@ -267,6 +267,38 @@ fn check_run(out: &Path, run: &str, index: &Value) -> Result<()> {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn a_batch_removes_the_folders_of_dead_processes() {
+        let parent =
+            std::env::temp_dir().join(format!("brainbrr-test-tasks-{}", std::process::id()));
+        let mut child = std::process::Command::new("true")
+            .spawn()
+            .expect("spawn true");
+        let dead = child.id();
+        child.wait().expect("wait");
+        let (live, gone, other) = (
+            parent.join(format!("{}-0-r0", std::process::id())),
+            parent.join(format!("{dead}-3-r0")),
+            parent.join("not-a-batch"),
+        );
+        for dir in [&live, &gone, &other] {
+            std::fs::create_dir_all(dir.join("sources")).expect("mkdir");
+        }
+        let work = WorkDir::new(&parent, "r1");
+        assert!(live.is_dir() && other.is_dir() && !gone.exists());
+        let name = work
+            .0
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or_default();
+        assert!(name.starts_with(&format!("{}-", std::process::id())) && name.ends_with("-r1"));
+        std::fs::create_dir_all(&work.0).expect("mkdir");
+        let path = work.0.clone();
+        drop(work);
+        assert!(!path.exists(), "removed when the batch ends");
+        std::fs::remove_dir_all(&parent).expect("cleanup");
+    }
 
     #[test]
     fn only_the_ingesting_run_owns_the_store() {
