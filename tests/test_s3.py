@@ -196,6 +196,34 @@ def test_the_cache_is_bounded_least_recently_used_first(
     assert held() == sorted(list(first)[-2:])
 
 
+def test_eviction_goes_by_the_last_use_not_the_first(
+    remote_store: tuple[S3, Path, str], tmp_path: Path
+) -> None:
+    """A recording a process keeps reading has its use recorded again (every few seconds), so it
+    outlives one read once after it."""
+    import os
+
+    from brainbrr import ZarrWindowDataset
+    from brainbrr.dataset import USE_RECORD_S
+
+    _, store, url = remote_store
+    cache = tmp_path / "cache"
+    one = max(sum(f.stat().st_size for f in d.rglob("*") if f.is_file()) for d in (store / "recordings").iterdir())
+    ds = ZarrWindowDataset(url, cache_dir=cache, cache_bytes=2 * one + 1)
+    first = {ds.info(i)["recording"]: i for i in reversed(range(len(ds)))}
+    (a, ia), (b, ib), (c, ic) = list(first.items())[:3]
+    used = next(cache.rglob(".brainbrr-cache")) / "used"
+    ds[ib], ds[ia]
+    # Both first used long ago, a before b.
+    os.utime(used / a, ns=(10**9, 10**9))
+    os.utime(used / b, ns=(2 * 10**9, 2 * 10**9))
+    time.sleep(USE_RECORD_S + 0.2)
+    ds[ia]  # a is read again: its use is recorded now
+    ds[ic]  # room for two: b, used last long ago, goes
+    held = {p.name for p in next(cache.rglob("recordings")).iterdir() if p.is_dir()}
+    assert a in held and c in held and b not in held, held
+
+
 def test_pull_copies_a_whole_store(remote_store: tuple[S3, Path, str], tmp_path: Path) -> None:
     from tests.test_s3 import assert_same_store
 

@@ -14,9 +14,10 @@ import os
 import queue
 import sys
 import threading
+import time
 import warnings
 from collections import OrderedDict
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
@@ -39,6 +40,10 @@ LabelMode = Literal["any", "fraction", "per_sample", "type"]
 #: descriptor per map, and a TUSZ-size store has 7,400 recordings; a view
 #: handed out keeps its map alive after eviction.
 _MAX_OPEN_MAPS = 256
+#: How often a dataset over a remote store records the recordings it read in
+#: the shared cache's use records (well within the minute in which a recording
+#: used is never evicted).
+USE_RECORD_S = 5.0
 
 _DTYPES: dict[str, np.dtype[Any]] = {
     "float32": np.dtype("<f4"),
@@ -223,6 +228,8 @@ class ZarrWindowDataset(Dataset[tuple[torch.Tensor, torch.Tensor]]):
         self._reader: _native.StoreReader | None = reader
         self._gatherers: dict[str, _native.WindowGatherer] = {}
         self._rings: dict[tuple[int, int], _BufferRing] = {}
+        self._in_use: set[str] = set()
+        self._use_recorded = 0.0
         self.compressed = False
 
         ingest_t, ingest_s = int(index["window_samples"]), int(index["stride_samples"])
@@ -299,9 +306,22 @@ class ZarrWindowDataset(Dataset[tuple[torch.Tensor, torch.Tensor]]):
         signal, label, _ = self._checked(r)
         return Path(signal if array == "signal" else label)
 
+    def _note_use(self, recordings: Iterable[int]) -> None:
+        """Remember that ``recordings`` were read; every ``USE_RECORD_S`` seconds, tell a
+        remote store's shared cache, which evicts the least recently used first."""
+        if self.url is None:
+            return
+        self._in_use.update(self.rids[r] for r in recordings)
+        now = time.monotonic()
+        if now - self._use_recorded >= USE_RECORD_S:
+            self._store().record_use(sorted(self._in_use))
+            self._in_use.clear()
+            self._use_recorded = now
+
     def _read(self, array: Literal["signal", "label"], r: int) -> np.ndarray:
         """Recording ``r``'s whole ``array``: a copy-on-write memory map, or
         the decoded array of a compressed store."""
+        self._note_use((r,))
         key = (r, array)
         hit = self._maps.get(key)
         if hit is not None:
@@ -449,7 +469,7 @@ class ZarrWindowDataset(Dataset[tuple[torch.Tensor, torch.Tensor]]):
         other.sessions = [self.sessions[r] for r in rows]
         other.n_samples = self.n_samples[rows]
         other.channel_present = self.channel_present[rows]
-        other._maps, other._gatherers, other._rings = OrderedDict(), {}, {}
+        other._maps, other._gatherers, other._rings, other._in_use = OrderedDict(), {}, {}, set()
         other._chunks = {int(position[r]): v for r, v in self._chunks.items() if position[r] >= 0}
         other._rec = position[self._rec[keep]]
         other._start, other._label, other._frac, other._type = (
@@ -489,6 +509,7 @@ class ZarrWindowDataset(Dataset[tuple[torch.Tensor, torch.Tensor]]):
         state["_maps"] = OrderedDict()
         state["_gatherers"] = {}
         state["_rings"] = {}
+        state["_in_use"] = set()
         state["_reader"] = None
         if self.url is not None:
             # A worker checks its recordings in the cache itself (another may have evicted them).
@@ -517,6 +538,8 @@ class ZarrWindowDataset(Dataset[tuple[torch.Tensor, torch.Tensor]]):
                 r, a = int(self._rec[i]), int(self._start[i])
                 dst[k] = self._read("signal", r)[:, a : a + self.window_samples]
             return
+        if self.url is not None:
+            self._note_use(np.unique(self._rec[idx]).tolist())
         gatherer = self._gatherers.get(io)
         if gatherer is None:
             # Recordings outside the dataset are never gathered: no path to check.

@@ -200,6 +200,14 @@ impl Store {
         Ok(store)
     }
 
+    /// Records that recordings `rids` are being read, for the least recently
+    /// used eviction of a remote store's copy (nothing for a local store).
+    pub fn record_use<'r>(&self, rids: impl IntoIterator<Item = &'r str>) {
+        if let Some(m) = &self.mirror {
+            rids.into_iter().for_each(|rid| m.record_use(rid));
+        }
+    }
+
     /// Makes `arrays` of recording `rid` local first when the store is remote.
     pub(crate) fn local(&self, rid: &str, arrays: &[&str]) -> Result<(), StoreError> {
         match &self.mirror {

@@ -61,6 +61,12 @@ impl StoreReader {
         store.map(Self).map_err(to_py)
     }
 
+    /// Records that recordings `rids` are being read (a remote store's copy
+    /// evicts the least recently used first).
+    fn record_use(&self, py: Python<'_>, rids: Vec<String>) {
+        py.detach(|| self.0.record_use(rids.iter().map(String::as_str)));
+    }
+
     /// The store's folder (for a remote store, its local copy).
     #[getter]
     fn path(&self) -> PathBuf {

@@ -7,7 +7,8 @@
 //!
 //! Layout: `<cache>/<bucket~prefix>/<store_id>/` holds the store's files under
 //! their keys, and `.brainbrr-cache/` beside them the use records (one empty file
-//! per recording, its mtime the last use) and the eviction lock. A store
+//! per recording, its mtime the last use, renewed every few seconds while a
+//! process reads it) and the eviction lock. A store
 //! overwritten remotely gets a new store id, so a new folder: the old copy is
 //! never served for it. A recording re-ingested under the same id is caught by
 //! the listing: a local file is reused only when its size and modification
@@ -149,7 +150,7 @@ impl Mirror {
             })
             .cloned()
             .collect();
-        self.mark_used(rid);
+        self.record_use(rid);
         let fetched = fetch(&self.bucket, &objects, &self.dir)?;
         if !fetched.is_empty() {
             check_chunks(self.bucket.url(), &self.dir, &fetched)?;
@@ -160,8 +161,11 @@ impl Mirror {
         Ok(())
     }
 
-    /// Records a use of `rid` (best effort: the worst a failure does is an early eviction).
-    fn mark_used(&self, rid: &str) {
+    /// Records a use of `rid` now (best effort: the worst a failure does is an
+    /// early eviction). A reader of a recording already local records its uses
+    /// every few seconds, so that eviction goes by the last use, and a
+    /// recording in use outlives [`GRACE`].
+    pub fn record_use(&self, rid: &str) {
         let marker = self.dir.join(CACHE_DIR).join("used").join(rid);
         let _ = fs::OpenOptions::new()
             .create(true)
@@ -189,7 +193,7 @@ impl Mirror {
                 continue;
             }
             let rid = entry.file_name().to_string_lossy().into_owned();
-            let bytes = tree_bytes(&entry.path());
+            let bytes = super::dir_size(&entry.path());
             let last = fs::metadata(used.join(&rid))
                 .and_then(|m| m.modified())
                 .unwrap_or(UNIX_EPOCH);
@@ -325,18 +329,6 @@ fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
             let _ = fs::remove_file(&tmp);
             StoreError::io(path, e)
         })
-}
-
-fn tree_bytes(dir: &Path) -> u64 {
-    fs::read_dir(dir).map_or(0, |entries| {
-        entries
-            .filter_map(Result::ok)
-            .map(|e| match e.file_type() {
-                Ok(t) if t.is_dir() => tree_bytes(&e.path()),
-                _ => e.metadata().map_or(0, |m| m.len()),
-            })
-            .sum()
-    })
 }
 
 /// What [`pull`] did.
