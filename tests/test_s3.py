@@ -66,6 +66,36 @@ def test_ingest_from_a_bucket_equals_the_local_ingest(
     assert summary is not None and summary["ingested"] == 1 and summary["current"] == 3
 
 
+def test_an_object_rewritten_within_the_second_is_redone(
+    s3: S3, small_corpus_template: Path, tmp_path: Path
+) -> None:
+    """Listings give times to the second: the entity tag tells a rewrite with the same size and time."""
+    s3.upload_tree(small_corpus_template, "tusz")
+    store = tmp_path / "remote.zarr"
+    proc, summary = run_ingest(s3.url("tusz"), store)
+    assert proc.returncode == 0 and summary is not None, proc.stderr
+    client = s3.client()
+    key = next(k for k in s3.keys("tusz/") if k.endswith(".edf"))
+    rel = key.removeprefix("tusz/")
+    group = next(
+        g
+        for g in (store / "recordings").iterdir()
+        if g.is_dir() and json.loads((g / "zarr.json").read_text())["attributes"]["brainbrr_recording"]["source"] == rel
+    )
+    doc = json.loads((group / "zarr.json").read_text())
+    assert doc["attributes"]["brainbrr_recording"]["etag"] == client.head_object(Bucket=s3.bucket, Key=key)["ETag"]
+    # Other bytes, the same size; the recording's time set to the new object's, as when both
+    # writes fall within one second.
+    body = bytearray(client.get_object(Bucket=s3.bucket, Key=key)["Body"].read())
+    body[-1] ^= 1
+    client.put_object(Bucket=s3.bucket, Key=key, Body=bytes(body))
+    head = client.head_object(Bucket=s3.bucket, Key=key)
+    doc["attributes"]["brainbrr_recording"]["mtime_ns"] = int(head["LastModified"].timestamp()) * 10**9
+    (group / "zarr.json").write_text(json.dumps(doc))
+    _, summary = run_ingest(s3.url("tusz"), store)
+    assert summary is not None and summary["ingested"] == 1 and summary["current"] == 3, summary
+
+
 def test_a_file_list_selects_objects(s3: S3, small_corpus_template: Path, tmp_path: Path) -> None:
     s3.upload_tree(small_corpus_template, "c")
     rels = sorted(k.removeprefix("c/") for k in s3.keys("c/") if k.endswith(".edf"))

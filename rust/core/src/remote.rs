@@ -170,6 +170,8 @@ pub struct Object {
     pub size: u64,
     /// Last modification, nanoseconds since the epoch.
     pub mtime_ns: i64,
+    /// Entity tag: changes whenever the object is written with other bytes.
+    pub etag: Option<String>,
 }
 
 /// A client for one bucket. Cheap to clone; every call blocks the calling
@@ -314,6 +316,7 @@ impl Bucket {
                         key: meta.location.to_string(),
                         size: meta.size,
                         mtime_ns: meta.last_modified.timestamp_nanos_opt().unwrap_or(0),
+                        etag: meta.e_tag,
                     });
                 }
                 Ok::<_, object_store::Error>(out)

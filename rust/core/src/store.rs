@@ -76,7 +76,7 @@ pub use error::StoreError;
 pub use index::{FailureRows, IndexTables, RecordingRows, WindowRows};
 pub use lock::WriterLock;
 pub(crate) use meta::new_store_id;
-pub use meta::{FORMAT, RecordingMeta, RootMeta, json_diff};
+pub use meta::{FORMAT, Fingerprint, RecordingMeta, RootMeta, json_diff};
 pub use mirror::{Mirror, Pulled, pull};
 pub use publish::Publisher;
 pub use read::{Chunk, RecordingChunks};

@@ -57,6 +57,7 @@ fn meta(root: &RootMeta, n: u64, labeled: bool) -> RecordingMeta {
         source: format!("train/p1/s1/rec_{n}.edf"),
         size: 1000 + n,
         mtime_ns: 1_700_000_000_000_000_000,
+        etag: None,
         config_hash: root.config_hash.clone(),
         fs_in: 250.0,
         n_in: n,

@@ -335,6 +335,7 @@ fn _write_test_store(
                 source: format!("{rid}.edf"),
                 size: 0,
                 mtime_ns: 0,
+                etag: None,
                 config_hash: "test".to_owned(),
                 fs_in: fs,
                 n_in: shape[1] as u64,

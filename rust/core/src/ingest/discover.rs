@@ -7,6 +7,7 @@ use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
 use super::layout::{PathLayout, path_fields};
+use crate::store::Fingerprint;
 
 /// One recording found under the corpus root.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -67,13 +68,18 @@ impl SourceFile {
         }
     }
 
-    /// Size and modification time (ns) of the source: what resume compares.
+    /// What resume compares: size, modification time and, for an object,
+    /// its entity tag (as listed).
     ///
     /// # Errors
     /// The local file's metadata cannot be read.
-    pub fn fingerprint(&self) -> io::Result<(u64, i64)> {
+    pub fn fingerprint(&self) -> io::Result<Fingerprint> {
         match &self.remote {
-            Some(r) => Ok((r.size, r.mtime_ns)),
+            Some(r) => Ok(Fingerprint {
+                size: r.size,
+                mtime_ns: r.mtime_ns,
+                etag: r.etag.clone(),
+            }),
             None => super::recording::fingerprint(&self.path),
         }
     }

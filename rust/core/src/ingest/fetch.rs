@@ -19,10 +19,14 @@ use crate::remote::{Bucket, RemoteError, Url, is_plain_segment, runtime};
 pub struct RemoteFile {
     /// The EDF's key first, then the annotations beside it (same stem).
     pub keys: Vec<String>,
-    /// The EDF's size and modification time: the fingerprint resume compares.
+    /// The EDF's size, modification time and entity tag: the fingerprint
+    /// resume compares.
     pub size: u64,
     /// Nanoseconds since the epoch.
     pub mtime_ns: i64,
+    /// The EDF object's entity tag.
+    #[serde(default)]
+    pub etag: Option<String>,
 }
 
 /// Every `*.edf`/`*.bdf` object under `url` (or only those in `files`, paths
@@ -72,6 +76,7 @@ pub fn discover_remote(
             keys,
             size: o.size,
             mtime_ns: o.mtime_ns,
+            etag: o.etag.clone(),
         };
         found.extend(remote.source(url, layout));
     }

@@ -11,7 +11,7 @@ use crate::labels::{read_recording_annotation, recording_samples};
 use crate::mem;
 use crate::montage::{ChannelSource, Montage, MontageError, Term, derive};
 use crate::preprocess::{self, Plan, Preprocessor, check_finite};
-use crate::store::{RecordingMeta, RecordingWriter, SignalData, Store, StoreError};
+use crate::store::{Fingerprint, RecordingMeta, RecordingWriter, SignalData, Store, StoreError};
 
 use super::discover::SourceFile;
 
@@ -41,14 +41,19 @@ impl Outcome {
     }
 }
 
-/// Size and modification time: what decides whether a committed recording is current.
-pub(crate) fn fingerprint(path: &Path) -> std::io::Result<(u64, i64)> {
+/// A local file's size and modification time: what decides whether a
+/// committed recording is current.
+pub(crate) fn fingerprint(path: &Path) -> std::io::Result<Fingerprint> {
     let meta = std::fs::metadata(path)?;
-    let mtime = meta
+    let mtime_ns = meta
         .modified()?
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_nanos() as i64);
-    Ok((meta.len(), mtime))
+    Ok(Fingerprint {
+        size: meta.len(),
+        mtime_ns,
+        etag: None,
+    })
 }
 
 /// A source file opened and matched to the montage, ready to stream.
@@ -93,7 +98,7 @@ pub(crate) fn ingest_one(
     let run = || -> Result<Vec<String>, Outcome> {
         // An object's fingerprint is the listing's, as resume compares it (a
         // GET reports the time to the second only).
-        let (size, mtime_ns) = src.fingerprint().map_err(|e| src.failed(&e))?;
+        let print = src.fingerprint().map_err(|e| src.failed(&e))?;
         let source = Source::open(src, cfg)?;
         let pre = Preprocessor::new(cfg, source.fs_in).map_err(|e| src.failed(&e))?;
         let plan = pre.plan(source.n_in);
@@ -122,8 +127,9 @@ pub(crate) fn ingest_one(
         }
         let meta = RecordingMeta {
             source: src.rel.clone(),
-            size,
-            mtime_ns,
+            size: print.size,
+            mtime_ns: print.mtime_ns,
+            etag: print.etag,
             config_hash: config_hash.to_owned(),
             fs_in: source.fs_in,
             n_in: source.n_in as u64,

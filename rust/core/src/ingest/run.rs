@@ -210,11 +210,11 @@ pub(super) fn plan<'s>(
     let mut queue = Vec::new();
     for s in sources {
         let print = s.fingerprint().ok();
-        let current = committed
-            .get(&s.rid)
-            .is_some_and(|m| m.config_hash == hash && print == Some((m.size, m.mtime_ns)));
+        let current = committed.get(&s.rid).is_some_and(|m| {
+            m.config_hash == hash && print.as_ref().is_some_and(|p| *p == m.fingerprint())
+        });
         if !current {
-            queue.push((s, print.map_or(0, |p| p.0)));
+            queue.push((s, print.map_or(0, |p| p.size)));
         }
     }
     queue.sort_by_key(|&(_, bytes)| std::cmp::Reverse(bytes));

@@ -152,6 +152,28 @@ pub(crate) fn new_store_id(path: &std::path::Path) -> String {
     digest[..16].iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// What tells whether a source changed since its recording was committed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Fingerprint {
+    /// Size in bytes.
+    pub size: u64,
+    /// Modification time, ns since the epoch.
+    pub mtime_ns: i64,
+    /// The entity tag of an object (none for a local file).
+    pub etag: Option<String>,
+}
+
+impl RecordingMeta {
+    /// The fingerprint of the source this recording was committed from.
+    pub fn fingerprint(&self) -> Fingerprint {
+        Fingerprint {
+            size: self.size,
+            mtime_ns: self.mtime_ns,
+            etag: self.etag.clone(),
+        }
+    }
+}
+
 /// `attributes["brainbrr_recording"]` of `recordings/<rid>`: where the
 /// recording came from (so a resume can tell whether the source changed) and
 /// what was done to it.
@@ -163,6 +185,10 @@ pub struct RecordingMeta {
     pub size: u64,
     /// Source modification time, ns since the epoch (resume fingerprint).
     pub mtime_ns: i64,
+    /// The source object's entity tag, for a source on object storage
+    /// (resume fingerprint: listings give times to the second only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub etag: Option<String>,
     /// Hash of the config this recording was preprocessed with.
     pub config_hash: String,
     /// Input sampling rate, Hz.
