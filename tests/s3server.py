@@ -6,13 +6,14 @@ the Rust core); boto3 is only used here to make buckets and upload corpora.
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -48,6 +49,19 @@ class S3:
     def url(self, prefix: str) -> str:
         return f"s3://{self.bucket}/{prefix}"
 
+    def requests(self, action: Callable[[], object]) -> list[tuple[str, str]]:
+        """The requests (method, URL) the server received while ``action`` ran (moto's recorder)."""
+        api = f"{self.endpoint}/moto-api/recorder"
+        for step in ("reset-recording", "start-recording"):
+            urllib.request.urlopen(urllib.request.Request(f"{api}/{step}", method="POST")).close()
+        try:
+            action()
+        finally:
+            urllib.request.urlopen(urllib.request.Request(f"{api}/stop-recording", method="POST")).close()
+        with urllib.request.urlopen(f"{api}/download-recording") as r:
+            lines = r.read().decode().splitlines()
+        return [(e["method"], e["url"]) for e in map(json.loads, lines)]
+
     def keys(self, prefix: str = "") -> list[str]:
         pages = self.client().get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=prefix)
         return [o["Key"] for page in pages for o in page.get("Contents", [])]
@@ -68,10 +82,13 @@ def s3_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """``moto_server`` started on a free port of 127.0.0.1 for the session."""
     port = _free_port()
     log = (tmp_path_factory.mktemp("moto") / "server.log").open("w")
+    recording = tmp_path_factory.mktemp("moto") / "requests.jsonl"
     proc = subprocess.Popen(
         [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
         stdout=log,
         stderr=subprocess.STDOUT,
+        # Requests are recorded only between start- and stop-recording (S3.requests).
+        env={**os.environ, "MOTO_RECORDER_FILEPATH": str(recording)},
     )
     endpoint = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30

@@ -173,6 +173,30 @@ def test_a_remote_store_reads_as_the_local_one(remote_store: tuple[S3, Path, str
     assert before == {p: p.stat().st_mtime_ns for p in cache.rglob("c/*") if p.is_file()}
 
 
+def test_a_complete_remote_store_is_listed_once_per_root(
+    remote_store: tuple[S3, Path, str], tmp_path: Path
+) -> None:
+    """Each DataLoader worker or DDP rank opens the store: after the first, with one request."""
+    from brainbrr import ZarrWindowDataset
+
+    s3, _, url = remote_store
+    cache = tmp_path / "cache"
+    lists = lambda reqs: [u for m, u in reqs if m == "GET" and "list-type=2" in u]  # noqa: E731
+    first = s3.requests(lambda: ZarrWindowDataset(url, cache_dir=cache))
+    assert lists(first)
+    n = len(ZarrWindowDataset(url, cache_dir=cache))
+    again = s3.requests(lambda: ZarrWindowDataset(url, cache_dir=cache))
+    assert len(again) == 1 and again[0][0] == "GET" and again[0][1].endswith("/zarr.json"), again
+    # Another root (every ingest rewrites it): listed again.
+    client = s3.client()
+    key = url.removeprefix(f"s3://{s3.bucket}/") + "/zarr.json"
+    root = client.get_object(Bucket=s3.bucket, Key=key)["Body"].read()
+    client.put_object(Bucket=s3.bucket, Key=key, Body=root + b"\n")
+    third = s3.requests(lambda: ZarrWindowDataset(url, cache_dir=cache))
+    assert lists(third)
+    assert len(ZarrWindowDataset(url, cache_dir=cache)) == n
+
+
 def test_dataloader_workers_share_the_cache(remote_store: tuple[S3, Path, str], tmp_path: Path) -> None:
     import torch
     from torch.utils.data import DataLoader

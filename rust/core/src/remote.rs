@@ -21,6 +21,7 @@ use futures::StreamExt;
 use object_store::aws::{AmazonS3, AmazonS3Builder};
 use object_store::path::Path as Key;
 use object_store::{ObjectStore, PutMode, PutOptions, PutPayload, UpdateVersion};
+use serde::{Deserialize, Serialize};
 use tokio::io::AsyncWriteExt;
 
 /// An object-storage error, naming the URL.
@@ -162,7 +163,7 @@ pub fn is_plain_segment(s: &str) -> bool {
 }
 
 /// One object of a listing.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Object {
     /// The full key.
     pub key: String,

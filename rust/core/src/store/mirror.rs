@@ -20,6 +20,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::StoreError;
@@ -60,8 +61,8 @@ impl Mirror {
         max_bytes: Option<u64>,
     ) -> Result<(Self, PathBuf), StoreError> {
         let bucket = Bucket::open(url)?;
-        let root = bucket
-            .get(&url.key("zarr.json"))?
+        let (root_tag, root) = bucket
+            .block_on(bucket.get_tagged(&url.key("zarr.json")))?
             .ok_or_else(|| StoreError::NotAStore {
                 path: PathBuf::from(url.to_string()),
                 reason: "no zarr.json".to_owned(),
@@ -81,7 +82,9 @@ impl Mirror {
             .map_err(|e| StoreError::io(&dir, e))?;
         let mut recordings: BTreeMap<String, Vec<Object>> = BTreeMap::new();
         let mut now = Vec::new();
-        for o in list_store(&bucket)? {
+        let complete =
+            doc.pointer("/attributes/brainbrr/index/complete") == Some(&Value::Bool(true));
+        for o in listing(&bucket, &dir, &root_tag, complete)? {
             let rel = rel_key(url, &o.key);
             match rel.split_once('/') {
                 Some(("recordings", rest)) if rest != "zarr.json" => {
@@ -231,11 +234,61 @@ pub(crate) fn list_store(bucket: &Bucket) -> Result<Vec<Object>, RemoteError> {
     Ok(bucket
         .list(&url.dir())?
         .into_iter()
-        .filter(|o| {
-            let rel = rel_key(url, &o.key);
-            !rel.starts_with(TMP_DIR) && rel.split('/').all(is_plain_segment)
-        })
+        .filter(|o| is_store_object(url, o))
         .collect())
+}
+
+fn is_store_object(url: &Url, o: &Object) -> bool {
+    let rel = rel_key(url, &o.key);
+    !rel.starts_with(TMP_DIR) && rel.split('/').all(is_plain_segment)
+}
+
+/// The store's listing, kept in the copy's folder `dir` for the root version
+/// `root_tag` (its entity tag): every ingest rewrites the root when it starts
+/// and when it ends, so a complete store whose root is unchanged holds the
+/// same objects, and each process of a training run (DataLoader workers, DDP
+/// ranks) opens it with one request instead of a listing of the whole store.
+fn listing(
+    bucket: &Bucket,
+    dir: &Path,
+    root_tag: &str,
+    complete: bool,
+) -> Result<Vec<Object>, StoreError> {
+    let kept = dir.join(CACHE_DIR).join("listing.json");
+    let cacheable = complete && !root_tag.is_empty();
+    if cacheable
+        && let Some(objects) = fs::read(&kept)
+            .ok()
+            .and_then(|b| serde_json::from_slice::<KeptListing>(&b).ok())
+            .filter(|k| k.root_etag == root_tag)
+            .map(|k| k.objects)
+    {
+        let url = bucket.url();
+        return Ok(objects
+            .into_iter()
+            .filter(|o| is_store_object(url, o))
+            .collect());
+    }
+    let objects = list_store(bucket)?;
+    if cacheable {
+        let kept_listing = KeptListing {
+            root_etag: root_tag.to_owned(),
+            objects,
+        };
+        // Best effort: without it, the next process lists again.
+        if let Ok(bytes) = serde_json::to_vec(&kept_listing) {
+            let _ = write_atomic(&kept, &bytes);
+        }
+        return Ok(kept_listing.objects);
+    }
+    Ok(objects)
+}
+
+/// A listing kept for one version of the root.
+#[derive(Serialize, Deserialize)]
+struct KeptListing {
+    root_etag: String,
+    objects: Vec<Object>,
 }
 
 /// Checks the CRC-32C of each chunk among `objects` (copied under `dir`) whose
