@@ -282,7 +282,7 @@ def test_dask_with_object_storage_equals_local_store(
     # Local files (on a file system every worker sees) into a bucket.
     summary = ingest(corpus, s3.url("local.zarr"), client=client, stage=tmp_path / "stage3")
     assert (summary.ingested, summary.failed) == (N_RECORDINGS, ())
-    assert_same_store(pulled(s3, "local.zarr", tmp_path / "pulled-local.zarr"), reference, ignore=("store_bytes",))
+    assert_same_store(pulled(s3, "local.zarr", tmp_path / "pulled-local.zarr"), reference)
 
 
 def markers(s3: S3, prefix: str) -> list[str]:

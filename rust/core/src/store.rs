@@ -117,6 +117,12 @@ pub(crate) fn dir_size(path: &Path) -> u64 {
         .sum()
 }
 
+/// The bytes of the store at `path`, its writer's files (the lock's holder
+/// record, temporaries) aside: what a reader finds, the same whoever wrote it.
+pub(crate) fn store_bytes(path: &Path) -> u64 {
+    dir_size(path).saturating_sub(dir_size(&path.join(TMP_DIR)))
+}
+
 pub(crate) fn read_json(path: &Path) -> Result<Option<Value>, StoreError> {
     let bytes = match fs::read(path) {
         Ok(bytes) => bytes,

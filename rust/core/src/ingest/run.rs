@@ -376,7 +376,7 @@ pub(super) fn write_index(
     store.write_index(&tables)?;
     summary.store_bytes = match publisher {
         Some(p) => p.store_bytes()?,
-        None => crate::store::dir_size(store.path()),
+        None => crate::store::store_bytes(store.path()),
     };
     let as_json = serde_json::to_value(&*summary).unwrap_or_default();
     store.set_index_complete(true, as_json)?;

@@ -291,7 +291,7 @@ impl Publisher {
     pub fn store_bytes(&self) -> Result<u64, StoreError> {
         let url = self.bucket.url();
         let recordings = self.bucket.list(&url.key("recordings/"))?;
-        let staged = super::dir_size(&self.stage)
+        let staged = super::store_bytes(&self.stage)
             .saturating_sub(super::dir_size(&self.stage.join("recordings")));
         Ok(recordings.iter().map(|o| o.size).sum::<u64>() + staged)
     }
