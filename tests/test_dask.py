@@ -16,7 +16,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -98,16 +98,22 @@ def test_failures_and_skips_as_in_a_local_run(tusz_corpus: TuszCorpus, tmp_path:
 
 def test_worker_killed_mid_task_is_retried(corpus: Path, reference: Path, tmp_path: Path, client: Any) -> None:
     store = tmp_path / "cache.zarr"
+    kill_a_worker_mid_task(client, lambda: ingest(corpus, store, client=client), lambda: len(committed(store)) >= 2)
+    assert_same_store(store, reference)
+
+
+def kill_a_worker_mid_task(client: Any, run: Callable[[], Summary], started: Callable[[], bool]) -> int:
+    """Run the ingest ``run`` on a thread, SIGKILL a worker holding a task once ``started()``
+    (recordings are being written), and check the run completes; returns the killed worker's pid."""
     pids = client.run(os.getpid)
     result: list[Summary] = []
-    driver = threading.Thread(target=lambda: result.append(ingest(corpus, store, client=client)))
+    driver = threading.Thread(target=lambda: result.append(run()))
     driver.start()
-    # A worker holding a task, once recordings are being written.
     victim = None
     deadline = time.monotonic() + 120
     while victim is None and driver.is_alive() and time.monotonic() < deadline:
         busy = [w for w, keys in client.processing().items() if keys]
-        if busy and len(committed(store)) >= 2:
+        if busy and started():
             victim = busy[0]
         time.sleep(0.01)
     assert victim is not None, "the ingest ended before a worker could be killed"
@@ -116,7 +122,7 @@ def test_worker_killed_mid_task_is_retried(corpus: Path, reference: Path, tmp_pa
     assert not driver.is_alive()
     [summary] = result
     assert (summary.ingested, summary.failed, summary.recordings) == (N_RECORDINGS, (), N_RECORDINGS)
-    assert_same_store(store, reference)
+    return int(pids[victim])
 
 
 def test_driver_killed_then_rerun_resumes(
@@ -294,29 +300,15 @@ def test_worker_killed_mid_task_with_object_storage(
     s3_cluster: S3, reference: Path, tmp_path: Path, client: Any
 ) -> None:
     s3 = s3_cluster
-    pids = client.run(os.getpid)
-    result: list[Summary] = []
-    driver = threading.Thread(
-        target=lambda: result.append(ingest(s3.url("tusz"), s3.url("cache.zarr"), client=client, stage=tmp_path / "st"))
+    victim = kill_a_worker_mid_task(
+        client,
+        lambda: ingest(s3.url("tusz"), s3.url("cache.zarr"), client=client, stage=tmp_path / "st"),
+        lambda: len(markers(s3, "cache.zarr")) >= 2,
     )
-    driver.start()
-    victim = None
-    deadline = time.monotonic() + 120
-    while victim is None and driver.is_alive() and time.monotonic() < deadline:
-        busy = [w for w, keys in client.processing().items() if keys]
-        if busy and len(markers(s3, "cache.zarr")) >= 2:
-            victim = busy[0]
-        time.sleep(0.01)
-    assert victim is not None, "the ingest ended before a worker could be killed"
-    os.kill(pids[victim], signal.SIGKILL)
-    driver.join(timeout=300)
-    assert not driver.is_alive()
-    [summary] = result
-    assert (summary.ingested, summary.failed, summary.recordings) == (N_RECORDINGS, (), N_RECORDINGS)
     copy = pulled(s3, "cache.zarr", tmp_path / "pulled.zarr")
     assert_same_store(copy, reference, ignore=("mtime_ns", "etag", "store_bytes"))
     # The killed worker's temporary folder (its staged sources) went with a later batch on the machine.
-    assert not list((Path(tempfile.gettempdir()) / "brainbrr-tasks").glob(f"{pids[victim]}-*"))
+    assert not list((Path(tempfile.gettempdir()) / "brainbrr-tasks").glob(f"{victim}-*"))
     assert task_folders(client) == []
 
 

@@ -112,20 +112,7 @@ pub fn ingest_batch(
     } else {
         Some(worker_pool(opts.jobs)?)
     };
-    let stager = match bucket {
-        Some(bucket) => {
-            let dir = work.0.join("sources");
-            let ahead = 2 * opts.jobs.max(1) + 2;
-            let stager = Stager::new(bucket, dir.clone(), &queue, ahead).map_err(|e| {
-                IngestError::Source {
-                    path: dir,
-                    source: e,
-                }
-            })?;
-            Some(stager)
-        }
-        None => None,
-    };
+    let stager = Stager::start(bucket, work.0.join("sources"), &queue, opts.jobs)?;
     // The root as it is now, where the driver writes it.
     let root_now = || -> std::result::Result<RootMeta, StoreError> {
         match &publisher {

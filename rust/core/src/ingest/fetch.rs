@@ -4,7 +4,6 @@
 
 use std::collections::{BTreeMap, HashSet};
 use std::fs;
-use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
@@ -135,25 +134,35 @@ struct Staging {
 const AHEAD_BYTES: u64 = 2 << 30;
 
 impl<'q> Stager<'q> {
-    /// A stager for `queue` into `dir` (made if missing), `ahead` recordings ahead.
-    pub(crate) fn new(
-        bucket: Bucket,
+    /// A stager for the sources of `queue` in `bucket` (none without one: the
+    /// sources are local) into `dir` (made if missing), two recordings per
+    /// worker of `workers` ahead.
+    ///
+    /// # Errors
+    /// `dir` cannot be made.
+    pub(crate) fn start(
+        bucket: Option<Bucket>,
         dir: PathBuf,
         queue: &'q [(&'q SourceFile, u64)],
-        ahead: usize,
-    ) -> io::Result<Self> {
-        fs::create_dir_all(&dir)?;
-        Ok(Self {
+        workers: usize,
+    ) -> crate::Result<Option<Self>> {
+        let Some(bucket) = bucket else {
+            return Ok(None);
+        };
+        if let Err(source) = fs::create_dir_all(&dir) {
+            return Err(super::IngestError::Source { path: dir, source }.into());
+        }
+        Ok(Some(Self {
             bucket,
             dir,
             queue,
-            ahead: ahead.max(1),
+            ahead: 2 * workers.max(1) + 2,
             state: Mutex::new(Staging {
                 next: 0,
                 bytes: 0,
                 downloads: (0..queue.len()).map(|_| None).collect(),
             }),
-        })
+        }))
     }
 
     /// Where queue entry `i` is staged: one folder per recording id (one safe

@@ -46,25 +46,17 @@ pub fn ingest(
     on_event(&driver.started());
     let pool = worker_pool(opts.jobs)?;
     let queue: Vec<_> = driver.queue.iter().map(|(s, b)| (s, *b)).collect();
-    // Remote sources are downloaded two recordings a worker ahead.
-    let stager = match driver.bucket.clone() {
-        Some(bucket) => {
-            let dir = driver
-                .store
-                .path()
-                .join(crate::store::TMP_DIR)
-                .join("sources");
-            let ahead = 2 * pool.current_num_threads() + 2;
-            let stager = Stager::new(bucket, dir.clone(), &queue, ahead).map_err(|e| {
-                IngestError::Source {
-                    path: dir,
-                    source: e,
-                }
-            })?;
-            Some(stager)
-        }
-        None => None,
-    };
+    let staged = driver
+        .store
+        .path()
+        .join(crate::store::TMP_DIR)
+        .join("sources");
+    let stager = Stager::start(
+        driver.bucket.clone(),
+        staged,
+        &queue,
+        pool.current_num_threads(),
+    )?;
     let remote = Transfers {
         stager: stager.as_ref(),
         publisher: driver.publisher.as_ref(),
