@@ -6,6 +6,8 @@
 2. Epochs of ``ds.batches(64, shuffle=True)`` over the store read from the
    bucket with ``cache_dir`` (epoch 0 downloads each recording once; later
    epochs read the local copy) against the same store on disk.
+3. From the bucket into a store in the bucket: on a 2-worker Dask
+   ``LocalCluster`` (``--scheduler``) against one process with ``-j 2``.
 
     python bench/bench_s3.py --out bench/RESULTS-s3.md
 
@@ -63,11 +65,13 @@ def upload(client: object, root: Path, bucket: str, prefix: str) -> int:
     return n
 
 
-def ingest_seconds(source: str, out: Path) -> float:
-    shutil.rmtree(out, ignore_errors=True)
+def ingest_seconds(source: str, out: Path | str, *options: str) -> float:
+    """One ingest into a new store (a folder emptied first, or a new URL)."""
+    if isinstance(out, Path):
+        shutil.rmtree(out, ignore_errors=True)
     t0 = time.perf_counter()
     proc = subprocess.run(
-        [str(BIN / "brainbrr-ingest"), source, "--out", str(out), "-j", "2", "--json"],
+        [str(BIN / "brainbrr-ingest"), source, "--out", str(out), "--json", *(options or ("-j", "2"))],
         capture_output=True,
         text=True,
     )
@@ -134,6 +138,22 @@ def main() -> None:
                 later_local.append(epoch_seconds(local, epoch))
             shutil.rmtree(cache)
         epoch_ratio = statistics.median(later_local) / statistics.median(later_remote)
+
+        import distributed
+
+        # Started after the AWS_* settings: its worker processes inherit them.
+        with distributed.LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0"
+        ) as cluster:
+            one_s, dask_s = [], []
+            for run in range(args.runs):
+                one_s.append(ingest_seconds("s3://bench/tusz", f"s3://bench/one-{run}.zarr"))
+                dask_s.append(
+                    ingest_seconds(
+                        "s3://bench/tusz", f"s3://bench/dask-{run}.zarr", "--scheduler", cluster.scheduler_address
+                    )
+                )
+        dask_ratio = statistics.median(one_s) / statistics.median(dask_s)
     finally:
         server.terminate()
         server.wait(10)
@@ -166,6 +186,16 @@ From the bucket at **{ingest_ratio:.2f}x** the speed of local files (target 0.7x
 | local store | 1, 2 | {med(later_local):.3f} | {windows / med(later_local):.0f} |
 
 Later epochs over the remote store at **{epoch_ratio:.2f}x** the local store (target: within 10%).
+
+## From the bucket into a store in the bucket (new store each run)
+
+| run | median s | MB/s of EDF | runs (s) |
+|---|---|---|---|
+| one process, `-j 2` | {med(one_s):.2f} | {mb / med(one_s):.0f} | {', '.join(f'{s:.2f}' for s in one_s)} |
+| Dask `LocalCluster`, 2 workers | {med(dask_s):.2f} | {mb / med(dask_s):.0f} | {', '.join(f'{s:.2f}' for s in dask_s)} |
+
+Dask at **{dask_ratio:.2f}x** the speed of one process: each worker downloads its
+recordings and publishes them itself; the driver lists the bucket and writes the index.
 """
     print(text)
     if args.out:
