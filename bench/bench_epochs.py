@@ -6,14 +6,19 @@ files (``io="read"``: positional reads into the batch; ``io="map"``: copies out
 of memory maps), side by side in one run:
 
 - memcpy: one numpy copy of an epoch's window bytes between two warm buffers (the ceiling);
-- epoch 0: a fresh dataset, every chunk file in the page cache (read once before) but not mapped;
+- epoch 0: a fresh dataset, every chunk file in the page cache (read once before) but not mapped
+  (its batch buffers are the process's, warm from earlier datasets);
+- epoch 0 of a process: the same in a new Python process, whose batch buffers are fresh
+  memory too (paid once per process: a few batches' worth);
 - epoch 1: the same dataset again;
 - cold: every chunk file evicted (``posix_fadvise(DONTNEED)``), then epoch 0 of a fresh
   dataset, against a sequential read of the same files, evicted the same way, in the same
   run (window bytes delivered per second over file bytes read per second);
 - training loop: a fixed ``--step-ms`` of work per batch (a sleep: the GIL is free, as
   while a GPU step runs), and the share of the epoch spent waiting for the next batch,
-  with the default ``prefetch=2`` and with ``prefetch=0``.
+  with the default ``prefetch=2`` and with ``prefetch=0``; and that share without the
+  first batch, which every epoch waits for once (an epoch here is 17 batches, one of
+  TUSZ about 4,700).
 
 Medians of ``--runs`` runs. Targets (issue 12): epoch 0 >= 0.8x memcpy; cold >= 0.5x the
 sequential cold read; waiting < 5% of the epoch when the step is longer than a gather.
@@ -28,6 +33,7 @@ import os
 import platform
 import shlex
 import statistics
+import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -98,6 +104,17 @@ def epoch(
     return n * window_bytes / (time.perf_counter() - t0), waited, first
 
 
+def process_epoch(store: Path, io: str) -> float:
+    """Epoch 0 in a new Python process (imports and dataset made before the clock starts)."""
+    code = (
+        "import sys; sys.path.insert(0, 'bench'); from pathlib import Path; import bench_epochs as b; "
+        f"from brainbrr.dataset import ZarrWindowDataset; ds = ZarrWindowDataset(Path({str(store)!r})); "
+        f"print(b.epoch(ds, {io!r}, seed=0)[0])"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    return float(out.stdout.split()[-1])
+
+
 def memcpy_rate(ds: ZarrWindowDataset) -> float:
     nbytes = len(ds) * len(ds.channels) * ds.window_samples * ds.dtype.itemsize
     src, dst = np.ones(nbytes // 4, np.float32), np.empty(nbytes // 4, np.float32)
@@ -149,7 +166,16 @@ def main() -> int:
             evict(files)
             return epoch(ZarrWindowDataset(store), io, seed=0)[0]
 
-        for name, f in (("epoch 0, fresh dataset, page cache warm", first), ("epoch 1", second), ("cold epoch", cold)):
+        def new_process(io: str = io) -> float:
+            warm(files)
+            return process_epoch(store, io)
+
+        for name, f in (
+            ("epoch 0, fresh dataset, page cache warm", first),
+            ("epoch 0 of a new process, page cache warm", new_process),
+            ("epoch 1", second),
+            ("cold epoch", cold),
+        ):
             m, values = median(f, args.runs)
             rows.append((name, io, m, values))
 
@@ -161,17 +187,20 @@ def main() -> int:
     rows.append(("sequential read of the chunk files, cold", "-", seq_rate, seqs))
     warm(files)
     # share of the epoch spent waiting, per (prefetch, epoch of a fresh dataset)
-    waits: dict[tuple[int, int], tuple[float, list[float]]] = {}
+    # share of the epoch spent waiting, per (prefetch, epoch of a fresh dataset, first batch counted)
+    waits: dict[tuple[int, int, bool], tuple[float, list[float]]] = {}
     for prefetch in (2, 0):
-        shares: dict[int, list[float]] = {0: [], 1: []}
+        shares: dict[tuple[int, bool], list[float]] = {(k, f): [] for k in (0, 1) for f in (True, False)}
         for _ in range(args.runs):
             ds = ZarrWindowDataset(store)
             for k in (0, 1):
                 t0 = time.perf_counter()
-                _, waited, _ = epoch(ds, "map", seed=k, step_s=args.step_ms / 1000, prefetch=prefetch)
-                shares[k].append(waited / (time.perf_counter() - t0))
-        for k in (0, 1):
-            waits[(prefetch, k)] = (statistics.median(shares[k]), shares[k])
+                _, waited, first_wait = epoch(ds, "map", seed=k, step_s=args.step_ms / 1000, prefetch=prefetch)
+                wall = time.perf_counter() - t0
+                shares[(k, True)].append(waited / wall)
+                shares[(k, False)].append((waited - first_wait) / (wall - first_wait))
+        for (k, f), values in shares.items():
+            waits[(prefetch, k, f)] = (statistics.median(values), values)
 
     by = {(name, io): m for name, io, m, _ in rows}
     lines = [
@@ -194,6 +223,9 @@ def main() -> int:
         "| epoch 0 / memcpy (>= 0.8) | "
         + " | ".join(f"{by[('epoch 0, fresh dataset, page cache warm', io)] / copy:.2f}" for io in ("read", "map"))
         + " |",
+        "| epoch 0 of a new process / memcpy | "
+        + " | ".join(f"{by[('epoch 0 of a new process, page cache warm', io)] / copy:.2f}" for io in ("read", "map"))
+        + " |",
         "| epoch 1 / memcpy | " + " | ".join(f"{by[('epoch 1', io)] / copy:.2f}" for io in ("read", "map")) + " |",
         "| cold epoch / sequential cold read (>= 0.5) | "
         + " | ".join(f"{by[('cold epoch', io)] / seq_rate:.2f}" for io in ("read", "map"))
@@ -205,9 +237,14 @@ def main() -> int:
         "| | epoch 0 of a fresh dataset | epoch 1 |",
         "|---|---:|---:|",
         *(
-            f"| prefetch={pf} | {waits[(pf, 0)][0] * 100:.1f}% ({', '.join(f'{w * 100:.1f}' for w in waits[(pf, 0)][1])}) "
-            f"| {waits[(pf, 1)][0] * 100:.1f}% ({', '.join(f'{w * 100:.1f}' for w in waits[(pf, 1)][1])}) |"
+            f"| prefetch={pf}{'' if f else ', first batch aside'} | "
+            + " | ".join(
+                f"{waits[(pf, k, f)][0] * 100:.1f}% ({', '.join(f'{w * 100:.1f}' for w in waits[(pf, k, f)][1])})"
+                for k in (0, 1)
+            )
+            + " |"
             for pf in (2, 0)
+            for f in (True, False)
         ),
     ]
     text = "\n".join(lines) + "\n"

@@ -355,5 +355,13 @@ def test_cpu_batches_reuse_released_buffers_only(ds: ZarrWindowDataset) -> None:
     for x, _ in ds.batches(2, shuffle=False, device="cpu"):
         ptrs.add(x.data_ptr())
     assert len(ptrs) <= 3 < len(ds) // 2
+    # A new dataset of the same windows starts on the process's warm buffers.
+    other = ZarrWindowDataset(ds.path)
+    assert {x.data_ptr() for x, _ in other.batches(2, shuffle=True, seed=1, device="cpu")} & ptrs
     kept = list(ds.batches(2, shuffle=False, device="cpu"))
     assert len({x.data_ptr() for x, _ in kept}) == len(kept)
+    # ... and never on one a batch still held refers to.
+    copies = [x.clone() for x, _ in kept]
+    held = {x.data_ptr() for x, _ in kept}
+    assert not {x.data_ptr() for x, _ in other.batches(2, shuffle=True, seed=1, device="cpu")} & held
+    assert all(torch.equal(x, c) for (x, _), c in zip(kept, copies, strict=True))

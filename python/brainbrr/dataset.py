@@ -227,7 +227,6 @@ class ZarrWindowDataset(Dataset[tuple[torch.Tensor, torch.Tensor]]):
         self._chunks: dict[int, tuple[str, str, bool]] = {}
         self._reader: _native.StoreReader | None = reader
         self._gatherers: dict[str, _native.WindowGatherer] = {}
-        self._rings: dict[tuple[int, int], _BufferRing] = {}
         self._in_use: set[str] = set()
         self._use_recorded = 0.0
         self.compressed = False
@@ -469,7 +468,7 @@ class ZarrWindowDataset(Dataset[tuple[torch.Tensor, torch.Tensor]]):
         other.sessions = [self.sessions[r] for r in rows]
         other.n_samples = self.n_samples[rows]
         other.channel_present = self.channel_present[rows]
-        other._maps, other._gatherers, other._rings, other._in_use = OrderedDict(), {}, {}, set()
+        other._maps, other._gatherers, other._in_use = OrderedDict(), {}, set()
         other._chunks = {int(position[r]): v for r, v in self._chunks.items() if position[r] >= 0}
         other._rec = position[self._rec[keep]]
         other._start, other._label, other._frac, other._type = (
@@ -508,7 +507,6 @@ class ZarrWindowDataset(Dataset[tuple[torch.Tensor, torch.Tensor]]):
         state = self.__dict__.copy()
         state["_maps"] = OrderedDict()
         state["_gatherers"] = {}
-        state["_rings"] = {}
         state["_in_use"] = set()
         state["_reader"] = None
         if self.url is not None:
@@ -730,14 +728,10 @@ class ZarrWindowDataset(Dataset[tuple[torch.Tensor, torch.Tensor]]):
             return x if batch_transform is None else batch_transform(x)
 
         if dev.type != "cuda":
-            # Kept across epochs: fresh buffers cost their page faults every time.
-            key = (batch_size, prefetch)
-            ring = self._rings.get(key)
-            if ring is None:
-                ring = self._rings[key] = _BufferRing((batch_size, *shape), self.dtype, keep=prefetch + 2)
+            ring = _BufferRing.shared((batch_size, *shape), self.dtype, keep=prefetch + 2)
 
             def gather_cpu(idx: npt.NDArray[np.int64]) -> tuple[np.ndarray, torch.Tensor]:
-                buf = ring.take()[: idx.size]
+                buf = ring.take(idx.size)
                 self._gather_into(idx, buf, io)
                 return buf, self._targets(idx)
 
@@ -841,33 +835,58 @@ class _BufferRing:
 
     Fresh memory costs more than the gather itself (the kernel zeroes and maps
     every page: measured 1.9 GB/s into new buffers against 6.4 GB/s into
-    reused ones), so batches are gathered into a few buffers in turn. A buffer
-    is reused only when nothing refers to it any more: ``torch.from_numpy``
-    holds a reference to the array for as long as any tensor or view of the
-    batch lives, so a batch the caller keeps is never overwritten.
+    reused ones, and a first huge-page fault may wait on compaction), so
+    batches are gathered into a few buffers in turn, shared by every dataset
+    of the process (:meth:`shared`): a new dataset (a subset, another split,
+    one made each epoch) starts on warm memory. A buffer is reused only when
+    nothing refers to it any more: ``torch.from_numpy`` holds a reference to
+    the array for as long as any tensor or view of the batch lives, so a batch
+    the caller keeps is never overwritten.
     """
+
+    #: The process's rings by (shape, dtype), most recently used last; a few kept.
+    _shared: OrderedDict[tuple[tuple[int, int, int], str], _BufferRing] = OrderedDict()
+    _shared_lock = threading.Lock()
+    KEEP_SHAPES = 2
 
     def __init__(self, shape: tuple[int, int, int], dtype: np.dtype[Any], keep: int = 3) -> None:
         #: Buffers kept; a caller holding more batches gets fresh ones.
         self.keep = keep
         self.shape, self.dtype = shape, dtype
+        self.lock = threading.Lock()
         # The count of a buffer only the ring holds, measured the way `take` measures.
         self.buffers: list[np.ndarray] = [np.empty(0)]
         self.idle = self._refs(0)
         self.buffers.clear()
 
+    @classmethod
+    def shared(cls, shape: tuple[int, int, int], dtype: np.dtype[Any], keep: int) -> _BufferRing:
+        """The process's ring for batches of ``shape`` and ``dtype``, keeping at least ``keep`` buffers."""
+        key = (shape, np.dtype(dtype).str)
+        with cls._shared_lock:
+            ring = cls._shared.get(key)
+            if ring is None:
+                ring = cls._shared[key] = cls(shape, dtype, keep)
+                while len(cls._shared) > cls.KEEP_SHAPES:
+                    cls._shared.popitem(last=False)
+            cls._shared.move_to_end(key)
+            ring.keep = max(ring.keep, keep)
+            return ring
+
     def _refs(self, i: int) -> int:
         return sys.getrefcount(self.buffers[i])
 
-    def take(self) -> np.ndarray:
-        """A buffer nobody else refers to."""
-        for i in range(len(self.buffers)):
-            if self._refs(i) <= self.idle:
-                return self.buffers[i]
-        a = np.empty(self.shape, self.dtype)
-        if len(self.buffers) < self.keep:
-            self.buffers.append(a)
-        return a
+    def take(self, n: int) -> np.ndarray:
+        """The first ``n`` batch rows of a buffer nobody else refers to (prefetch
+        threads of several iterators may take at once: the view is made under the lock)."""
+        with self.lock:
+            for i in range(len(self.buffers)):
+                if self._refs(i) <= self.idle:
+                    return self.buffers[i][:n]
+            a = np.empty(self.shape, self.dtype)
+            if len(self.buffers) < self.keep:
+                self.buffers.append(a)
+            return a[:n]
 
 
 class _WeightedWindows(Sampler[int]):
