@@ -44,6 +44,7 @@ _MAX_OPEN_MAPS = 256
 #: the shared cache's use records (well within the minute in which a recording
 #: used is never evicted).
 USE_RECORD_S = 5.0
+_USE_LOCK = threading.Lock()
 
 _DTYPES: dict[str, np.dtype[Any]] = {
     "float32": np.dtype("<f4"),
@@ -310,12 +311,14 @@ class ZarrWindowDataset(Dataset[tuple[torch.Tensor, torch.Tensor]]):
         remote store's shared cache, which evicts the least recently used first."""
         if self.url is None:
             return
-        self._in_use.update(self.rids[r] for r in recordings)
-        now = time.monotonic()
-        if now - self._use_recorded >= USE_RECORD_S:
-            self._store().record_use(sorted(self._in_use))
-            self._in_use.clear()
-            self._use_recorded = now
+        # The prefetch thread gathers while the caller may read items.
+        with _USE_LOCK:
+            self._in_use.update(self.rids[r] for r in recordings)
+            now = time.monotonic()
+            if now - self._use_recorded < USE_RECORD_S:
+                return
+            used, self._in_use, self._use_recorded = sorted(self._in_use), set(), now
+        self._store().record_use(used)
 
     def _read(self, array: Literal["signal", "label"], r: int) -> np.ndarray:
         """Recording ``r``'s whole ``array``: a copy-on-write memory map, or
