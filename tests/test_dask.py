@@ -255,7 +255,7 @@ def pulled(s3: S3, prefix: str, to: Path) -> Path:
 
 def task_folders(client: Any) -> list[str]:
     """The workers' own temporary folders of batches (staged sources and stores) still there."""
-    tasks = Path(tempfile.gettempdir()) / "brainbrr-tasks"
+    tasks = Path(tempfile.gettempdir()) / f"brainbrr-tasks-{os.getuid()}"
     pids = client.run(os.getpid).values()
     return [p.name for p in tasks.glob("*") if p.name.split("-")[0] in {str(pid) for pid in pids}]
 
@@ -308,7 +308,7 @@ def test_worker_killed_mid_task_with_object_storage(
     copy = pulled(s3, "cache.zarr", tmp_path / "pulled.zarr")
     assert_same_store(copy, reference, ignore=("mtime_ns", "etag", "store_bytes"))
     # The killed worker's temporary folder (its staged sources) went with a later batch on the machine.
-    assert not list((Path(tempfile.gettempdir()) / "brainbrr-tasks").glob(f"{victim}-*"))
+    assert not list((Path(tempfile.gettempdir()) / f"brainbrr-tasks-{os.getuid()}").glob(f"{victim}-*"))
     assert task_folders(client) == []
 
 

@@ -8,7 +8,9 @@ one built from the same files on disk.
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import tempfile
 import time
 from pathlib import Path
 
@@ -231,8 +233,6 @@ def test_a_damaged_object_is_never_served(remote_store: tuple[S3, Path, str], tm
 def test_the_cache_is_bounded_least_recently_used_first(
     remote_store: tuple[S3, Path, str], tmp_path: Path
 ) -> None:
-    import os
-
     from brainbrr import ZarrWindowDataset
 
     _, store, url = remote_store
@@ -255,7 +255,6 @@ def test_eviction_goes_by_the_last_use_not_the_first(
 ) -> None:
     """A recording a process keeps reading has its use recorded again (every few seconds), so it
     outlives one read once after it."""
-    import os
 
     from brainbrr import ZarrWindowDataset
     from brainbrr.dataset import USE_RECORD_S
@@ -372,6 +371,10 @@ def test_one_writer_per_bucket_store(s3: S3, small_corpus_template: Path, tmp_pa
     proc, summary = run_ingest(s3.url("tusz"), s3.url("cache.zarr"))
     assert proc.returncode == 0 and summary is not None and summary["ingested"] == 4, proc.stderr
     assert "cache.zarr/.brainbrr-lock" not in s3.keys("cache.zarr/")
+    # The default staging folder (this user's, in the temporary folder) is removed at the end.
+    stages = Path(tempfile.gettempdir()) / f"brainbrr-stage-{os.getuid()}"
+    assert stages.is_dir() and stages.stat().st_mode & 0o777 == 0o700
+    assert not [p for p in stages.iterdir() if s3.bucket in p.name]
 
 
 def test_a_writer_killed_mid_upload_resumes(s3: S3, small_corpus_template: Path, tmp_path: Path) -> None:

@@ -18,5 +18,6 @@ pub mod montage;
 pub mod preprocess;
 pub mod remote;
 pub mod store;
+pub mod tmp;
 
 pub use error::{Error, Result};

@@ -78,7 +78,11 @@ pub fn ingest_batch(
     cancel: &AtomicBool,
 ) -> Result<BatchResult> {
     cfg.validate()?;
-    let work = WorkDir::new(&std::env::temp_dir().join("brainbrr-tasks"), run);
+    let tasks = crate::tmp::private("brainbrr-tasks").map_err(|e| IngestError::Source {
+        path: std::env::temp_dir(),
+        source: e,
+    })?;
+    let work = WorkDir::new(&tasks, run);
     let publisher = match source_url(out)? {
         Some(url) => Some(Publisher::delegate(&url, &work.0.join("stage"))?),
         None => None,

@@ -140,12 +140,7 @@ pub(super) fn open_store(
     run: &str,
 ) -> Result<(Store, Option<Publisher>)> {
     if let Some(url) = source_url(out)? {
-        let stage = opts.stage.clone().unwrap_or_else(|| {
-            let name =
-                crate::store::rid::encode(format!("{}/{}", url.bucket, url.prefix).as_bytes());
-            std::env::temp_dir().join("brainbrr-stage").join(name)
-        });
-        let publisher = Publisher::open(&url, &stage, opts.overwrite, opts.wait)?;
+        let publisher = Publisher::open(&url, opts.stage.as_deref(), opts.overwrite, opts.wait)?;
         let mut store =
             Store::open_or_create(publisher.stage(), root_meta(cfg)?, false, opts.wait)?
                 .with_signal_codec(opts.codec);

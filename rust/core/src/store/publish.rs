@@ -56,23 +56,43 @@ pub struct Publisher {
     stage: PathBuf,
     /// The writer's; `None` in a delegate.
     lease: Option<Lease>,
+    /// A staging folder of the publisher's own choosing, removed when it ends.
+    temporary: Option<PathBuf>,
 }
 
 impl Publisher {
     /// Takes the store's lease (waiting for it with `wait`), empties the
     /// store with `overwrite` (the root first), and rebuilds the staging
-    /// folder `stage` from the bucket.
+    /// folder `stage` from the bucket. Without `stage`, the staging folder is
+    /// one per URL in this user's `brainbrr-stage-<uid>` of the temporary
+    /// folder, removed when the publisher ends.
     ///
     /// # Errors
     /// [`StoreError::Locked`] naming the holder, a `stage` folder that is not
     /// empty and not a staging folder, the bucket's errors.
-    pub fn open(url: &Url, stage: &Path, overwrite: bool, wait: bool) -> Result<Self, StoreError> {
+    pub fn open(
+        url: &Url,
+        stage: Option<&Path>,
+        overwrite: bool,
+        wait: bool,
+    ) -> Result<Self, StoreError> {
         let bucket = Bucket::open(url)?;
         let lease = Lease::acquire(&bucket, wait)?;
+        let (stage, temporary) = match stage {
+            Some(stage) => (stage.to_owned(), None),
+            None => {
+                let root = crate::tmp::private("brainbrr-stage")
+                    .map_err(|e| StoreError::io(std::env::temp_dir(), e))?;
+                let name = super::rid::encode(format!("{}/{}", url.bucket, url.prefix).as_bytes());
+                let dir = root.join(name);
+                (dir.clone(), Some(dir))
+            }
+        };
         let publisher = Self {
             bucket,
-            stage: prepare_stage(stage)?,
+            stage: prepare_stage(&stage)?,
             lease: Some(lease),
+            temporary,
         };
         let objects = publisher.objects()?;
         if overwrite {
@@ -95,6 +115,7 @@ impl Publisher {
             bucket: Bucket::open(url)?,
             stage: prepare_stage(stage)?,
             lease: None,
+            temporary: None,
         };
         for rel in ["recordings/zarr.json", "zarr.json"] {
             let bytes = publisher.get(rel)?;
@@ -294,6 +315,14 @@ impl Publisher {
         let staged = super::store_bytes(&self.stage)
             .saturating_sub(super::dir_size(&self.stage.join("recordings")));
         Ok(recordings.iter().map(|o| o.size).sum::<u64>() + staged)
+    }
+}
+
+impl Drop for Publisher {
+    fn drop(&mut self) {
+        if let Some(dir) = &self.temporary {
+            let _ = fs::remove_dir_all(dir);
+        }
     }
 }
 
