@@ -372,7 +372,8 @@ def _ingest_arguments(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
     p.add_argument(
         "--stage",
         metavar="DIR",
-        help="for an s3:// store: the local staging folder (default: one per URL in the temporary folder)",
+        help="for an s3:// store: the local staging folder (default: one per URL in the temporary folder, "
+        "removed at the end)",
     )
     p.add_argument("--files", help="ingest only the files listed here, one path per line relative to SOURCE")
     p.add_argument("--overwrite", action="store_true", help="empty the store and rebuild it")
@@ -382,7 +383,7 @@ def _ingest_arguments(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
         "--scheduler",
         metavar="ADDRESS",
         help="run the recordings on a Dask cluster (tcp://HOST:8786); SOURCE and --out must be "
-        "reachable by the same paths from every worker (a shared file system)",
+        "reachable by the same paths from every worker (a shared file system), or be s3:// URLs",
     )
     p.add_argument(
         "--layout",

@@ -90,14 +90,16 @@ def ingest(
         before the index is rebuilt.
     stage : path-like, optional
         The staging folder of a store on object storage (default: one per URL
-        under the system's temporary folder); it holds the recordings in flight
-        and every recording's labels, never the whole store.
+        in this user's ``brainbrr-stage-<uid>`` of the system's temporary
+        folder, removed at the end); it holds the recordings in flight and
+        every recording's labels, never the whole store.
     client : distributed.Client, optional
         Run the recordings on this Dask cluster. This process lists the sources,
         holds the store's writer lock and rebuilds the index at the end; each
         task ingests a batch of recordings on a worker, reading its sources and
-        writing the store by the same paths (a shared file system), and returns
-        their outcomes. A task whose worker dies is retried elsewhere; a
+        writing the store by the same paths (a shared file system) or URLs
+        (``s3://``: the workers need the ``AWS_*`` settings; each downloads its
+        recordings and publishes what it commits), and returns their outcomes. A task whose worker dies is retried elsewhere; a
         recording whose tasks killed workers repeatedly (Dask's
         ``distributed.scheduler.allowed-failures``) or whose worker could not
         run it fails with the reason. ``n_jobs`` then sets the threads of the
