@@ -78,6 +78,36 @@ def test_a_caller_that_stops_early_stops_the_prefetch_thread(store: Path) -> Non
     assert not any(t.name == "brainbrr-prefetch" for t in threading.enumerate())
 
 
+def test_a_process_forked_while_a_prefetch_thread_holds_a_lock_can_take_it(store: Path) -> None:
+    """DataLoader workers are forked: a lock the parent's prefetch thread held at that moment
+    would never be released in the child."""
+    import os
+
+    from brainbrr import dataset
+
+    ds = ZarrWindowDataset(store)
+    shape = (4, len(ds.channels), ds.window_samples)
+    ring = dataset._BufferRing.shared(shape, np.dtype("<f4"), 3)
+    with dataset._BufferRing._shared_lock, dataset._USE_LOCK, ring.lock:
+        pid = os.fork()
+        if pid == 0:  # the child: every lock it meets is free
+            code = 1
+            try:
+                fresh = dataset._BufferRing.shared(shape, np.dtype("<f4"), 3)  # takes the rings' lock
+                locks = [dataset._USE_LOCK, fresh.lock]
+                code = 0 if all(lock.acquire(timeout=5) for lock in locks) else 1
+            finally:
+                os._exit(code)
+    deadline = time.monotonic() + 30
+    while (done := os.waitpid(pid, os.WNOHANG))[0] == 0 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    if done[0] == 0:
+        os.kill(pid, 9)
+        os.waitpid(pid, 0)
+        pytest.fail("the forked process waited on a lock held at the fork")
+    assert os.waitstatus_to_exitcode(done[1]) == 0
+
+
 def test_a_failed_gather_reaches_the_caller(store: Path) -> None:
     ds = ZarrWindowDataset(store)
 

@@ -26,9 +26,9 @@ from tests.conftest import csv_bi, read_array, read_attrs, run_cli, run_ingest, 
 
 N_RECORDINGS = 40
 #: Root `brainbrr.index` fields that describe one run, not the store: its wall
-#: time, what that run did (an interrupted build splits the work over runs),
+#: id and wall time, what that run did (an interrupted build splits the work over runs),
 #: and the store path it was given (two stores are compared).
-PER_RUN_FIELDS = {"seconds", "ingested", "current", "source_bytes", "store"}
+PER_RUN_FIELDS = {"seconds", "ingested", "current", "source_bytes", "store", "run"}
 
 
 def _write_corpus(root: Path) -> None:

@@ -391,6 +391,19 @@ def test_only_skips_exit_0(small_corpus_template: Path, tmp_path: Path) -> None:
     assert reason.startswith("skipped: ") and "nooc.edf" in reason and "O1" in reason and "C4" in reason
 
 
+def test_every_run_leaves_its_own_root(small_corpus_template: Path, tmp_path: Path) -> None:
+    """Readers of a remote store keep its listing for the root's version: two runs that find
+    nothing to do still leave different roots, each naming its run."""
+    store = tmp_path / "s.zarr"
+    roots, runs = [], []
+    for _ in range(3):
+        proc, _ = run_ingest(small_corpus_template, store)
+        assert proc.returncode == 0, proc.stderr
+        roots.append((store / "zarr.json").read_bytes())
+        runs.append(read_attrs(store)["brainbrr"]["index"]["run"])
+    assert len(set(roots)) == len(set(runs)) == 3 and all(runs)
+
+
 def test_truncated_data_is_reported(small_corpus_template: Path, tmp_path: Path) -> None:
     """A file cut after some complete records is bad input: it is listed in index/failures, not silently shortened."""
     root = tmp_path / "corpus"

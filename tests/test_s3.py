@@ -275,6 +275,9 @@ def test_eviction_goes_by_the_last_use_not_the_first(
     ds[ic]  # room for two: b, used last long ago, goes
     held = {p.name for p in next(cache.rglob("recordings")).iterdir() if p.is_dir()}
     assert a in held and c in held and b not in held, held
+    # Use records are kept for listed recordings only: an id is never a path.
+    ds._store().record_use(["../../../../../escape", "nowhere"])
+    assert not (tmp_path / "escape").exists() and not (used / "nowhere").exists()
 
 
 def test_pull_copies_a_whole_store(remote_store: tuple[S3, Path, str], tmp_path: Path) -> None:
@@ -392,6 +395,9 @@ def test_a_writer_killed_mid_upload_resumes(s3: S3, small_corpus_template: Path,
         time.sleep(0.02)
     proc.send_signal(signal.SIGKILL)
     proc.communicate()
+    stages = Path(tempfile.gettempdir()) / f"brainbrr-stage-{os.getuid()}"
+    killed = [p for p in stages.iterdir() if p.name.startswith(f"{proc.pid}@")]
+    assert killed  # its own staging folder, left behind
     # Its lease is left behind: a re-run waits it out (here: it is made stale).
     client = s3.client()
     client.put_object(
@@ -400,6 +406,7 @@ def test_a_writer_killed_mid_upload_resumes(s3: S3, small_corpus_template: Path,
     again, summary = run_ingest(s3.url("tusz"), s3.url("cache.zarr"))
     assert again.returncode == 0 and summary is not None, again.stderr
     assert summary["current"] + summary["ingested"] == 4
+    assert not any(p.exists() for p in killed)  # removed by the next writer on this machine
     local, _ = run_ingest(small_corpus_template, tmp_path / "local.zarr")
     pulled = tmp_path / "pulled.zarr"
     assert run_cli("brainbrr", "pull", s3.url("cache.zarr"), pulled).returncode == 0

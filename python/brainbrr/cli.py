@@ -372,7 +372,7 @@ def _ingest_arguments(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
     p.add_argument(
         "--stage",
         metavar="DIR",
-        help="for an s3:// store: the local staging folder (default: one per URL in the temporary folder, "
+        help="for an s3:// store: the local staging folder (default: this process's own in the temporary folder, "
         "removed at the end)",
     )
     p.add_argument("--files", help="ingest only the files listed here, one path per line relative to SOURCE")

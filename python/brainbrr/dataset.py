@@ -876,6 +876,15 @@ class _BufferRing:
             ring.keep = max(ring.keep, keep)
             return ring
 
+    @classmethod
+    def _after_fork(cls) -> None:
+        # A DataLoader worker forked while a prefetch thread held a ring's lock
+        # would wait on it forever: the child starts with its own rings and locks.
+        global _USE_LOCK
+        cls._shared = OrderedDict()
+        cls._shared_lock = threading.Lock()
+        _USE_LOCK = threading.Lock()
+
     def _refs(self, i: int) -> int:
         return sys.getrefcount(self.buffers[i])
 
@@ -890,6 +899,9 @@ class _BufferRing:
             if len(self.buffers) < self.keep:
                 self.buffers.append(a)
             return a[:n]
+
+
+os.register_at_fork(after_in_child=_BufferRing._after_fork)
 
 
 class _WeightedWindows(Sampler[int]):

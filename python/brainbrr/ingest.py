@@ -89,9 +89,9 @@ def ingest(
         listed, :class:`Recording` as each recording is done, :class:`Indexing`
         before the index is rebuilt.
     stage : path-like, optional
-        The staging folder of a store on object storage (default: one per URL
-        in this user's ``brainbrr-stage-<uid>`` of the system's temporary
-        folder, removed at the end); it holds the recordings in flight and
+        The staging folder of a store on object storage (default: this
+        process's own in this user's ``brainbrr-stage-<uid>`` of the system's
+        temporary folder, removed at the end); it holds the recordings in flight and
         every recording's labels, never the whole store.
     client : distributed.Client, optional
         Run the recordings on this Dask cluster. This process lists the sources,

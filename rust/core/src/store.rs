@@ -75,6 +75,7 @@ pub use commit::TMP_DIR;
 pub use error::StoreError;
 pub use index::{FailureRows, IndexTables, RecordingRows, WindowRows};
 pub use lock::WriterLock;
+pub(crate) use lock::hostname;
 pub(crate) use meta::new_store_id;
 pub use meta::{FORMAT, Fingerprint, RecordingMeta, RootMeta, json_diff};
 pub use mirror::{Mirror, Pulled, pull};

@@ -24,6 +24,34 @@ pub fn private(name: &str) -> io::Result<PathBuf> {
     Ok(dir)
 }
 
+/// The path of this process's own folder below `parent` (made by its user),
+/// `<pid>@<host>@<label>`. The folders there of this machine's processes that
+/// no longer run (killed before they cleaned up) are removed first; another
+/// machine's, where the temporary folder is shared between machines, are left
+/// alone, since whether their processes run cannot be seen from here.
+pub fn process_folder(parent: &Path, label: &str) -> PathBuf {
+    let host: String = crate::store::hostname()
+        .chars()
+        .map(|c| if c == '@' || c == '/' { '_' } else { c })
+        .collect();
+    for entry in fs::read_dir(parent).into_iter().flatten().flatten() {
+        let name = entry.file_name();
+        let mut parts = name.to_str().unwrap_or_default().splitn(3, '@');
+        let (pid, on) = (parts.next().and_then(|p| p.parse().ok()), parts.next());
+        if on == Some(host.as_str()) && pid.is_some_and(|pid| !is_running(pid)) {
+            let _ = fs::remove_dir_all(entry.path());
+        }
+    }
+    parent.join(format!("{}@{host}@{label}", std::process::id()))
+}
+
+/// Whether process `pid` exists (on this machine).
+fn is_running(pid: libc::pid_t) -> bool {
+    // SAFETY: signal 0 only checks that the process exists and may be signalled.
+    let sent = unsafe { libc::kill(pid, 0) };
+    sent == 0 || io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
+}
+
 fn make_private(dir: &Path, uid: u32) -> io::Result<()> {
     match fs::DirBuilder::new().mode(0o700).create(dir) {
         Ok(()) => {}
@@ -46,6 +74,34 @@ fn make_private(dir: &Path, uid: u32) -> io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_folders_of_dead_processes_of_this_machine_are_removed() {
+        let parent =
+            std::env::temp_dir().join(format!("brainbrr-test-process-{}", std::process::id()));
+        let mut child = std::process::Command::new("true")
+            .spawn()
+            .expect("spawn true");
+        let dead = child.id();
+        child.wait().expect("wait");
+        let host = crate::store::hostname();
+        let (live, gone, elsewhere, other) = (
+            parent.join(format!("{}@{host}@0-r0", std::process::id())),
+            parent.join(format!("{dead}@{host}@3-r0")),
+            parent.join(format!("{dead}@another-machine@3-r0")),
+            parent.join("not-a-process-folder"),
+        );
+        for dir in [&live, &gone, &elsewhere, &other] {
+            fs::create_dir_all(dir.join("sources")).expect("mkdir");
+        }
+        let mine = process_folder(&parent, "r1");
+        assert!(live.is_dir() && elsewhere.is_dir() && other.is_dir() && !gone.exists());
+        assert_eq!(
+            mine.file_name().and_then(|n| n.to_str()),
+            Some(format!("{}@{host}@r1", std::process::id()).as_str())
+        );
+        fs::remove_dir_all(&parent).expect("cleanup");
+    }
 
     #[test]
     fn a_link_or_a_file_in_its_place_is_refused() {

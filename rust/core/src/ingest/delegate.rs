@@ -199,9 +199,9 @@ fn task_source(
 
 /// This batch's own temporary folder (its staged sources and store), removed
 /// when the batch ends. Local to the worker's machine: staged files never
-/// cross a shared file system. Named `<pid>-<n>-<run>`: the folders of
-/// processes no longer running (a worker killed mid-task) are removed by the
-/// next batch on the machine.
+/// cross a shared file system. The folders of processes no longer running (a
+/// worker killed mid-task) are removed by the next batch on the machine
+/// ([`crate::tmp::process_folder`]).
 struct WorkDir(PathBuf);
 
 impl WorkDir {
@@ -209,24 +209,8 @@ impl WorkDir {
     fn new(parent: &Path, run: &str) -> Self {
         static SEQ: AtomicUsize = AtomicUsize::new(0);
         let n = SEQ.fetch_add(1, Ordering::Relaxed);
-        for entry in std::fs::read_dir(parent).into_iter().flatten().flatten() {
-            let name = entry.file_name();
-            let pid = name
-                .to_str()
-                .and_then(|n| n.split('-').next()?.parse().ok());
-            if pid.is_some_and(|pid| !is_running(pid)) {
-                let _ = std::fs::remove_dir_all(entry.path());
-            }
-        }
-        Self(parent.join(format!("{}-{n}-{run}", std::process::id())))
+        Self(crate::tmp::process_folder(parent, &format!("{n}-{run}")))
     }
-}
-
-/// Whether process `pid` exists (on this machine).
-fn is_running(pid: libc::pid_t) -> bool {
-    // SAFETY: signal 0 only checks that the process exists and may be signalled.
-    let sent = unsafe { libc::kill(pid, 0) };
-    sent == 0 || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
 }
 
 impl Drop for WorkDir {
@@ -260,30 +244,16 @@ mod tests {
     use serde_json::json;
 
     #[test]
-    fn a_batch_removes_the_folders_of_dead_processes() {
+    fn a_batch_folder_is_this_process_and_is_removed_when_the_batch_ends() {
         let parent =
             std::env::temp_dir().join(format!("brainbrr-test-tasks-{}", std::process::id()));
-        let mut child = std::process::Command::new("true")
-            .spawn()
-            .expect("spawn true");
-        let dead = child.id();
-        child.wait().expect("wait");
-        let (live, gone, other) = (
-            parent.join(format!("{}-0-r0", std::process::id())),
-            parent.join(format!("{dead}-3-r0")),
-            parent.join("not-a-batch"),
-        );
-        for dir in [&live, &gone, &other] {
-            std::fs::create_dir_all(dir.join("sources")).expect("mkdir");
-        }
         let work = WorkDir::new(&parent, "r1");
-        assert!(live.is_dir() && other.is_dir() && !gone.exists());
         let name = work
             .0
             .file_name()
             .and_then(|n| n.to_str())
             .unwrap_or_default();
-        assert!(name.starts_with(&format!("{}-", std::process::id())) && name.ends_with("-r1"));
+        assert!(name.starts_with(&format!("{}@", std::process::id())) && name.ends_with("-r1"));
         std::fs::create_dir_all(&work.0).expect("mkdir");
         let path = work.0.clone();
         drop(work);

@@ -221,6 +221,7 @@ impl Driver {
                 pool,
                 self.store,
                 self.publisher.as_ref(),
+                &self.run,
                 &self.cfg,
                 on_event,
                 &mut summary,

@@ -198,7 +198,10 @@ pub(super) fn plan<'s>(
     for s in sources {
         let print = s.fingerprint().ok();
         let current = committed.get(&s.rid).is_some_and(|m| {
-            m.config_hash == hash && print.as_ref().is_some_and(|p| *p == m.fingerprint())
+            m.config_hash == hash
+                && print
+                    .as_ref()
+                    .is_some_and(|p| p.unchanged_since(&m.fingerprint()))
         });
         if !current {
             queue.push((s, print.map_or(0, |p| p.size)));
@@ -331,12 +334,15 @@ pub(super) fn run_pool(
 }
 
 /// Rebuilds the index over every committed recording, fills the store's
-/// totals into `summary`, and marks the index complete. The size of a store
+/// totals into `summary`, and marks the index complete, naming `run`: two runs
+/// never leave the same root, so a reader that keeps what it saw of a store
+/// for the root's version is never served an earlier run's. The size of a store
 /// on object storage is the size it will have once `publisher` published it.
 pub(super) fn write_index(
     pool: &rayon::ThreadPool,
     mut store: Store,
     publisher: Option<&Publisher>,
+    run: &str,
     cfg: &PreprocessConfig,
     on_event: &(dyn Fn(&Event) + Sync),
     summary: &mut Summary,
@@ -365,7 +371,10 @@ pub(super) fn write_index(
         Some(p) => p.store_bytes()?,
         None => crate::store::store_bytes(store.path()),
     };
-    let as_json = serde_json::to_value(&*summary).unwrap_or_default();
+    let mut as_json = serde_json::to_value(&*summary).unwrap_or_default();
+    if let Some(fields) = as_json.as_object_mut() {
+        fields.insert("run".to_owned(), run.into());
+    }
     store.set_index_complete(true, as_json)?;
     Ok(())
 }

@@ -153,7 +153,7 @@ pub(crate) fn new_store_id(path: &std::path::Path) -> String {
 }
 
 /// What tells whether a source changed since its recording was committed.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug)]
 pub struct Fingerprint {
     /// Size in bytes.
     pub size: u64,
@@ -161,6 +161,20 @@ pub struct Fingerprint {
     pub mtime_ns: i64,
     /// The entity tag of an object (none for a local file).
     pub etag: Option<String>,
+}
+
+impl Fingerprint {
+    /// Whether the source is the one `committed` was taken from: the same size
+    /// and time, and the same entity tag where both have one (recordings
+    /// committed before tags were kept have none, and are not all redone).
+    pub fn unchanged_since(&self, committed: &Self) -> bool {
+        self.size == committed.size
+            && self.mtime_ns == committed.mtime_ns
+            && match (&self.etag, &committed.etag) {
+                (Some(now), Some(then)) => now == then,
+                _ => true,
+            }
+    }
 }
 
 impl RecordingMeta {
@@ -246,6 +260,21 @@ pub fn json_diff(stored: &Value, requested: &Value) -> Vec<String> {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn entity_tags_count_where_both_sides_have_one() {
+        let print = |mtime_ns, etag: Option<&str>| Fingerprint {
+            size: 10,
+            mtime_ns,
+            etag: etag.map(str::to_owned),
+        };
+        assert!(print(1, Some("a")).unchanged_since(&print(1, Some("a"))));
+        assert!(!print(1, Some("b")).unchanged_since(&print(1, Some("a"))));
+        // Committed before tags were kept, or a local file: size and time decide.
+        assert!(print(1, Some("b")).unchanged_since(&print(1, None)));
+        assert!(!print(2, Some("b")).unchanged_since(&print(1, None)));
+        assert!(print(1, None).unchanged_since(&print(1, None)));
+    }
 
     #[test]
     fn new_root_is_format_1_and_incomplete() {

@@ -169,6 +169,10 @@ impl Mirror {
     /// every few seconds, so that eviction goes by the last use, and a
     /// recording in use outlives [`GRACE`].
     pub fn record_use(&self, rid: &str) {
+        // Only listed recordings: an id from an index is not trusted as a path.
+        if !self.recordings.contains_key(rid) {
+            return;
+        }
         let marker = self.dir.join(CACHE_DIR).join("used").join(rid);
         let _ = fs::OpenOptions::new()
             .create(true)
@@ -245,8 +249,8 @@ fn is_store_object(url: &Url, o: &Object) -> bool {
 
 /// The store's listing, kept in the copy's folder `dir` for the root version
 /// `root_tag` (its entity tag): every ingest rewrites the root when it starts
-/// and when it ends, so a complete store whose root is unchanged holds the
-/// same objects, and each process of a training run (DataLoader workers, DDP
+/// and, naming its run, when it ends, so a complete store whose root is
+/// unchanged holds the same objects, and each process of a training run (DataLoader workers, DDP
 /// ranks) opens it with one request instead of a listing of the whole store.
 fn listing(
     bucket: &Bucket,

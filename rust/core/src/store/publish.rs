@@ -64,8 +64,8 @@ impl Publisher {
     /// Takes the store's lease (waiting for it with `wait`), empties the
     /// store with `overwrite` (the root first), and rebuilds the staging
     /// folder `stage` from the bucket. Without `stage`, the staging folder is
-    /// one per URL in this user's `brainbrr-stage-<uid>` of the temporary
-    /// folder, removed when the publisher ends.
+    /// this process's own in this user's `brainbrr-stage-<uid>` of the
+    /// temporary folder, removed when the publisher ends.
     ///
     /// # Errors
     /// [`StoreError::Locked`] naming the holder, a `stage` folder that is not
@@ -83,8 +83,10 @@ impl Publisher {
             None => {
                 let root = crate::tmp::private("brainbrr-stage")
                     .map_err(|e| StoreError::io(std::env::temp_dir(), e))?;
+                // One per process: a writer that lost its lease to another
+                // (after stalling) must not empty or remove the new writer's.
                 let name = super::rid::encode(format!("{}/{}", url.bucket, url.prefix).as_bytes());
-                let dir = root.join(name);
+                let dir = crate::tmp::process_folder(&root, &name);
                 (dir.clone(), Some(dir))
             }
         };
@@ -185,6 +187,31 @@ impl Publisher {
     /// with `orphans`, deletes the objects of recordings a killed writer left
     /// unpublished (not while delegates may still be publishing).
     fn restage(&self, objects: &[Object], orphans: bool) -> Result<(), StoreError> {
+        let (published, unpublished) = self.split_unpublished(objects);
+        let wanted: Vec<Object> = published
+            .into_iter()
+            .filter(|o| {
+                let rel = self.rel(o);
+                match rel.strip_prefix("recordings/") {
+                    Some(rest) => !rest
+                        .split_once('/')
+                        .is_some_and(|(_, array)| array.starts_with("signal/c/")),
+                    None => rel == "zarr.json",
+                }
+            })
+            .cloned()
+            .collect();
+        if orphans {
+            self.delete(unpublished.into_iter())?;
+        }
+        fetch(&self.bucket, &wanted, &self.stage)?;
+        Ok(())
+    }
+
+    /// `objects` split into those of the store (the objects of committed
+    /// recordings, and all outside a recording) and those of recordings
+    /// without their commit marker (a writer's upload cut short).
+    fn split_unpublished<'o>(&self, objects: &'o [Object]) -> (Vec<&'o Object>, Vec<&'o Object>) {
         let committed: std::collections::HashSet<&str> = objects
             .iter()
             .filter_map(|o| {
@@ -193,22 +220,16 @@ impl Publisher {
                     .filter(|rid| !rid.contains('/'))
             })
             .collect();
-        let (mut wanted, mut unpublished) = (Vec::new(), Vec::new());
-        for o in objects {
-            let rel = self.rel(o);
-            match rel.strip_prefix("recordings/").map(|r| r.split_once('/')) {
-                Some(Some((rid, _))) if !committed.contains(rid) => unpublished.push(o),
-                Some(Some((_, rest))) if rest.starts_with("signal/c/") => {}
-                Some(_) => wanted.push(o.clone()),
-                None if rel == "zarr.json" => wanted.push(o.clone()),
-                None => {}
+        objects.iter().partition(|o| {
+            match self
+                .rel(o)
+                .strip_prefix("recordings/")
+                .map(|r| r.split_once('/'))
+            {
+                Some(Some((rid, _))) => committed.contains(rid),
+                _ => true,
             }
-        }
-        if orphans {
-            self.delete(unpublished.into_iter())?;
-        }
-        fetch(&self.bucket, &wanted, &self.stage)?;
-        Ok(())
+        })
     }
 
     /// Deletes `objects`, the root and commit markers first.
@@ -304,17 +325,18 @@ impl Publisher {
     }
 
     /// The bytes of the store once the staged index and root are published
-    /// (what a reader downloads): the recordings in the bucket and the rest
-    /// as staged.
+    /// (what a reader downloads): the committed recordings in the bucket and
+    /// the rest as staged.
     ///
     /// # Errors
     /// The bucket's errors.
     pub fn store_bytes(&self) -> Result<u64, StoreError> {
         let url = self.bucket.url();
         let recordings = self.bucket.list(&url.key("recordings/"))?;
+        let (published, _) = self.split_unpublished(&recordings);
         let staged = super::store_bytes(&self.stage)
             .saturating_sub(super::dir_size(&self.stage.join("recordings")));
-        Ok(recordings.iter().map(|o| o.size).sum::<u64>() + staged)
+        Ok(published.iter().map(|o| o.size).sum::<u64>() + staged)
     }
 }
 
