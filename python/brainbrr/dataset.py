@@ -19,7 +19,7 @@ import warnings
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, BinaryIO, Literal, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -281,15 +281,17 @@ class ZarrWindowDataset(Dataset[tuple[torch.Tensor, torch.Tensor]]):
             self._reader = self._open_reader()
         return self._reader
 
-    def _checked(self, r: int) -> tuple[str, str, bool]:
+    def _checked(self, r: int, again: bool = False) -> tuple[str, str, bool]:
         """Recording ``r``'s chunk files and whether they are memory-mappable,
         checked (in Rust) against the index, the root and the store id this
-        dataset opened, and with ``verify``, against their checksums."""
-        hit = self._chunks.get(r)
+        dataset opened, and with ``verify``, against their checksums (once);
+        ``again``: checked anew, not taken from the last check."""
+        hit = None if again else self._chunks.get(r)
         if hit is None:
             reader = self._store()
             rid, n = self.rids[r], int(self.n_samples[r])
-            signal, label, raw = reader.recording(rid, n, self.store_id, checksums=self.verify)
+            checksums = self.verify and r not in self._chunks
+            signal, label, raw = reader.recording(rid, n, self.store_id, checksums=checksums)
             if not raw and not self.compressed:
                 self.compressed = True
                 warnings.warn(
@@ -332,30 +334,52 @@ class ZarrWindowDataset(Dataset[tuple[torch.Tensor, torch.Tensor]]):
         n = int(self.n_samples[r])
         shape = (len(self.channels), n) if array == "signal" else (n,)
         dtype = self.dtype if array == "signal" else np.dtype(np.uint8)
-        path = self.chunk_file(r, array)
         if n == 0:
             a = np.zeros(shape, dtype)
-        elif not self._chunks[r][2]:
+        elif not self._checked(r)[2]:
             import zarr
 
+            self._checked(r, again=True)
             node = self.path / "recordings" / self.rids[r] / array
             a = np.asarray(zarr.open_array(node, mode="r")[...])
         else:
-            # mode "c": a private mapping. Pages are shared with the page cache
-            # until written, and torch gets a writable array (no warning). The
-            # shape covers the samples only: a checksum may follow them.
-            try:
-                a = np.memmap(path, dtype=dtype, mode="c", shape=shape)
-            except FileNotFoundError:
-                if self.url is None:
-                    raise
-                # Evicted from the shared cache by another process: fetched again.
-                self._chunks.pop(r, None)
-                a = np.memmap(self.chunk_file(r, array), dtype=dtype, mode="c", shape=shape)
+            with self._open_checked(r, array) as f:
+                # mode "c": a private mapping. Pages are shared with the page cache
+                # until written, and torch gets a writable array (no warning). The
+                # shape covers the samples only: a checksum may follow them.
+                a = np.memmap(f, dtype=dtype, mode="c", shape=shape)
         self._maps[key] = a
         if len(self._maps) > _MAX_OPEN_MAPS:
             self._maps.popitem(last=False)
         return a
+
+    def _open_checked(self, r: int, array: Literal["signal", "label"]) -> BinaryIO:
+        """Recording ``r``'s ``array`` chunk file, opened, then checked: the store
+        may have been rebuilt, or a remote copy evicted, since the last check, so
+        every open is checked anew (the store id too), and the open file is the
+        one that was checked (no link followed, the same file after the check)."""
+        for _ in range(3):
+            path = self.chunk_file(r, array)
+            try:
+                fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+            except FileNotFoundError:
+                # Replaced or evicted: the check says which (and fetches it again).
+                self._checked(r, again=True)
+                continue
+            f = os.fdopen(fd, "rb")
+            try:
+                checked = Path(self._checked(r, again=True)[0 if array == "signal" else 1])
+                now, held = os.stat(checked, follow_symlinks=False), os.fstat(fd)
+            except BaseException:
+                f.close()
+                raise
+            if (now.st_dev, now.st_ino) == (held.st_dev, held.st_ino):
+                return f
+            f.close()
+        raise StoreError(
+            f"{self.path}: recording {self.rids[r]} keeps changing while it is opened "
+            "(is the store being rewritten?)"
+        )
 
     def __len__(self) -> int:
         return int(self._rec.size)

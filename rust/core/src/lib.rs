@@ -15,6 +15,7 @@ pub mod json;
 pub mod labels;
 pub mod mem;
 pub mod montage;
+pub(crate) mod nofollow;
 pub mod preprocess;
 pub mod remote;
 pub mod store;

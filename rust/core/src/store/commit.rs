@@ -102,7 +102,7 @@ pub(crate) fn install(root: &Path, tmp: &Path, dest: &Path) -> Result<(), StoreE
 pub(crate) fn write_file_atomic(root: &Path, dest: &Path, bytes: &[u8]) -> Result<(), StoreError> {
     use std::io::Write;
     let tmp = temp_path(root, "file")?;
-    let written = fs::File::create(&tmp).and_then(|mut f| {
+    let written = crate::nofollow::create_new(&tmp).and_then(|mut f| {
         f.write_all(bytes)?;
         f.sync_all()
     });

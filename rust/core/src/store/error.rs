@@ -156,3 +156,12 @@ impl StoreError {
         }
     }
 }
+
+impl From<crate::nofollow::Refused> for StoreError {
+    fn from((path, why): crate::nofollow::Refused) -> Self {
+        Self::Unsafe {
+            path,
+            reason: why.to_owned(),
+        }
+    }
+}

@@ -410,7 +410,10 @@ impl Store {
     /// [`StoreError::NotAStore`] when there is no index, zarrs errors,
     /// [`StoreError::InvalidIndex`] naming each inconsistency.
     pub fn read_index(&self) -> Result<IndexTables, StoreError> {
-        let meta_path = self.path().join("index").join("zarr.json");
+        let index = self.path().join("index");
+        // Links refused anywhere below: the index names what readers map.
+        crate::nofollow::check_tree(self.path(), &index)?;
+        let meta_path = index.join("zarr.json");
         let doc = read_json(&meta_path)?.ok_or_else(|| StoreError::NotAStore {
             path: self.path().to_owned(),
             reason: "no index/ (no ingest finished)".to_owned(),

@@ -67,7 +67,10 @@ impl WriterLock {
         if let Some(parent) = self.holder.parent() {
             fs::create_dir_all(parent).map_err(|e| StoreError::io(parent, e))?;
         }
-        fs::write(&self.holder, text).map_err(|e| StoreError::io(&self.holder, e))
+        // Replaced, never written through: a link planted at the record's
+        // name must not make the writer overwrite its target.
+        crate::nofollow::replace_file(&self.holder, text.as_bytes())
+            .map_err(|e| StoreError::io(&self.holder, e))
     }
 }
 
@@ -90,7 +93,8 @@ impl Drop for WriterLock {
 fn read_holder(path: &Path) -> String {
     // The holder writes its record right after taking the lock.
     for _ in 0..20 {
-        if let Ok(text) = fs::read_to_string(path.join(TMP_DIR).join(HOLDER)) {
+        let record = crate::nofollow::open(&path.join(TMP_DIR).join(HOLDER));
+        if let Ok(text) = record.and_then(std::io::read_to_string) {
             let text = text.trim();
             if !text.is_empty() {
                 return text.chars().take(200).collect();

@@ -66,23 +66,15 @@ pub(crate) fn codec_layout(array_json: &Value) -> (bool, bool) {
     (raw, crc)
 }
 
-/// Refuses a symbolic link anywhere from `root` down to `path`: a crafted
+/// Refuses a symbolic link from the store's root down to `path`: a crafted
 /// store must not make a reader map a file outside it.
 fn no_links(root: &Path, path: &Path) -> Result<(), String> {
-    let rel = path
-        .strip_prefix(root)
-        .map_err(|_| format!("{} is outside the store", path.display()))?;
-    let mut at = root.to_path_buf();
-    for part in rel.components() {
-        at.push(part);
-        if fs::symlink_metadata(&at).is_ok_and(|m| m.file_type().is_symlink()) {
-            return Err(format!(
-                "{} is a symbolic link; refusing to follow it out of the store",
-                at.display()
-            ));
-        }
-    }
-    Ok(())
+    crate::nofollow::check_below(root, path).map_err(|(at, why)| {
+        format!(
+            "{} is {why}; refusing to follow it out of the store",
+            at.display()
+        )
+    })
 }
 
 impl Store {
@@ -270,17 +262,21 @@ impl Store {
         }
     }
 
+    /// Array `name` of committed recording `rid`, every file it reads (its
+    /// metadata, its chunks) below the store without a link on the way.
     fn open_array(&self, rid: &str, name: &str) -> Result<Array<FilesystemStore>, StoreError> {
         validate_rid(rid)?;
         self.local(rid, &[name])?;
-        if read_recording_meta(&self.recording_dir(rid))?.is_none() {
+        let dir = self.recording_dir(rid);
+        crate::nofollow::check_tree(self.path(), &dir)?;
+        if read_recording_meta(&dir)?.is_none() {
             return Err(StoreError::NotCommitted {
                 path: self.path().to_owned(),
                 rid: rid.to_owned(),
             });
         }
         Array::open(self.zarr_store(), &format!("/recordings/{rid}/{name}"))
-            .map_err(|e| StoreError::zarr(self.recording_dir(rid).join(name), e))
+            .map_err(|e| StoreError::zarr(dir.join(name), e))
     }
 
     /// The file of the single chunk of `recordings/<rid>/<array>` (`signal` or

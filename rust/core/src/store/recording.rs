@@ -200,7 +200,10 @@ impl Store {
     }
 
     /// Every committed recording and its metadata, by id. Reads only the
-    /// `recordings/*/zarr.json` files; directories without a commit marker are skipped.
+    /// `recordings/*/zarr.json` files; directories without a commit marker are
+    /// skipped, and so are those with a symbolic link anywhere in their tree:
+    /// never read through, such a recording is not current, and an ingest
+    /// redoes it (replacing the link, never writing through it).
     ///
     /// # Errors
     /// I/O errors listing `recordings/`, a committed `zarr.json` that does not parse.
@@ -208,6 +211,9 @@ impl Store {
         let dir = super::own_dir(self.path(), "recordings")?;
         let mut out = BTreeMap::new();
         for (rid, path) in list_dirs(&dir)? {
+            if crate::nofollow::check_tree(self.path(), &path).is_err() {
+                continue;
+            }
             if let Some(meta) = read_recording_meta(&path)? {
                 out.insert(rid, meta);
             }
