@@ -8,6 +8,7 @@ one built from the same files on disk.
 from __future__ import annotations
 
 import json
+import re
 import os
 import shutil
 import tempfile
@@ -411,3 +412,144 @@ def test_a_writer_killed_mid_upload_resumes(s3: S3, small_corpus_template: Path,
     pulled = tmp_path / "pulled.zarr"
     assert run_cli("brainbrr", "pull", s3.url("cache.zarr"), pulled).returncode == 0
     assert_same_store(tmp_path / "local.zarr", pulled)
+
+
+# --- Hostile caches, buckets and kills (issue 20, cases 1, 3 and 9) ---------------
+
+
+@pytest.mark.parametrize("planted", ["a link", "another user's folder"])
+def test_a_shared_cache_never_leads_writes_or_evictions_elsewhere(
+    remote_store: tuple[S3, Path, str], tmp_path: Path, planted: str
+) -> None:
+    """Another user of a shared cache folder plants the store's copy folder ahead of us."""
+    from brainbrr import ZarrWindowDataset
+
+    _, _, url = remote_store
+    cache = tmp_path / "cache"
+    ZarrWindowDataset(url, cache_dir=tmp_path / "probe")
+    [probe] = (tmp_path / "probe").glob("*/*")  # <bucket~prefix>/<store id>, as predictable as the store id
+    copy = cache / probe.relative_to(tmp_path / "probe")
+    victim = tmp_path / "victim"
+    for project in ("projectA", "projectB"):
+        (victim / project).mkdir(parents=True)
+        (victim / project / "thesis.tex").write_text("years of work")
+    copy.mkdir(parents=True)
+    if planted == "a link":
+        (copy / "recordings").symlink_to(victim, target_is_directory=True)
+    else:
+        if os.geteuid() != 0:
+            pytest.skip("making a folder of another user needs root")
+        os.chown(copy.parent, 4242, 4242)
+    with pytest.raises(PermissionError, match="not a folder of this user"):
+        ds = ZarrWindowDataset(url, cache_dir=cache, cache_bytes=10**6)
+        for i in range(len(ds)):
+            ds[i]
+    assert sorted(p.relative_to(victim).as_posix() for p in victim.rglob("*")) == [
+        "projectA",
+        "projectA/thesis.tex",
+        "projectB",
+        "projectB/thesis.tex",
+    ]
+
+
+def _damage_in_place(chunk: Path) -> bytes:
+    """Flip a byte of ``chunk`` keeping its size and time, as a kill between a rename and
+    its check, or a planted copy, would leave it; returns the original bytes."""
+    before, st = chunk.read_bytes(), chunk.stat()
+    damaged = bytearray(before)
+    damaged[100] ^= 0xFF
+    chunk.write_bytes(bytes(damaged))
+    os.utime(chunk, ns=(st.st_atime_ns, st.st_mtime_ns))
+    return before
+
+
+def test_a_damaged_copy_in_the_cache_is_fetched_again_not_served(
+    remote_store: tuple[S3, Path, str], tmp_path: Path
+) -> None:
+    import torch
+
+    from brainbrr import ZarrWindowDataset
+
+    _, store, url = remote_store
+    cache = tmp_path / "cache"
+    local = ZarrWindowDataset(store)
+    first = ZarrWindowDataset(url, cache_dir=cache)
+    for i in range(len(first)):
+        first[i]
+    chunks = sorted(cache.rglob("recordings/*/signal/c/0/0"))
+    want = {c: _damage_in_place(c) for c in chunks}
+    again = ZarrWindowDataset(url, cache_dir=cache)  # a new training run on the same cache
+    for i in range(len(local)):
+        assert torch.equal(again[i][0], local[i][0]), i
+    assert all(c.read_bytes() == b for c, b in want.items())
+
+
+def test_pull_never_keeps_a_damaged_chunk(remote_store: tuple[S3, Path, str], tmp_path: Path) -> None:
+    s3, store, url = remote_store
+    out = tmp_path / "pulled.zarr"
+    assert run_cli("brainbrr", "pull", url, out).returncode == 0
+    chunk = next(out.glob("recordings/*/signal/c/0/0"))
+    want = _damage_in_place(chunk)
+    again = run_cli("brainbrr", "pull", url, out)
+    assert again.returncode == 0, again.stderr
+    assert chunk.read_bytes() == want
+    assert run_cli("brainbrr", "verify", out).returncode == 0
+    # A damaged object: the pull fails naming it, and nothing is left under its name.
+    key = f"cache.zarr/{chunk.relative_to(out).as_posix()}"
+    client = s3.client()
+    client.put_object(Bucket=s3.bucket, Key=key, Body=_flipped(want))
+    fresh = tmp_path / "fresh.zarr"
+    proc = run_cli("brainbrr", "pull", url, fresh)
+    assert proc.returncode == 2 and key in proc.stderr and "checksum" in proc.stderr, proc.stderr
+    assert not (fresh / chunk.relative_to(out)).exists()
+
+
+def _flipped(data: bytes) -> bytes:
+    out = bytearray(data)
+    out[100] ^= 0xFF
+    return bytes(out)
+
+
+def test_pull_killed_at_random_points_then_rerun_equals_the_store(
+    remote_store: tuple[S3, Path, str], tmp_path: Path
+) -> None:
+    import random
+    import signal
+    import subprocess
+
+    from tests.conftest import BIN
+
+    _, store, url = remote_store
+    out = tmp_path / "pulled.zarr"
+    rng = random.Random(20)
+    for _ in range(8):
+        proc = subprocess.Popen([str(BIN / "brainbrr"), "pull", url, str(out)], stdout=subprocess.DEVNULL)
+        time.sleep(rng.uniform(0.05, 0.6))
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+    assert run_cli("brainbrr", "pull", url, out).returncode == 0
+    assert_same_store(store, out)
+    assert run_cli("brainbrr", "verify", out).returncode == 0
+
+
+@pytest.mark.parametrize("odd", ["notes//readme.txt", "notes/./readme.txt", "a/../b.txt"])
+def test_one_odd_key_never_blocks_a_bucket(
+    s3: S3, small_corpus_template: Path, tmp_path: Path, odd: str
+) -> None:
+    """A key that names no file: skipped with a warning in a source, refused by name in a store."""
+    from brainbrr import BrainbrrError, ZarrWindowDataset
+
+    s3.upload_tree(small_corpus_template, "tusz")
+    client = s3.client()
+    client.put_object(Bucket=s3.bucket, Key=f"tusz/{odd}", Body=b"stray")
+    proc, summary = run_ingest(s3.url("tusz"), tmp_path / "s.zarr")
+    assert proc.returncode == 0 and summary is not None, proc.stderr
+    assert summary["ingested"] == 4
+    assert [w for w in summary["warnings"] if odd in w[0]], summary["warnings"]
+    # In a store: refused by name, by the dataset and by pull.
+    s3.upload_tree(tmp_path / "s.zarr", "cache.zarr")
+    client.put_object(Bucket=s3.bucket, Key=f"cache.zarr/{odd}", Body=b"stray")
+    with pytest.raises(BrainbrrError, match=re.escape(odd)):
+        ZarrWindowDataset(s3.url("cache.zarr"), cache_dir=tmp_path / "cache")
+    pulled = run_cli("brainbrr", "pull", s3.url("cache.zarr"), tmp_path / "pulled")
+    assert pulled.returncode == 2 and odd in pulled.stderr, pulled.stderr

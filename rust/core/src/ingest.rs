@@ -84,6 +84,9 @@ pub enum Event {
     },
 }
 
+/// A warning: the path (or URL, or `""` for the store as a whole) and what looked wrong.
+pub type Warning = (String, String);
+
 /// What an ingest did, and what the store now holds. (A batch of a
 /// distributed ingest returns one with only its recordings' fields filled.)
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]

@@ -58,6 +58,14 @@ pub enum RemoteError {
         /// The object's URL.
         url: String,
     },
+    /// A downloaded object failed its check (a checksum that differs).
+    #[error("{url}: {reason}")]
+    Damaged {
+        /// The object's URL.
+        url: String,
+        /// What the check found.
+        reason: String,
+    },
     /// Any other failure, after the client's retries.
     #[error("{url}: {reason}")]
     Other {
@@ -173,6 +181,15 @@ pub struct Object {
     pub mtime_ns: i64,
     /// Entity tag: changes whenever the object is written with other bytes.
     pub etag: Option<String>,
+}
+
+/// What a listing found.
+#[derive(Debug, Clone, Default)]
+pub struct Listing {
+    /// The objects, in key order.
+    pub objects: Vec<Object>,
+    /// Keys with an empty, `.` or `..` segment: they name no local file.
+    pub odd: Vec<String>,
 }
 
 /// A client for one bucket. Cheap to clone; every call blocks the calling
@@ -300,31 +317,85 @@ impl Bucket {
         }
     }
 
-    /// Every object under `prefix` (a key prefix ending in `/`, or empty), in key order.
+    /// Every object under `prefix` (a key prefix ending in `/`, or empty), in
+    /// key order, and apart, the keys that name no file (an empty, `.` or `..`
+    /// segment, as `notes//readme.txt`): the client refuses a whole page of a
+    /// listing for one such key, so that page is listed again in smaller
+    /// pages until the key stands alone and can be stepped over (a few more
+    /// requests per odd key, none without one).
     ///
     /// # Errors
     /// A missing bucket, denied access, or a failure after retries.
-    pub fn list(&self, prefix: &str) -> Result<Vec<Object>, RemoteError> {
+    pub fn listing(&self, prefix: &str) -> Result<Listing, RemoteError> {
+        use object_store::list::{PaginatedListOptions, PaginatedListStore};
+        const PAGE: usize = 1000;
         let store = self.store.clone();
-        let p = self.key(prefix.trim_end_matches('/'))?;
-        let mut out: Vec<Object> = runtime()
-            .block_on(async move {
-                let mut stream = store.list(Some(&p));
-                let mut out = Vec::new();
-                while let Some(meta) = stream.next().await {
-                    let meta = meta?;
-                    out.push(Object {
-                        key: meta.location.to_string(),
-                        size: meta.size,
-                        mtime_ns: meta.last_modified.timestamp_nanos_opt().unwrap_or(0),
-                        etag: meta.e_tag,
-                    });
+        let within = (!prefix.is_empty()).then(|| prefix.to_owned());
+        let listed = runtime().block_on(async move {
+            let mut listing = Listing::default();
+            let (mut after, mut page): (Option<String>, usize) = (None, PAGE);
+            loop {
+                let opts = PaginatedListOptions {
+                    offset: after.clone(),
+                    max_keys: Some(page),
+                    ..PaginatedListOptions::default()
+                };
+                match store.list_paginated(within.as_deref(), opts).await {
+                    Ok(got) => {
+                        let objects = got.result.objects;
+                        if let Some(last) = objects.last() {
+                            after = Some(last.location.to_string());
+                        }
+                        listing
+                            .objects
+                            .extend(objects.into_iter().map(|meta| Object {
+                                key: meta.location.to_string(),
+                                size: meta.size,
+                                mtime_ns: meta.last_modified.timestamp_nanos_opt().unwrap_or(0),
+                                etag: meta.e_tag,
+                            }));
+                        if got.page_token.is_none() {
+                            return Ok(listing);
+                        }
+                        page = PAGE;
+                    }
+                    Err(object_store::Error::InvalidPath {
+                        source:
+                            object_store::path::Error::EmptySegment { path }
+                            | object_store::path::Error::BadSegment { path, .. },
+                    }) if page == 1 => {
+                        after = Some(path.clone());
+                        listing.odd.push(path);
+                        page = PAGE;
+                    }
+                    Err(object_store::Error::InvalidPath { .. }) if page > 1 => page /= 2,
+                    Err(e) => return Err(e),
                 }
-                Ok::<_, object_store::Error>(out)
-            })
-            .map_err(|e| self.error(prefix, e))?;
-        out.sort_by(|a, b| a.key.cmp(&b.key));
-        Ok(out)
+            }
+        });
+        let mut listing = listed.map_err(|e| self.error(prefix, e))?;
+        listing.objects.sort_by(|a, b| a.key.cmp(&b.key));
+        Ok(listing)
+    }
+
+    /// Every object under `prefix` (as [`Bucket::listing`]), where no key may
+    /// name no file: what brainbrr reads as a store or writes to.
+    ///
+    /// # Errors
+    /// The listing's; [`RemoteError::Url`] naming a key with an empty, `.` or
+    /// `..` segment (nothing brainbrr writes has one, and it is never silently
+    /// left out of a copy).
+    pub fn list(&self, prefix: &str) -> Result<Vec<Object>, RemoteError> {
+        let listing = self.listing(prefix)?;
+        match listing.odd.first() {
+            Some(odd) => Err(RemoteError::Url {
+                url: self.url.of_key(odd),
+                reason: "a key with an empty, '.' or '..' segment names no file; \
+                         remove the object (brainbrr never writes one)"
+                    .to_owned(),
+            }),
+            None => Ok(listing.objects),
+        }
     }
 
     /// The whole object `key`, or `None` when there is none.
@@ -342,19 +413,28 @@ impl Bucket {
     }
 
     /// Downloads `key` to `path` (its folder must exist) and gives the file the
-    /// object's modification time. The bytes go to a temporary beside `path`,
-    /// renamed over it when complete, so a reader never sees part of a file.
-    /// Returns the object's size.
-    pub async fn download(&self, key: &str, path: &Path) -> Result<u64, RemoteError> {
+    /// object's modification time. The bytes go to a new temporary beside
+    /// `path`, checked by `check` when given, and renamed over `path` only
+    /// then: a reader (or a process killed at any point) never leaves part of
+    /// a file, or a damaged one, under the name. Returns the object's size.
+    pub async fn download(
+        &self,
+        key: &str,
+        path: &Path,
+        check: Option<&Check>,
+    ) -> Result<u64, RemoteError> {
         let mut last = None;
         for attempt in 0..3 {
             if attempt > 0 {
                 tokio::time::sleep(Duration::from_millis(200 << attempt)).await;
             }
-            match self.download_once(key, path).await {
+            match self.download_once(key, path, check).await {
                 Ok(size) => return Ok(size),
-                // A body that broke off is worth a new request; a refusal is not.
-                Err(e @ RemoteError::Other { .. }) => last = Some(e),
+                // A body that broke off, or arrived damaged, is worth a new
+                // request; a refusal is not.
+                Err(e @ (RemoteError::Other { .. } | RemoteError::Damaged { .. })) => {
+                    last = Some(e);
+                }
                 Err(e) => return Err(e),
             }
         }
@@ -364,7 +444,12 @@ impl Bucket {
         }))
     }
 
-    async fn download_once(&self, key: &str, path: &Path) -> Result<u64, RemoteError> {
+    async fn download_once(
+        &self,
+        key: &str,
+        path: &Path,
+        check: Option<&Check>,
+    ) -> Result<u64, RemoteError> {
         let local = |source| RemoteError::Local {
             path: path.to_owned(),
             source,
@@ -376,7 +461,7 @@ impl Bucket {
             .map_err(|e| self.error(key, e))?;
         let mtime = got.meta.last_modified;
         let tmp = tmp_beside(path);
-        let mut file = tokio::fs::File::create(&tmp).await.map_err(local)?;
+        let mut file = tokio::fs::File::from_std(crate::nofollow::create_new(&tmp).map_err(local)?);
         let mut stream = got.into_stream();
         let mut size = 0u64;
         let result = async {
@@ -392,6 +477,12 @@ impl Bucket {
                     u64::try_from(mtime.timestamp_nanos_opt().unwrap_or(0)).unwrap_or(0),
                 );
             file.set_modified(when).map_err(local)?;
+            if let Some(check) = check {
+                check(&tmp).map_err(|reason| RemoteError::Damaged {
+                    url: self.url.of_key(key),
+                    reason,
+                })?;
+            }
             std::fs::rename(&tmp, path).map_err(local)
         }
         .await;
@@ -488,6 +579,10 @@ impl Bucket {
         runtime().block_on(f)
     }
 }
+
+/// A check of a downloaded file before it takes its name: a sentence saying
+/// what is wrong.
+pub type Check = dyn Fn(&Path) -> Result<(), String> + Send + Sync;
 
 /// A temporary name beside `path`, unique to this process and call.
 pub(crate) fn tmp_beside(path: &Path) -> PathBuf {

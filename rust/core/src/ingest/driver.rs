@@ -59,7 +59,7 @@ impl Driver {
     ) -> Result<Self> {
         let t0 = Instant::now();
         cfg.validate()?;
-        let (sources, bucket) = find_sources(source, opts)?;
+        let (sources, bucket, warnings) = find_sources(source, opts)?;
         let run = crate::store::new_store_id(out);
         let (store, publisher) = open_store(source, out, cfg, opts, &run)?;
         let (current, queue) = plan(&store, &sources, &cfg.hash())?;
@@ -68,6 +68,7 @@ impl Driver {
             store: out.to_owned(),
             found: sources.len(),
             current,
+            warnings,
             ..Summary::default()
         };
         Ok(Self {

@@ -30,8 +30,9 @@ pub struct RemoteFile {
 
 /// Every `*.edf`/`*.bdf` object under `url` (or only those in `files`, paths
 /// relative to `url`), with the objects beside it that share its stem, sorted
-/// by relative path. A key with an empty, `.` or `..` segment is not a
-/// recording (it has no one local path); it is left out.
+/// by relative path; and a warning `(url, why)` for each key left out because
+/// it has an empty, `.` or `..` segment (no one local path: a stray object
+/// must not make the corpus unreadable).
 ///
 /// # Errors
 /// The listing's error (missing bucket, denied access); a listed file that is
@@ -40,9 +41,18 @@ pub fn discover_remote(
     bucket: &Bucket,
     files: Option<&[String]>,
     layout: &PathLayout,
-) -> Result<Vec<SourceFile>, RemoteError> {
+) -> Result<(Vec<SourceFile>, Vec<super::Warning>), RemoteError> {
     let url = bucket.url();
-    let objects = bucket.list(&url.dir())?;
+    let listing = bucket.listing(&url.dir())?;
+    let warnings = listing
+        .odd
+        .iter()
+        .map(|key| {
+            let why = "left out: its key has an empty, '.' or '..' segment (it names no file)";
+            (url.of_key(key), why.to_owned())
+        })
+        .collect();
+    let objects = listing.objects;
     // Objects by (folder, stem), so each EDF finds its annotations.
     let mut beside: BTreeMap<(&str, &str), Vec<&str>> = BTreeMap::new();
     for o in &objects {
@@ -89,7 +99,7 @@ pub fn discover_remote(
         }
     }
     found.sort_by(|a, b| a.rel.cmp(&b.rel));
-    Ok(found)
+    Ok((found, warnings))
 }
 
 impl RemoteFile {
@@ -195,7 +205,7 @@ impl<'q> Stager<'q> {
                 let all = remote.keys.iter().map(|key| {
                     let name = key.rsplit_once('/').map_or(key.as_str(), |(_, n)| n);
                     let (bucket, path) = (bucket.clone(), folder.join(name));
-                    async move { bucket.download(key, &path).await }
+                    async move { bucket.download(key, &path, None).await }
                 });
                 for r in futures::future::join_all(all).await {
                     r?;

@@ -79,12 +79,12 @@ pub fn ingest(
 }
 
 /// The recordings to ingest: the list's, or every one under `source` (a
-/// folder, or an `s3://` URL whose objects are listed), and the bucket of a
-/// remote source.
+/// folder, or an `s3://` URL whose objects are listed), the bucket of a
+/// remote source, and warnings `(path, why)` about what was left out.
 pub(super) fn find_sources(
     source: &Path,
     opts: &IngestOptions,
-) -> Result<(Vec<SourceFile>, Option<Bucket>)> {
+) -> Result<(Vec<SourceFile>, Option<Bucket>, Vec<super::Warning>)> {
     opts.layout.check().map_err(IngestError::Config)?;
     if let Some(url) = source_url(source)? {
         let files = match &opts.files {
@@ -92,8 +92,8 @@ pub(super) fn find_sources(
             None => None,
         };
         let bucket = Bucket::open(&url)?;
-        let found = discover_remote(&bucket, files.as_deref(), &opts.layout)?;
-        return Ok((found, Some(bucket)));
+        let (found, warnings) = discover_remote(&bucket, files.as_deref(), &opts.layout)?;
+        return Ok((found, Some(bucket), warnings));
     }
     let (found, path) = match &opts.files {
         Some(list) => (from_list(source, list, &opts.layout), list),
@@ -103,7 +103,7 @@ pub(super) fn find_sources(
         path: path.clone(),
         source: e,
     })?;
-    Ok((found, None))
+    Ok((found, None, Vec::new()))
 }
 
 /// The object-storage side of a run: remote sources staged ahead, a remote

@@ -16,6 +16,7 @@
 
 use std::collections::{BTreeMap, HashSet};
 use std::fs;
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -27,7 +28,7 @@ use super::StoreError;
 use super::commit::TMP_DIR;
 use super::read::codec_layout;
 use super::recording::CRC_LEN;
-use crate::remote::{Bucket, Object, RemoteError, Url, is_plain_segment};
+use crate::remote::{Bucket, Check, Object, RemoteError, Url, is_plain_segment};
 
 /// Objects fetched at once.
 const IN_FLIGHT: usize = 16;
@@ -77,9 +78,18 @@ impl Mirror {
             .filter(|id| is_plain_segment(id) && !id.contains('/'))
             .unwrap_or("no-store-id");
         let place = super::rid::encode(format!("{}/{}", url.bucket, url.prefix).as_bytes());
-        let dir = cache.join(place).join(store_id);
-        fs::create_dir_all(dir.join(CACHE_DIR).join("used"))
-            .map_err(|e| StoreError::io(&dir, e))?;
+        // The cache folder may be shared: below it, every folder must be this
+        // user's own (another's could hold planted files or links).
+        fs::create_dir_all(cache).map_err(|e| StoreError::io(cache, e))?;
+        let rel = Path::new(&place).join(store_id);
+        for own in [
+            Path::new(CACHE_DIR).join("used"),
+            PathBuf::from("recordings"),
+        ] {
+            crate::nofollow::own_dirs(cache, &rel.join(own))
+                .map_err(|(p, e)| StoreError::io(p, e))?;
+        }
+        let dir = cache.join(rel);
         let mut recordings: BTreeMap<String, Vec<Object>> = BTreeMap::new();
         let mut now = Vec::new();
         let complete =
@@ -154,9 +164,7 @@ impl Mirror {
             .cloned()
             .collect();
         self.record_use(rid);
-        let fetched = fetch(&self.bucket, &objects, &self.dir)?;
-        if !fetched.is_empty() {
-            check_chunks(self.bucket.url(), &self.dir, &fetched)?;
+        if !fetch(&self.bucket, &objects, &self.dir)?.is_empty() {
             self.evict(rid)?;
         }
         let mut current = self.current.lock().unwrap_or_else(|p| p.into_inner());
@@ -177,6 +185,7 @@ impl Mirror {
         let _ = fs::OpenOptions::new()
             .create(true)
             .append(true)
+            .custom_flags(libc::O_NOFOLLOW)
             .open(&marker)
             .and_then(|f| f.set_modified(SystemTime::now()));
     }
@@ -261,9 +270,11 @@ fn listing(
     let kept = dir.join(CACHE_DIR).join("listing.json");
     let cacheable = complete && !root_tag.is_empty();
     if cacheable
-        && let Some(objects) = fs::read(&kept)
+        && let Some(objects) = crate::nofollow::open(&kept)
             .ok()
-            .and_then(|b| serde_json::from_slice::<KeptListing>(&b).ok())
+            .and_then(|f| {
+                serde_json::from_reader::<_, KeptListing>(std::io::BufReader::new(f)).ok()
+            })
             .filter(|k| k.root_etag == root_tag)
             .map(|k| k.objects)
     {
@@ -295,97 +306,127 @@ struct KeptListing {
     objects: Vec<Object>,
 }
 
-/// Checks the CRC-32C of each chunk among `objects` (copied under `dir`) whose
-/// array ends with one; a chunk that differs is removed.
-fn check_chunks(url: &Url, dir: &Path, objects: &[Object]) -> Result<(), StoreError> {
-    for o in objects {
-        let rel = rel_key(url, &o.key);
-        let Some((array, _)) = rel.split_once("/c/") else {
-            continue;
-        };
-        let doc: Value = fs::read(dir.join(array).join("zarr.json"))
-            .ok()
-            .and_then(|b| serde_json::from_slice(&b).ok())
-            .unwrap_or(Value::Null);
-        if !codec_layout(&doc).1 {
-            continue;
-        }
-        let path = dir.join(rel);
-        let chunk = super::Chunk {
-            data_bytes: fs::metadata(&path).map_or(0, |m| m.len().saturating_sub(CRC_LEN as u64)),
-            path: path.clone(),
-            raw: true,
-            crc: true,
-        };
-        if let Err(reason) = super::Store::check_checksum(&chunk) {
-            let _ = fs::remove_file(&path);
-            return Err(StoreError::Mismatch {
-                path: PathBuf::from(url.of_key(&o.key)),
-                reason,
-            });
-        }
-    }
-    Ok(())
-}
-
 fn rel_key<'k>(url: &Url, key: &'k str) -> &'k str {
     url.rel(key).unwrap_or(key)
 }
 
-/// Downloads each of `objects` whose local copy under `dir` is missing or
-/// differs in size or modification time, `IN_FLIGHT` at a time; returns
-/// those downloaded.
+/// The check of the chunk `rel` (a key relative to the store) copied under
+/// `dir`, when its array's metadata (already current there) says its chunks
+/// end with a CRC-32C; `None` for other objects.
+fn chunk_check(dir: &Path, rel: &str) -> Option<Box<Check>> {
+    let (array, _) = rel.split_once("/c/")?;
+    let doc: Value = crate::nofollow::open(&dir.join(array).join("zarr.json"))
+        .ok()
+        .and_then(|f| serde_json::from_reader(std::io::BufReader::new(f)).ok())?;
+    codec_layout(&doc).1.then(|| {
+        Box::new(|path: &Path| {
+            let data_bytes = fs::symlink_metadata(path)
+                .map_err(|e| format!("{}: {e}", path.display()))?
+                .len()
+                .checked_sub(CRC_LEN as u64)
+                .ok_or_else(|| format!("{}: shorter than its checksum", path.display()))?;
+            let chunk = super::Chunk {
+                path: path.to_owned(),
+                data_bytes,
+                raw: true,
+                crc: true,
+            };
+            super::Store::check_checksum(&chunk).map(drop)
+        }) as Box<Check>
+    })
+}
+
+/// Makes the copies under `dir` of `objects` current, `IN_FLIGHT` at a time,
+/// and returns those downloaded. A copy is reused when it is a file of the
+/// object's size and modification time; every chunk that ends with a CRC-32C
+/// is checked before it is used: a download before it is renamed into place
+/// (so no process killed at any point leaves a damaged chunk under its
+/// name), a reused copy once (one that differs is downloaded again). Array
+/// metadata goes first, since it says which chunks carry a checksum. No
+/// folder or file is reached through a link.
+///
+/// # Errors
+/// Download errors; [`StoreError::Mismatch`] naming an object whose download
+/// fails its checksum (nothing is left under its name).
 pub(crate) fn fetch(
     bucket: &Bucket,
     objects: &[Object],
     dir: &Path,
 ) -> Result<Vec<Object>, StoreError> {
+    let url = bucket.url();
+    let (chunks, meta): (Vec<&Object>, Vec<&Object>) = objects
+        .iter()
+        .partition(|o| rel_key(url, &o.key).contains("/c/"));
+    let mut fetched = download_stale(bucket, &meta, dir, |_| None)?;
+    fetched.extend(download_stale(bucket, &chunks, dir, |rel| {
+        chunk_check(dir, rel)
+    })?);
+    Ok(fetched)
+}
+
+fn download_stale(
+    bucket: &Bucket,
+    objects: &[&Object],
+    dir: &Path,
+    check: impl Fn(&str) -> Option<Box<Check>>,
+) -> Result<Vec<Object>, StoreError> {
     use futures::StreamExt;
     let url = bucket.url();
-    let stale: Vec<(&Object, PathBuf)> = objects
-        .iter()
-        .map(|o| (o, dir.join(rel_key(url, &o.key))))
-        .filter(|(o, path)| !same_file(path, o))
-        .collect();
-    if stale.is_empty() {
-        return Ok(Vec::new());
+    let mut stale: Vec<(&Object, PathBuf, Option<Box<Check>>)> = Vec::new();
+    for o in objects {
+        let rel = rel_key(url, &o.key);
+        crate::nofollow::check_below(dir, &dir.join(rel))?;
+        let path = dir.join(rel);
+        let check = check(rel);
+        let current = same_file(&path, o) && check.as_ref().is_none_or(|c| c(&path).is_ok());
+        if !current {
+            stale.push((o, path, check));
+        }
     }
-    for (_, path) in &stale {
-        if let Some(parent) = path.parent() {
-            fs::create_dir_all(parent).map_err(|e| StoreError::io(parent, e))?;
+    for (_, path, _) in &stale {
+        if let Some(parent) = path.parent().and_then(|p| p.strip_prefix(dir).ok()) {
+            crate::nofollow::own_dirs(dir, parent).map_err(|(p, e)| StoreError::io(p, e))?;
         }
     }
     let results: Vec<Result<u64, RemoteError>> = bucket.block_on(
-        futures::stream::iter(stale.iter().map(|(o, path)| bucket.download(&o.key, path)))
-            .buffer_unordered(IN_FLIGHT)
-            .collect(),
+        futures::stream::iter(
+            stale
+                .iter()
+                .map(|(o, path, check)| bucket.download(&o.key, path, check.as_deref())),
+        )
+        .buffer_unordered(IN_FLIGHT)
+        .collect(),
     );
     for r in results {
-        r?;
+        match r {
+            Ok(_) => {}
+            Err(RemoteError::Damaged { url, reason }) => {
+                return Err(StoreError::Mismatch {
+                    path: PathBuf::from(url),
+                    reason,
+                });
+            }
+            Err(e) => return Err(e.into()),
+        }
     }
-    Ok(stale.into_iter().map(|(o, _)| o.clone()).collect())
+    Ok(stale.into_iter().map(|(o, _, _)| o.clone()).collect())
 }
 
-/// Whether `path` holds `o` already (same size and modification time).
+/// Whether `path` holds `o` already: a file (not a link) of the same size and
+/// modification time.
 fn same_file(path: &Path, o: &Object) -> bool {
-    fs::metadata(path).is_ok_and(|m| {
+    fs::symlink_metadata(path).is_ok_and(|m| {
         let mtime = m
             .modified()
             .ok()
             .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
             .map_or(-1, |d| d.as_nanos() as i64);
-        m.len() == o.size && mtime == o.mtime_ns
+        m.is_file() && m.len() == o.size && mtime == o.mtime_ns
     })
 }
 
 fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
-    let tmp = crate::remote::tmp_beside(path);
-    fs::write(&tmp, bytes)
-        .and_then(|()| fs::rename(&tmp, path))
-        .map_err(|e| {
-            let _ = fs::remove_file(&tmp);
-            StoreError::io(path, e)
-        })
+    crate::nofollow::replace_file(path, bytes).map_err(|e| StoreError::io(path, e))
 }
 
 /// What [`pull`] did.
@@ -430,10 +471,10 @@ pub fn pull(url: &Url, out: &Path) -> Result<Pulled, StoreError> {
             });
         }
     }
+    fs::create_dir_all(out).map_err(|e| StoreError::io(out, e))?;
     let (rest, root): (Vec<Object>, Vec<Object>) =
         objects.iter().cloned().partition(|o| o.key != root.key);
     let mut fetched = fetch(&bucket, &rest, out)?;
-    check_chunks(url, out, &fetched)?;
     fetched.extend(fetch(&bucket, &root, out)?);
     Ok(Pulled {
         objects: objects.len(),
