@@ -226,6 +226,8 @@ class ZarrWindowDataset(Dataset[tuple[torch.Tensor, torch.Tensor]]):
 
         self._maps: OrderedDict[tuple[int, str], np.ndarray] = OrderedDict()
         self._chunks: dict[int, tuple[str, str, bool]] = {}
+        #: Chunk files checked, by path: their identity when checked (see ``_open_checked``).
+        self._checked_files: dict[str, tuple[int, ...]] = {}
         self._reader: _native.StoreReader | None = reader
         self._gatherers: dict[str, _native.WindowGatherer] = {}
         self._in_use: set[str] = set()
@@ -305,8 +307,11 @@ class ZarrWindowDataset(Dataset[tuple[torch.Tensor, torch.Tensor]]):
 
     def chunk_file(self, r: int, array: Literal["signal", "label"] = "signal") -> Path:
         """The chunk file of ``array`` of recording ``r`` (absent when empty), checked."""
+        return Path(self._chunk_path(r, array))
+
+    def _chunk_path(self, r: int, array: Literal["signal", "label"]) -> str:
         signal, label, _ = self._checked(r)
-        return Path(signal if array == "signal" else label)
+        return signal if array == "signal" else label
 
     def _note_use(self, recordings: Iterable[int]) -> None:
         """Remember that ``recordings`` were read; every ``USE_RECORD_S`` seconds, tell a
@@ -354,12 +359,13 @@ class ZarrWindowDataset(Dataset[tuple[torch.Tensor, torch.Tensor]]):
         return a
 
     def _open_checked(self, r: int, array: Literal["signal", "label"]) -> BinaryIO:
-        """Recording ``r``'s ``array`` chunk file, opened, then checked: the store
-        may have been rebuilt, or a remote copy evicted, since the last check, so
-        every open is checked anew (the store id too), and the open file is the
-        one that was checked (no link followed, the same file after the check)."""
+        """Recording ``r``'s ``array`` chunk file, opened (no link followed) and known
+        to be a file that was checked: the store may have been rebuilt, or a remote
+        copy evicted, since the last check. A file seen before (same device, inode,
+        size and times) was checked then; any other is checked anew, the store id
+        too, and used only if the checked path is still the file opened."""
         for _ in range(3):
-            path = self.chunk_file(r, array)
+            path = self._chunk_path(r, array)
             try:
                 fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
             except FileNotFoundError:
@@ -368,12 +374,16 @@ class ZarrWindowDataset(Dataset[tuple[torch.Tensor, torch.Tensor]]):
                 continue
             f = os.fdopen(fd, "rb")
             try:
-                checked = Path(self._checked(r, again=True)[0 if array == "signal" else 1])
-                now, held = os.stat(checked, follow_symlinks=False), os.fstat(fd)
+                held = _identity(os.fstat(fd))
+                if self._checked_files.get(path) == held:
+                    return f
+                checked = self._checked(r, again=True)[0 if array == "signal" else 1]
+                now = _identity(os.stat(checked, follow_symlinks=False))
             except BaseException:
                 f.close()
                 raise
-            if (now.st_dev, now.st_ino) == (held.st_dev, held.st_ino):
+            if now == held:
+                self._checked_files[checked] = held
                 return f
             f.close()
         raise StoreError(
@@ -1015,6 +1025,11 @@ def balanced_sampler(
     if not 0 <= rank < world_size:
         raise ValueError(f"rank must lie in [0, {world_size}), not {rank}")
     return _WeightedWindows(weights, -(-n // world_size), seed, rank)
+
+
+def _identity(st: os.stat_result) -> tuple[int, ...]:
+    """What tells one file from another that replaced it (an inode number alone may be reused)."""
+    return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
 
 
 def _default_cache_dir() -> Path:

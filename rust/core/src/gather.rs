@@ -373,7 +373,7 @@ impl Gatherer {
             path: path.clone(),
             source,
         };
-        let file = File::open(path).map_err(io)?;
+        let file = crate::nofollow::open(path).map_err(io)?;
         let len = file.metadata().map_err(io)?.len();
         let expected = self.n_channels * self.n_samples[r] * self.sample_size;
         if len != expected as u64 && len != (expected + crate::store::CRC_LEN) as u64 {
@@ -439,7 +439,7 @@ impl Gatherer {
                     path: path.clone(),
                     source,
                 };
-                let file = File::open(path).map_err(io)?;
+                let file = crate::nofollow::open(path).map_err(io)?;
                 // SAFETY: read-only mapping of a committed chunk file, which the
                 // store never rewrites in place (a re-ingest renames a new group
                 // over it). A file truncated by another process while mapped
