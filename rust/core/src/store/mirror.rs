@@ -314,7 +314,8 @@ fn rel_key<'k>(url: &Url, key: &'k str) -> &'k str {
 /// `dir`, when its array's metadata (already current there) says its chunks
 /// end with a CRC-32C; `None` for other objects.
 fn chunk_check(dir: &Path, rel: &str) -> Option<Box<Check>> {
-    let (array, _) = rel.split_once("/c/")?;
+    // The last `/c/`: a recording id may itself be `c`.
+    let (array, _) = rel.rsplit_once("/c/")?;
     let doc: Value = crate::nofollow::open(&dir.join(array).join("zarr.json"))
         .ok()
         .and_then(|f| serde_json::from_reader(std::io::BufReader::new(f)).ok())?;
@@ -354,9 +355,10 @@ pub(crate) fn fetch(
     dir: &Path,
 ) -> Result<Vec<Object>, StoreError> {
     let url = bucket.url();
-    let (chunks, meta): (Vec<&Object>, Vec<&Object>) = objects
+    // Every object of a Zarr v3 hierarchy is metadata (`zarr.json`) or a chunk.
+    let (meta, chunks): (Vec<&Object>, Vec<&Object>) = objects
         .iter()
-        .partition(|o| rel_key(url, &o.key).contains("/c/"));
+        .partition(|o| rel_key(url, &o.key).rsplit('/').next() == Some("zarr.json"));
     let mut fetched = download_stale(bucket, &meta, dir, |_| None)?;
     fetched.extend(download_stale(bucket, &chunks, dir, |rel| {
         chunk_check(dir, rel)
@@ -382,6 +384,10 @@ fn download_stale(
         if !current {
             stale.push((o, path, check));
         }
+    }
+    if !stale.is_empty() {
+        // The root is the caller's (a cache, a pull's folder, a staging store).
+        fs::create_dir_all(dir).map_err(|e| StoreError::io(dir, e))?;
     }
     for (_, path, _) in &stale {
         if let Some(parent) = path.parent().and_then(|p| p.strip_prefix(dir).ok()) {
@@ -471,7 +477,6 @@ pub fn pull(url: &Url, out: &Path) -> Result<Pulled, StoreError> {
             });
         }
     }
-    fs::create_dir_all(out).map_err(|e| StoreError::io(out, e))?;
     let (rest, root): (Vec<Object>, Vec<Object>) =
         objects.iter().cloned().partition(|o| o.key != root.key);
     let mut fetched = fetch(&bucket, &rest, out)?;
