@@ -367,14 +367,13 @@ class ZarrWindowDataset(Dataset[tuple[torch.Tensor, torch.Tensor]]):
         for _ in range(3):
             path = self._chunk_path(r, array)
             try:
-                fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+                f = open(path, "rb", opener=_no_follow)  # noqa: SIM115 (returned open)
             except FileNotFoundError:
                 # Replaced or evicted: the check says which (and fetches it again).
                 self._checked(r, again=True)
                 continue
-            f = os.fdopen(fd, "rb")
             try:
-                held = _identity(os.fstat(fd))
+                held = _identity(os.fstat(f.fileno()))
                 if self._checked_files.get(path) == held:
                     return f
                 checked = self._checked(r, again=True)[0 if array == "signal" else 1]
@@ -1025,6 +1024,10 @@ def balanced_sampler(
     if not 0 <= rank < world_size:
         raise ValueError(f"rank must lie in [0, {world_size}), not {rank}")
     return _WeightedWindows(weights, -(-n // world_size), seed, rank)
+
+
+def _no_follow(path: str, flags: int) -> int:
+    return os.open(path, flags | os.O_NOFOLLOW)
 
 
 def _identity(st: os.stat_result) -> tuple[int, ...]:
