@@ -111,7 +111,7 @@ const COUNTS: [&str; 10] = [
 const RECORD_COUNTS: [&str; 8] = ["-1", "0", "1", "2", "4", "5", "99999999", "1e8"];
 
 /// One random header mutation of `data`.
-fn mutate(data: &mut Vec<u8>, rng: &mut Rng) {
+fn mutate(data: &mut [u8], rng: &mut Rng) {
     match rng.below(7) {
         0 | 1 => set(data, DURATION, rng.pick(&DURATIONS)),
         2 => {
