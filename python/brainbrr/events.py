@@ -273,7 +273,7 @@ def write_csv_bi(
     stop_time,label,confidence``); a ``seiz`` row's confidence is the event's
     score. Times have 4 decimals, rounded down, so brainbrr's ingest (and any
     reader applying ``start <= t < stop``) labels exactly the samples the
-    events cover. Returns the paths written A recording whose index path is
+    events cover. Returns the paths written. A recording whose index path is
     absolute, has a ``..`` segment or leads out of ``out_dir`` through a
     symlink raises ``ValueError`` before any file is written.
     """
@@ -321,7 +321,7 @@ def write_events_tsv(
     conversions of TUSZ do. ``dateTime`` is the recording's start from
     ``start_times`` (e.g. ``brainbrr.read_edf(path).start``); the store does
     not keep it, so it is otherwise ``1970-01-01 00:00:00`` (SzCORE reads but
-    does not score it). Returns the paths written A recording whose index path is
+    does not score it). Returns the paths written. A recording whose index path is
     absolute, has a ``..`` segment or leads out of ``out_dir`` through a
     symlink raises ``ValueError`` before any file is written.
     """
