@@ -6,18 +6,21 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import json
+import re
 import shutil
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
+import zarr
 
 from brainbrr import _native, events
 from brainbrr.dataset import ZarrWindowDataset
 from brainbrr.events import Event
 from brainbrr.ingest import ingest
-from tests.conftest import TuszCorpus, read_array
+from tests.conftest import TuszCorpus, read_array, run_cli
 
 
 def brute_force(
@@ -220,3 +223,42 @@ def test_events_tsv_columns_and_background_rows(tusz_store: Path, tmp_path: Path
     assert row["dateTime"] == "2010-01-01 10:00:05"
     with pytest.raises(ValueError, match="not in the dataset"):
         events.write_csv_bi({"nope": []}, ds, tmp_path)
+
+
+@pytest.mark.parametrize("kind", ["parent", "absolute", "symlink"])
+def test_writers_stay_inside_their_folder(tusz_store: Path, tmp_path: Path, kind: str) -> None:
+    """Regression: an index path of ``../../x.edf`` or ``/abs/y.edf`` (a crafted store) made
+    the writers create folders and files outside the output folder, and verify said OK."""
+    escape = {
+        "parent": "../../escaped.edf",
+        "absolute": str(tmp_path / "abs" / "escaped.edf"),
+        "symlink": "link/escaped.edf",
+    }[kind]
+    store = tmp_path / "crafted" / "cache.zarr"
+    shutil.copytree(tusz_store, store)
+    column = zarr.open_group(store, mode="r+")["index/recordings/path"]
+    paths = np.asarray(column[...])
+    paths[0] = escape
+    column[...] = paths
+    rid = str(zarr.open_group(store, mode="r")["index/recordings/rid"][0])
+    ds = ZarrWindowDataset(store, drop_unlabeled=False)
+    out, outside = tmp_path / "a" / "out", tmp_path / "outside"
+    out.mkdir(parents=True)
+    outside.mkdir()
+    (out / "link").symlink_to(outside, target_is_directory=True)
+    before = sorted(tmp_path.parent.rglob("escaped*"))
+    for write in (events.write_csv_bi, events.write_events_tsv):
+        with pytest.raises(ValueError, match=f"recording {re.escape(repr(rid))}: its path in the store's index, "):
+            write({rid: []}, ds, out)
+    assert sorted(tmp_path.parent.rglob("escaped*")) == before
+    assert [p.name for p in out.iterdir()] == ["link"] and not any(outside.iterdir())
+    # The other recordings are written as before.
+    other = ds.rids[1] if ds.rids[0] == rid else ds.rids[0]
+    [written] = events.write_csv_bi({other: []}, ds, out)
+    assert written.resolve().is_relative_to(out.resolve())
+    verify = run_cli("brainbrr", "verify", store)
+    if kind == "symlink":
+        assert verify.returncode == 0, verify.stdout + verify.stderr
+    else:
+        assert verify.returncode != 0
+        assert f"index/recordings row 0: path {json.dumps(escape)}" in verify.stdout + verify.stderr

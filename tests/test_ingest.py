@@ -25,6 +25,7 @@ from brainbrr.synthetic import EEG_19, write_recording
 from tests.conftest import (
     ExpectedRecording,
     TuszCorpus,
+    csv_bi,
     read_array,
     read_attrs,
     read_column,
@@ -420,6 +421,72 @@ def test_truncated_data_is_reported(small_corpus_template: Path, tmp_path: Path)
     assert "cut.edf" in reason and "truncated" in reason, s
     assert s["recordings"] == 0
     assert proc.returncode == 1
+
+
+def _copy_with_header(good: Path, dest: Path, **fields: tuple[int, str]) -> None:
+    """``good`` copied to ``dest`` with fixed-width header fields (offset, text) overwritten."""
+    raw = bytearray(good.read_bytes())
+    for at, text in fields.values():
+        raw[at : at + 8] = text.ljust(8).encode()
+    dest.write_bytes(bytes(raw))
+
+
+def test_absurd_record_durations_fail_one_file_not_the_run(small_corpus_template: Path, tmp_path: Path) -> None:
+    """Regression: a record duration of 99999999 s asked the FFT for 7 TB and aborted the
+    whole ingest (nothing in index/failures, a re-run aborted again); 3000 s made a 1 MB
+    file a 4 GB store; 1e-9 s stored a recording of 0 samples as ingested."""
+    root = tmp_path / "corpus"
+    root.mkdir()
+    good = next(small_corpus_template.rglob("*.edf"))
+    shutil.copyfile(good, root / "good.edf")
+    bad = ["99999999", "65535", "21474836", "3000", "1e-9"]
+    for i, value in enumerate(bad):
+        _copy_with_header(good, root / f"bad{i}.edf", duration=(244, value))
+    store = tmp_path / "s.zarr"
+    for _ in range(2):  # a re-run meets the same files and fails them again
+        proc, s = run_ingest(root, store)
+        assert proc.returncode == 1 and s is not None, proc.stderr
+        failures = failure_rows(store)
+        assert sorted(failures) == [f"bad{i}.edf" for i in range(len(bad))], failures
+        for i in range(len(bad)):
+            reason = failures[f"bad{i}.edf"]
+            assert f"bad{i}.edf" in reason and '"duration of a data record"' in reason, reason
+    assert s["recordings"] == 1
+    assert run_cli("brainbrr", "verify", store).returncode == 0
+
+
+def test_empty_or_truncated_annotations_fail(small_corpus_template: Path, tmp_path: Path) -> None:
+    """Regression: a .csv_bi with its header and no rows, one cut after a row (the seizure
+    that followed lost), a .tse_bi with its version line only: all labelled background, exit 0."""
+    root = tmp_path / "corpus"
+    root.mkdir()
+    good = next(small_corpus_template.rglob("*.edf"))
+    raw = good.read_bytes()
+    duration = int(raw[236:244]) * float(raw[244:252])
+    rows = [(0, 20, "bckg"), (20, 30, "seiz"), (30, duration, "bckg")]
+    whole = csv_bi(f"{duration:.4f}", rows)
+    cut = whole[: whole.index("TERM,20.0000")]
+    annotations = {
+        "whole": (".csv_bi", whole),
+        "empty": (".csv_bi", csv_bi(f"{duration:.4f}", [])),
+        "cut": (".csv_bi", cut),
+        "term": (".tse_bi", "version = tse_v1.0.0\n\n"),
+        "term_cut": (".tse_bi", "version = tse_v1.0.0\n\n0.0000 20.0000 bckg 1.0000\n"),
+    }
+    for name, (ext, text) in annotations.items():
+        shutil.copyfile(good, root / f"{name}.edf")
+        (root / f"{name}{ext}").write_text(text)
+    store = tmp_path / "s.zarr"
+    proc, s = run_ingest(root, store)
+    assert proc.returncode == 1 and s is not None, proc.stderr
+    failures = failure_rows(store)
+    assert sorted(failures) == ["cut.edf", "empty.edf", "term.edf", "term_cut.edf"], failures
+    assert failures["empty.edf"].endswith("empty.csv_bi:6: no event rows: an annotation file lists the events of its whole recording, so this one is truncated or empty")
+    assert "cut.csv_bi:6: the rows of channel \"TERM\" end at 20 s" in failures["cut.edf"], failures["cut.edf"]
+    assert "its stated duration" in failures["cut.edf"]
+    assert "term.tse_bi:3: no event rows" in failures["term.edf"]
+    assert "term_cut.tse_bi:3: the rows end at 20 s" in failures["term_cut.edf"]
+    assert s["recordings"] == 1
 
 
 # --- Resume, changed sources, changed config ---------------------------------

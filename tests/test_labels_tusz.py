@@ -85,7 +85,7 @@ def corpus(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Tr
 
     # A flat folder: no split, no patient; the summary names the path.
     rel = "flat/recording.edf"
-    _csv(edf(rel, 24).with_suffix(".csv_bi"), [("TERM", 0.0, 5.0, "bckg"), ("TERM", 5.0, 15.0, "seiz")])
+    _csv(edf(rel, 24).with_suffix(".csv_bi"), [("TERM", 0.0, 5.0, "bckg"), ("TERM", 5.0, 15.0, "seiz"), ("TERM", 15.0, 90.0, "bckg")])
     truth[rel] = Truth("", "", "", [(5, 15, "seiz")])
 
     # An unknown label (a typo): the recording fails, naming the file, the line and the label.

@@ -140,3 +140,29 @@ def test_report_of_a_store_without_seizures(tmp_path: Path) -> None:
     text = " ".join(page.text)
     assert "No seizure events in the store." in text and "Every file found was ingested." in text
     assert page.loads == []
+
+
+def test_a_long_patient_id_is_cut_in_titles(small_corpus_template: Path, tmp_path: Path) -> None:
+    """Regression: a crafted 400,000-character patient id made `brainbrr report` take 32 s
+    (every glyph of the example plots' titles drawn on each layout pass); titles now show
+    its first characters."""
+    import zarr
+
+    from brainbrr.dataset import ZarrWindowDataset
+    from brainbrr.plot import TITLE_FIELD_CHARS, plot_segment
+
+    store = tmp_path / "s.zarr"
+    ingest(small_corpus_template, store, n_jobs=2)
+    group = zarr.open_group(store, mode="r+")
+    old = group["index/recordings/patient"]
+    patient = "<script>&amp;" + "p" * 400_000
+    data = np.asarray([patient] * old.shape[0], dtype=old.dtype)
+    del group["index/recordings/patient"]
+    group.create_array("index/recordings/patient", data=data, chunks=old.chunks)
+    ds = ZarrWindowDataset(store, drop_unlabeled=False)
+    title = plot_segment(ds, 0, 0.0, 10.0).axes[0].get_title(loc="left")
+    assert f"patient {patient[: TITLE_FIELD_CHARS - 1]}\u2026 |" in title and len(title) < 400, title[:500]
+    proc = run_cli("brainbrr", "report", store, "--out", tmp_path / "r.html", "--examples", "1")
+    assert proc.returncode == 0, proc.stderr
+    html = (tmp_path / "r.html").read_text()
+    assert "<script>" not in html and "p" * TITLE_FIELD_CHARS not in html

@@ -239,10 +239,27 @@ def _recordings(ds: ZarrWindowDataset, rids: Sequence[str]) -> dict[str, tuple[P
     return {rid: (Path(paths[rid]), int(ds.n_samples[position[rid]]) / ds.fs) for rid in rids}
 
 
-def _target(out_dir: Path, rel: Path, suffix: str) -> Path:
-    path = out_dir / rel.parent / (rel.stem + suffix)
+def _targets(out_dir: Path, recordings: Mapping[str, tuple[Path, float]], suffix: str) -> dict[str, Path]:
+    """``rid -> the file to write``: at the recording's source path under
+    ``out_dir``, all checked before any is written. An index path is data (a
+    crafted store can hold anything): one that is absolute, has a ``..``
+    segment, or leads out of ``out_dir`` through a symlink is refused."""
+    root = out_dir.resolve()
+    out = {}
+    for rid, (rel, _) in recordings.items():
+        path = out_dir / rel.parent / (rel.stem + suffix)
+        if rel.is_absolute() or ".." in rel.parts or not path.resolve().is_relative_to(root):
+            raise ValueError(
+                f"recording {rid!r}: its path in the store's index, {str(rel)!r}, leads outside {str(out_dir)!r}; "
+                "no file written (an index path is relative to the corpus, without '..')"
+            )
+        out[rid] = path
+    return out
+
+
+def _write(path: Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    return path
+    path.write_text(text)
 
 
 def write_csv_bi(
@@ -256,11 +273,13 @@ def write_csv_bi(
     stop_time,label,confidence``); a ``seiz`` row's confidence is the event's
     score. Times have 4 decimals, rounded down, so brainbrr's ingest (and any
     reader applying ``start <= t < stop``) labels exactly the samples the
-    events cover. Returns the paths written.
+    events cover. Returns the paths written. A recording whose index path is
+    absolute, has a ``..`` segment or leads out of ``out_dir`` through a
+    symlink raises ``ValueError`` before any file is written.
     """
-    out = Path(out_dir)
-    written = []
-    for rid, (rel, duration) in _recordings(ds, list(events)).items():
+    recordings = _recordings(ds, list(events))
+    targets = _targets(Path(out_dir), recordings, ".csv_bi")
+    for rid, (rel, duration) in recordings.items():
         rows, t = [], 0.0
         for e in sorted(events[rid], key=lambda e: e.start_s):
             if e.start_s > t:
@@ -277,10 +296,8 @@ def write_csv_bi(
             "#",
             "channel,start_time,stop_time,label,confidence",
         ]
-        path = _target(out, rel, ".csv_bi")
-        path.write_text("\n".join(head + rows) + "\n")
-        written.append(path)
-    return written
+        _write(targets[rid], "\n".join(head + rows) + "\n")
+    return list(targets.values())
 
 
 #: The columns of a SzCORE (BIDS, HED-SCORE) ``*_events.tsv``.
@@ -304,18 +321,18 @@ def write_events_tsv(
     conversions of TUSZ do. ``dateTime`` is the recording's start from
     ``start_times`` (e.g. ``brainbrr.read_edf(path).start``); the store does
     not keep it, so it is otherwise ``1970-01-01 00:00:00`` (SzCORE reads but
-    does not score it). Returns the paths written.
+    does not score it). Returns the paths written. A recording whose index path is
+    absolute, has a ``..`` segment or leads out of ``out_dir`` through a
+    symlink raises ``ValueError`` before any file is written.
     """
-    out = Path(out_dir)
-    written = []
-    for rid, (rel, duration) in _recordings(ds, list(events)).items():
+    recordings = _recordings(ds, list(events))
+    targets = _targets(Path(out_dir), recordings, "_events.tsv")
+    for rid, (_, duration) in recordings.items():
         when = (start_times or {}).get(rid) or dt.datetime(1970, 1, 1)
         common = f"n/a\t{when:%Y-%m-%d %H:%M:%S}\t{duration:.4f}"
         rows = [
             f"{e.start_s:.4f}\t{e.duration_s:.4f}\tsz\t{min(max(e.score, 0.0), 1.0):.4f}\t{common}"
             for e in sorted(events[rid], key=lambda e: e.start_s)
         ] or [f"0.0000\t{duration:.4f}\tbckg\tn/a\t{common}"]
-        path = _target(out, rel, "_events.tsv")
-        path.write_text("\t".join(TSV_COLUMNS) + "\n" + "\n".join(rows) + "\n")
-        written.append(path)
-    return written
+        _write(targets[rid], "\t".join(TSV_COLUMNS) + "\n" + "\n".join(rows) + "\n")
+    return list(targets.values())

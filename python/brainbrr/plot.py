@@ -24,6 +24,14 @@ __all__ = ["find_recording", "plot_segment", "plot_window"]
 
 SEIZURE_COLOR = "#d62728"
 UNLABELED_COLOR = "#7f7f7f"
+#: The most characters of a store's patient, session or split a title shows:
+#: matplotlib draws every glyph of a title on each layout pass, so a crafted
+#: 400,000-character patient id made one report take 32 s.
+TITLE_FIELD_CHARS = 80
+
+
+def _short(text: str) -> str:
+    return text if len(text) <= TITLE_FIELD_CHARS else text[: TITLE_FIELD_CHARS - 1] + "\u2026"
 
 
 def _figure_class() -> type[Figure]:
@@ -142,7 +150,8 @@ def plot_segment(
         f"seizure ({', '.join(sorted(set(names)))})" if names
         else "unlabeled (no annotation)" if labels.size and np.all(labels == 255) else "no seizure"
     )
-    where = [f"{k} {v}" for k, v in (("patient", ds.patients[r]), ("session", ds.sessions[r]), ("split", ds.splits[r])) if v]
+    fields = (("patient", ds.patients[r]), ("session", ds.sessions[r]), ("split", ds.splits[r]))
+    where = [f"{k} {_short(v)}" for k, v in fields if v]
     where += [f"{t[0]:.1f}-{t[-1] + 1.0 / ds.fs:.1f} s", what]
     ax.set_title(f"{ds.rids[r]}\n{' | '.join(where)}", fontsize=10, loc="left")
     return fig

@@ -283,6 +283,40 @@ pub enum LabelError {
         /// That line's text; `None` at the end of the file.
         found: Option<String>,
     },
+    /// A file without a single event row: TUSZ files list every event of their
+    /// recording, background included, so an empty one was cut or never written.
+    #[error(
+        "{}:{line}: no event rows: an annotation file lists the events of its whole recording, so this one is truncated or empty",
+        path.display()
+    )]
+    NoEvents {
+        /// The file.
+        path: PathBuf,
+        /// Line just past the end of the file.
+        line: usize,
+    },
+    /// Rows that tile the time (a channel with background rows) but end before
+    /// the recording does: the file was cut, and what followed is lost.
+    #[error(
+        "{}:{line}: the rows{} end at {stop} s, before the end of the recording at {end_s} s ({}): the file looks truncated",
+        path.display(),
+        channel.as_ref().map(|c| format!(" of channel {c:?}")).unwrap_or_default(),
+        if *stated { "its stated duration" } else { "its samples" }
+    )]
+    Truncated {
+        /// The file.
+        path: PathBuf,
+        /// Line of the row that ends last.
+        line: usize,
+        /// The channel, in a file that has a channel column.
+        channel: Option<String>,
+        /// Where its rows end, seconds.
+        stop: f64,
+        /// Where the recording ends, seconds.
+        end_s: f64,
+        /// Whether `end_s` is the file's `# duration` (else the recording's samples).
+        stated: bool,
+    },
     /// An annotation path that exists but is not a file (a folder, say).
     #[error("{}: is {what}, not an annotation file", path.display())]
     NotAFile {

@@ -103,6 +103,12 @@ pub(crate) fn ingest_one(
         let pre = Preprocessor::new(cfg, source.fs_in).map_err(|e| src.failed(&e))?;
         let plan = pre.plan(source.n_in);
         let (fs, n) = (pre.fs_out(), plan.n_out());
+        if n == 0 {
+            return Err(src.failed(&format!(
+                "no samples to store: {} samples at {} Hz resample to none at {fs} Hz",
+                source.n_in, source.fs_in
+            )));
+        }
         let annotation = read_recording_annotation(&src.path, &cfg.labels)
             .map_err(|e| Outcome::Failed(e.to_string()))?;
         let (label, types) = recording_samples(annotation.as_ref(), n, fs)
@@ -238,6 +244,7 @@ impl<'a> Source<'a> {
             .map(|&i| edf.sample_rate(i))
             .collect::<Result<_, _>>()
             .map_err(|e| Outcome::Failed(e.to_string()))?;
+        check_header(&edf, &signals, &rates).map_err(|e| src.failed(&e))?;
         let fs_in = rates.first().copied().unwrap_or(0.0);
         if rates.iter().any(|&r| r != fs_in) {
             let mut distinct: Vec<String> = rates.iter().map(|r| format!("{r}")).collect();
@@ -387,6 +394,40 @@ impl<'a> Source<'a> {
     }
 }
 
+/// The sampling rates the ingest accepts for the montage channels, Hz: below
+/// 1 Hz an EEG has none of its bands, above 100 kHz no EEG amplifier samples.
+const FS_RANGE_HZ: (f64, f64) = (1.0, 100_000.0);
+
+/// The longest recording the ingest accepts, seconds (7 days).
+const MAX_DURATION_S: f64 = 7.0 * 86_400.0;
+
+/// Refuses a header whose montage channels' rates (`rates`, of the EDF
+/// signals `signals`) or whose total duration lie outside what the ingest
+/// accepts: resampling sizes its buffers by them, so a wrong record duration
+/// or count of samples per record (a 1e8 s record) must stop here, before
+/// anything is allocated, not in an out-of-memory abort.
+fn check_header(edf: &Edf, signals: &[usize], rates: &[f64]) -> Result<(), String> {
+    let (lo, hi) = FS_RANGE_HZ;
+    let duration = edf.header().record_duration;
+    for (&i, &rate) in signals.iter().zip(rates) {
+        if !(lo..=hi).contains(&rate) {
+            let s = edf.signal(i).map_err(|e| e.to_string())?;
+            return Err(format!(
+                "header fields \"number of samples in each data record\" ({}) of signal {:?} and \"duration of a data record\" ({duration} s) give a sampling rate of {rate} Hz, outside the {lo} Hz to {hi} Hz the ingest accepts",
+                s.samples_per_record, s.label
+            ));
+        }
+    }
+    let total = duration * edf.n_records() as f64;
+    if total > MAX_DURATION_S {
+        return Err(format!(
+            "header field \"duration of a data record\" ({duration} s) over {} records gives {total} s, longer than the {MAX_DURATION_S} s (7 days) the ingest accepts",
+            edf.n_records()
+        ));
+    }
+    Ok(())
+}
+
 /// Writes one preprocessed row in the store's dtype.
 fn write_row(
     writer: &mut RecordingWriter<'_>,
@@ -440,3 +481,6 @@ fn reuse<T: Copy + Default>(v: &mut Vec<T>, n: usize) {
         v.resize(n, T::default());
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -14,6 +14,7 @@ use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 
+use super::recording::DURATION_TOLERANCE_S;
 use super::types::{TypedInterval, resolve};
 use super::{BACKGROUND, LabelConfig, LabelError};
 
@@ -68,6 +69,8 @@ pub struct Event {
     pub label: String,
     /// Its type code ([`super::TYPE_CODES`]): [`BACKGROUND`] or a seizure type.
     pub code: u8,
+    /// The row's line in the file, 1-based.
+    pub line: usize,
 }
 
 impl Annotations {
@@ -81,6 +84,49 @@ impl Annotations {
     /// channels, ties to the lower code with `seiz` last.
     pub fn types(&self) -> Vec<TypedInterval> {
         resolve(&self.events)
+    }
+
+    /// [`LabelError::Truncated`] when the file states no `# duration` and its
+    /// rows end before a recording of `duration_s` seconds does (a file that
+    /// states one was checked against it when parsed).
+    ///
+    /// # Errors
+    /// As described.
+    pub fn check_covers(&self, path: &Path, duration_s: f64) -> Result<(), LabelError> {
+        match self.duration {
+            Some(_) => Ok(()),
+            None => self.covers(path, duration_s, false),
+        }
+    }
+
+    /// TUSZ rows tile their recording, per channel: each channel with a
+    /// background row must reach its end (within [`DURATION_TOLERANCE_S`]),
+    /// else the file was cut after a row and what followed is lost. Files
+    /// listing seizure rows only do not tile and cannot be checked.
+    fn covers(&self, path: &Path, end_s: f64, stated: bool) -> Result<(), LabelError> {
+        // Per channel: whether it tiles, and the row that ends last.
+        let mut channels: BTreeMap<Option<&str>, (bool, &Event)> = BTreeMap::new();
+        for e in &self.events {
+            let entry = channels.entry(e.channel.as_deref()).or_insert((false, e));
+            entry.0 |= e.code == BACKGROUND;
+            if e.stop > entry.1.stop {
+                entry.1 = e;
+            }
+        }
+        match channels
+            .into_values()
+            .find(|&(tiles, last)| tiles && last.stop < end_s - DURATION_TOLERANCE_S)
+        {
+            Some((_, last)) => Err(LabelError::Truncated {
+                path: path.to_owned(),
+                line: last.line,
+                channel: last.channel.clone(),
+                stop: last.stop,
+                end_s,
+                stated,
+            }),
+            None => Ok(()),
+        }
     }
 }
 
@@ -130,7 +176,9 @@ pub(super) fn extension(path: &Path) -> std::borrow::Cow<'_, str> {
 /// [`LabelError::MissingColumn`], [`LabelError::ShortRow`], [`LabelError::Empty`],
 /// [`LabelError::Number`], [`LabelError::NotFinite`],
 /// [`LabelError::StopBeforeStart`] or [`LabelError::UnknownLabel`] if its
-/// content is malformed.
+/// content is malformed; [`LabelError::NoEvents`] if it has no event row and
+/// [`LabelError::Truncated`] if its rows end before its stated `# duration`
+/// (a truncated file).
 pub fn parse_annotation(path: &Path, cfg: &LabelConfig) -> Result<Annotations, LabelError> {
     let meta = fs::metadata(path).map_err(|e| LabelError::io(path, e))?;
     if !meta.is_file() {
@@ -342,11 +390,24 @@ impl<'a> Builder<'a> {
             stop,
             label,
             code,
+            line: line.line,
         });
         Ok(())
     }
 
-    fn finish(mut self) -> Annotations {
+    /// The file's annotations, once its last line (`end`, just past it) is
+    /// read: [`LabelError::NoEvents`] without a row, [`LabelError::Truncated`]
+    /// when the rows end before its stated duration.
+    fn finish(mut self, path: &Path, end: usize) -> Result<Annotations, LabelError> {
+        if self.out.events.is_empty() {
+            return Err(LabelError::NoEvents {
+                path: path.to_owned(),
+                line: end,
+            });
+        }
+        if let Some(d) = self.out.duration {
+            self.out.covers(path, d, true)?;
+        }
         let seizures = self
             .out
             .events
@@ -358,7 +419,7 @@ impl<'a> Builder<'a> {
             })
             .collect();
         self.out.seizures = merge(seizures);
-        self.out
+        Ok(self.out)
     }
 }
 
@@ -395,7 +456,7 @@ fn parse_csv(text: &str, path: &Path, cfg: &LabelConfig) -> Result<Annotations, 
             found: None,
         });
     }
-    Ok(rows.finish())
+    rows.finish(path, end)
 }
 
 /// Sorts, drops empty intervals and merges overlapping or touching ones (the

@@ -76,7 +76,9 @@ pub fn read_recording_annotation(
 /// `labels[k] == 1` (see the module doc).
 ///
 /// # Errors
-/// [`LabelError::BadRate`] if `fs` is not positive and finite.
+/// [`LabelError::BadRate`] if `fs` is not positive and finite,
+/// [`LabelError::Truncated`] if the labels file's rows end before the
+/// recording ([`Annotations::check_covers`]).
 pub fn recording_samples(
     annotation: Option<&RecordingAnnotation>,
     n_samples: usize,
@@ -86,6 +88,7 @@ pub fn recording_samples(
     let Some(a) = annotation else {
         return Ok((unlabeled(n_samples), unlabeled(n_samples)));
     };
+    a.annotations.check_covers(&a.path, n_samples as f64 / fs)?;
     let labels = sample_labels(&a.annotations.seizures, n_samples, fs)?;
     let mut types = sample_types(&a.types, n_samples, fs)?;
     for (t, &label) in types.iter_mut().zip(&labels) {
@@ -324,8 +327,9 @@ mod tests {
 
     #[test]
     fn v1_term_files_and_a_typed_file_alone() {
-        let tse_bi = "version = tse_v1.0.0\n\n0.0 5.0 bckg 1.0\n5.0 8.0 seiz 1.0\n";
-        let tse = "version = tse_v1.0.0\n\n0.0 5.0 bckg 1.0\n5.0 8.0 mysz 1.0\n";
+        let tse_bi =
+            "version = tse_v1.0.0\n\n0.0 5.0 bckg 1.0\n5.0 8.0 seiz 1.0\n8.0 10.0 bckg 1.0\n";
+        let tse = "version = tse_v1.0.0\n\n0.0 5.0 bckg 1.0\n5.0 8.0 mysz 1.0\n8.0 10.0 bckg 1.0\n";
         let edf = corpus("v1", &[("tse_bi", tse_bi), ("tse", tse)]);
         let a = read(&edf);
         assert_eq!(
@@ -535,10 +539,16 @@ mod tests {
     proptest! {
         #[test]
         fn types_follow_the_definition_and_the_labels(
-            rows in prop::collection::vec((0..3usize, 0..40u32, 0..15u32, 0..5usize), 0..25),
+            mut rows in prop::collection::vec((0..3usize, 0..40u32, 0..15u32, 0..5usize), 1..25),
             fs in prop_oneof![Just(1.0), Just(4.0), Just(2.5)],
         ) {
             let names = ["bckg", "seiz", "cpsz", "fnsz", "cnsz"];
+            // A channel with background rows tiles the 12 s recording: it reaches its end.
+            for ch in 0..3 {
+                if rows.iter().any(|&(c, .., label)| c == ch && label == 0) {
+                    rows.push((ch, 47, 1, 0));
+                }
+            }
             let mut text = H.to_owned();
             let mut typed = Vec::new();
             for &(ch, start, len, label) in &rows {

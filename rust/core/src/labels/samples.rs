@@ -84,7 +84,8 @@ fn fill(out: &mut [u8], start: f64, stop: f64, fs: f64, value: u8) {
 ///
 /// # Errors
 /// Any [`parse_annotation`] error; [`LabelError::BadRate`] if `fs` is not
-/// positive and finite.
+/// positive and finite; [`LabelError::Truncated`] if the file's rows end
+/// before the recording ([`super::Annotations::check_covers`]).
 pub fn recording_labels(
     annotation: Option<&Path>,
     n_samples: usize,
@@ -93,7 +94,11 @@ pub fn recording_labels(
 ) -> Result<Vec<u8>, LabelError> {
     check_rate(fs)?;
     match annotation {
-        Some(path) => sample_labels(&parse_annotation(path, cfg)?.seizures, n_samples, fs),
+        Some(path) => {
+            let a = parse_annotation(path, cfg)?;
+            a.check_covers(path, n_samples as f64 / fs)?;
+            sample_labels(&a.seizures, n_samples, fs)
+        }
         None => Ok(unlabeled(n_samples)),
     }
 }

@@ -148,6 +148,7 @@ mod tests {
             stop,
             label: label.to_owned(),
             code: type_code(label).unwrap_or(SEIZURE),
+            line: 0,
         }
     }
 

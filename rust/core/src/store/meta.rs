@@ -105,10 +105,19 @@ impl RootMeta {
                 found: format.to_string(),
             });
         }
-        serde_json::from_value(attrs.clone()).map_err(|e| StoreError::BadMetadata {
+        let bad = |reason: String| StoreError::BadMetadata {
             path: store.join("zarr.json"),
-            reason: e.to_string(),
-        })
+            reason,
+        };
+        let meta: Self = serde_json::from_value(attrs.clone()).map_err(|e| bad(e.to_string()))?;
+        // Every reader divides by it (seconds from samples): refused here, once.
+        if !(meta.fs > 0.0 && meta.fs.is_finite()) {
+            return Err(bad(format!(
+                "sampling rate \"fs\" is {} Hz, not a positive number",
+                meta.fs
+            )));
+        }
+        Ok(meta)
     }
 
     /// The attributes as compact JSON (for `brainbrr info` and the bindings).

@@ -235,6 +235,13 @@ impl Store {
                 "recordings/{rid} is committed but missing from the index"
             ));
         }
+        for (i, path) in r.path.iter().enumerate() {
+            if let Some(why) = escapes(path) {
+                out.push(format!(
+                    "index/recordings row {i}: path {path:?} {why}: files written at it (events, reports) would land outside their folder"
+                ));
+            }
+        }
         // Each recording's rows against the windows rebuilt from its stored labels.
         let bad: Vec<String> = r
             .rid
@@ -283,9 +290,34 @@ impl Store {
     }
 }
 
+/// Why an index path, relative to the corpus, could lead out of a folder it
+/// is joined to: absolute, or with a `..` segment. `None` when it cannot.
+fn escapes(path: &str) -> Option<&'static str> {
+    let p = std::path::Path::new(path);
+    if p.has_root() {
+        Some("is absolute")
+    } else if p
+        .components()
+        .any(|c| matches!(c, std::path::Component::ParentDir))
+    {
+        Some("has a '..' segment")
+    } else {
+        None
+    }
+}
+
 #[cfg(test)]
 mod tests {
-    use super::codec_layout;
+    use super::{codec_layout, escapes};
+
+    #[test]
+    fn index_paths_that_leave_their_folder_are_found() {
+        assert_eq!(escapes("edf/train/p/s/x.edf"), None);
+        assert_eq!(escapes("a..b/x.edf"), None);
+        assert_eq!(escapes("/abs/y.edf"), Some("is absolute"));
+        assert_eq!(escapes("../../x.edf"), Some("has a '..' segment"));
+        assert_eq!(escapes("a/../../x.edf"), Some("has a '..' segment"));
+    }
     use serde_json::json;
 
     #[test]

@@ -78,12 +78,15 @@ bckg,1.0000,42.2786,TERM,0.0000
 seiz,1.0000,81.7760,TERM,42.2786
 bckg,1.0000,1289.0000,TERM,81.7760
 ";
+    let mut whole = ok(CSV_BI);
+    // The same rows, four lines up.
+    whole.events.iter_mut().for_each(|e| e.line -= 4);
     assert_eq!(
         ok(permuted),
         Annotations {
             version: None,
             bname: None,
-            ..ok(CSV_BI)
+            ..whole
         }
     );
     // Header names are matched ignoring case and blanks; missing trailing columns are fine.
@@ -95,12 +98,12 @@ bckg,1.0000,1289.0000,TERM,81.7760
 
 #[test]
 fn duration_with_two_or_four_decimals() {
-    let two = "# duration = 301.00 secs\nchannel,start_time,stop_time,label,confidence\n";
+    let two = "# duration = 301.00 secs\nchannel,start_time,stop_time,label,confidence\nTERM,0,301,bckg,1\n";
     assert_eq!(ok(two).duration, Some(301.0));
     assert_eq!(ok(&two.replace("301.00", "301.0000")).duration, Some(301.0));
     assert_eq!(ok(&two.replace(" secs", "")).duration, Some(301.0));
     let a = ok(two);
-    assert_eq!((a.rows, a.seizures.len()), (0, 0));
+    assert_eq!((a.rows, a.seizures.len()), (1, 0));
 }
 
 #[test]
@@ -141,6 +144,7 @@ fn csv_channels_merged_sorted_and_empty_dropped() {
 channel,start_time,stop_time,label,confidence
 FP1-F7,0.0000,10.0000,bckg,1.0000
 FP1-F7,10.0000,20.0000,cpsz,1.0000
+FP1-F7,20.0000,500.0000,bckg,1.0000
 T3-T5,30.0000,40.0000,gnsz,1.0000
 F7-T3,15.0000,25.0000,cpsz,1.0000
 T5-O1,40.0000,45.0000,fnsz,1.0000
@@ -154,7 +158,7 @@ P3-O1,200.0000,210.0000,absz,1.0000
         a.seizures,
         vec![iv(10.0, 25.0), iv(30.0, 45.0), iv(200.0, 210.0)]
     );
-    assert_eq!((a.rows, a.seizure_rows), (8, 7));
+    assert_eq!((a.rows, a.seizure_rows), (9, 7));
 }
 
 #[test]
@@ -178,7 +182,9 @@ fn line_of(e: &LabelError) -> usize {
         | LabelError::NotFinite { line, .. }
         | LabelError::StopBeforeStart { line, .. }
         | LabelError::UnknownLabel { line, .. }
-        | LabelError::MissingVersion { line, .. } => *line,
+        | LabelError::MissingVersion { line, .. }
+        | LabelError::NoEvents { line, .. }
+        | LabelError::Truncated { line, .. } => *line,
         other => panic!("no line number in {other:?}"),
     }
 }
@@ -326,6 +332,26 @@ fn every_content_error_names_file_line_and_text() {
             1,
             "\"many\"",
         ),
+        (
+            H.into(),
+            |e| matches!(e, LabelError::NoEvents { .. }),
+            2,
+            "no event rows",
+        ),
+        (
+            format!("# duration = 1289.0000 secs\n{H}TERM,0,42,bckg,1\nTERM,42,81.5,seiz,1\n\n"),
+            |e| matches!(e, LabelError::Truncated { stated: true, .. }),
+            4,
+            "end at 81.5 s, before the end of the recording at 1289 s (its stated duration)",
+        ),
+        (
+            format!(
+                "# duration = 60 secs\n{H}FP1-F7,0,60,bckg,1\nF7-T3,0,10,bckg,1\nF7-T3,10,20,fnsz,1\n"
+            ),
+            |e| matches!(e, LabelError::Truncated { channel: Some(c), .. } if c == "F7-T3"),
+            5,
+            "rows of channel \"F7-T3\" end at 20 s",
+        ),
     ];
     for (text, is_kind, line, snippet) in cases {
         let e = err(&text);
@@ -400,13 +426,21 @@ fn parse_as(name: &str, text: &str) -> Result<Annotations, LabelError> {
     parse(text, Path::new(name), &LabelConfig::default())
 }
 
-fn event(channel: Option<&str>, start: f64, stop: f64, label: &str, code: u8) -> Event {
+fn event(
+    line: usize,
+    channel: Option<&str>,
+    start: f64,
+    stop: f64,
+    label: &str,
+    code: u8,
+) -> Event {
     Event {
         channel: channel.map(str::to_owned),
         start,
         stop,
         label: label.to_owned(),
         code,
+        line,
     }
 }
 
@@ -459,8 +493,8 @@ fn events_keep_channel_label_and_type() {
     assert_eq!(
         a.events,
         [
-            event(Some("FP1-F7"), 0.0, 36.8868, "bckg", 0),
-            event(Some("FP1-F7"), 36.8868, 183.3055, "cpsz", 5),
+            event(2, Some("FP1-F7"), 0.0, 36.8868, "bckg", 0),
+            event(3, Some("FP1-F7"), 36.8868, 183.3055, "cpsz", 5),
         ]
     );
     assert_eq!(
@@ -481,7 +515,7 @@ fn events_keep_channel_label_and_type() {
         }]
     );
     let a = ok("start_time,stop_time,label\n1,2,Gnsz\n");
-    assert_eq!(a.events, [event(None, 1.0, 2.0, "gnsz", 3)]);
+    assert_eq!(a.events, [event(2, None, 1.0, 2.0, "gnsz", 3)]);
 }
 
 #[test]
@@ -490,7 +524,10 @@ fn tse_example() {
     assert_eq!(a.version.as_deref(), Some("tse_v1.0.0"));
     assert_eq!(a.seizures, vec![iv(36.8868, 183.3055)]);
     assert_eq!((a.rows, a.seizure_rows, a.duration), (2, 1, None));
-    assert_eq!(a.events[1], event(None, 36.8868, 183.3055, "seiz", SEIZURE));
+    assert_eq!(
+        a.events[1],
+        event(4, None, 36.8868, 183.3055, "seiz", SEIZURE)
+    );
     // The typed file: types kept; tabs, CRLF, BOM, comments, no confidence, any case of extension.
     let tse = "\u{feff}version = tse_v1.0.0\r\n\r\n# note\r\n0.0\t10.5\tbckg\r\n10.5   20.0 CNSZ 0.9\r\n20.0 30.0 tcsz 1.0\r\n";
     for name in ["x.tse", "x.TSE", "x.Tse_Bi"] {
@@ -512,8 +549,6 @@ fn tse_example() {
             ]
         );
     }
-    // A version line only: no events, fine.
-    assert_eq!(parse_as("x.tse", "version = tse_v1.0.0\n").unwrap().rows, 0);
 }
 
 #[test]
@@ -592,6 +627,12 @@ fn every_tse_error_names_file_line_and_text() {
             3,
             "\"eybl\"",
         ),
+        (
+            V.into(),
+            |e| matches!(e, LabelError::NoEvents { .. }),
+            3,
+            "no event rows",
+        ),
     ];
     for (text, is_kind, line, snippet) in cases {
         let e = parse_as("x.tse", &text).unwrap_err();
@@ -652,4 +693,52 @@ fn a_folder_in_place_of_the_annotation_is_an_error() {
     );
     assert!(crate::labels::recording_labels(Some(&found), 10, 1.0, &cfg).is_err());
     std::fs::remove_dir_all(dir).unwrap();
+}
+
+/// Regression: a file cut after a row (or holding no row at all) was read as
+/// it stood, and the seizures that followed became background. Cut at every
+/// byte, each example either fails or, checked against its recording's
+/// duration, keeps every seizure and type of the whole file.
+#[test]
+fn truncated_files_fail_or_lose_nothing() {
+    let csv = format!("# duration = 183.3055 secs\n{CSV}");
+    let examples = [
+        ("x.csv_bi", CSV_BI, 1289.0),
+        ("x.csv", csv.as_str(), 183.3055),
+        ("x.tse_bi", TSE_BI, 183.3055),
+        ("x.tse", &TSE_BI.replace("seiz", "cpsz"), 183.3055),
+    ];
+    for (name, text, duration) in examples {
+        let whole = parse_as(name, text).unwrap();
+        let mut kept = 0;
+        for cut in 0..text.len() {
+            let part = &text[..cut];
+            match parse_as(name, part).and_then(|a| {
+                a.check_covers(Path::new(name), duration)?;
+                Ok(a)
+            }) {
+                Err(_) => {}
+                Ok(a) => {
+                    assert_eq!(a.seizures, whole.seizures, "{name} cut at {cut}: {part:?}");
+                    assert_eq!(a.types(), whole.types(), "{name} cut at {cut}: {part:?}");
+                    kept += 1;
+                }
+            }
+        }
+        // Only cuts past the last row's label keep the content.
+        assert!(kept <= 8, "{name}: {kept} kept");
+    }
+    // A term file states no duration: checked against the recording.
+    let a = parse_as("x.tse_bi", &TSE_BI[..TSE_BI.find("36.8868 183").unwrap()]).unwrap();
+    let e = a.check_covers(Path::new("x.tse_bi"), 183.3055).unwrap_err();
+    assert_eq!(line_of(&e), 3);
+    assert!(
+        e.to_string()
+            .starts_with("x.tse_bi:3: the rows end at 36.8868 s, before the end of the recording at 183.3055 s (its samples)"),
+        "{e}"
+    );
+    // Seizure rows only do not tile the recording: nothing to check.
+    let seiz_only =
+        "# duration = 600 secs\nchannel,start_time,stop_time,label\nTERM,100,160,seiz\n";
+    assert!(ok(seiz_only).check_covers(p(), 600.0).is_ok());
 }

@@ -58,5 +58,5 @@ pub(super) fn parse(text: &str, path: &Path, cfg: &LabelConfig) -> Result<Annota
             found: None,
         });
     }
-    Ok(rows.finish())
+    rows.finish(path, end)
 }
