@@ -197,12 +197,17 @@ pub(super) fn plan<'s>(
     let mut queue = Vec::new();
     for s in sources {
         let print = s.fingerprint().ok();
-        let current = committed.get(&s.rid).is_some_and(|m| {
-            m.config_hash == hash
-                && print
-                    .as_ref()
-                    .is_some_and(|p| p.unchanged_since(&m.fingerprint()))
-        });
+        let current = match committed.get(&s.rid) {
+            Some(m) => {
+                m.config_hash == hash
+                    && print
+                        .as_ref()
+                        .is_some_and(|p| p.unchanged_since(&m.fingerprint()))
+                    // One left incomplete by an earlier run is redone.
+                    && store.incomplete_recording(&s.rid)?.is_none()
+            }
+            None => false,
+        };
         if !current {
             queue.push((s, print.map_or(0, |p| p.size)));
         }
