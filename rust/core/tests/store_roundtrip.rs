@@ -686,5 +686,8 @@ fn a_writer_whose_temporary_was_removed_commits_nothing() {
     );
     assert!(store.committed().unwrap().is_empty());
     assert!(!store.recording_dir("r").exists());
-    assert!(store.clean_temporaries().unwrap().is_empty(), "nothing left");
+    assert!(
+        store.clean_temporaries().unwrap().is_empty(),
+        "nothing left"
+    );
 }

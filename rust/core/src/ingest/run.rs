@@ -17,7 +17,7 @@ use crate::labels::{SEIZURE, UNLABELED, Window, WindowSpec, type_name, window_ty
 use crate::remote::Bucket;
 use crate::store::Publisher;
 use crate::store::{
-    FailureRows, IndexTables, RecordingMeta, RecordingRows, RootMeta, Store, WindowRows,
+    FailureRows, IndexTables, RecordingMeta, RecordingRows, RootMeta, Store, StoreError, WindowRows,
 };
 use crate::{Error, Result};
 
@@ -274,6 +274,8 @@ pub(super) fn run_pool(
                 return;
             }
             if let Err(e) = p.publish_recording(&src.rid) {
+                // A writer whose lease was taken over publishes nothing more.
+                stop.fetch_or(matches!(e, StoreError::Locked { .. }), Ordering::Relaxed);
                 outcome = Outcome::Failed(format!("{}: not published: {e}", src.path.display()));
             }
         }
