@@ -179,9 +179,8 @@ impl Driver {
     /// replace its own (an `--overwrite` with a new config), and a recording
     /// committed without all its arrays (by the task of an earlier version
     /// that outlived its run: it committed what was left of a removed
-    /// temporary). Returns how many recordings had
-    /// another config, and the incomplete ones with the reason; a local run
-    /// finds none.
+    /// temporary). Returns how many recordings had another config, and the
+    /// incomplete ones with the reason.
     fn sweep(&self) -> Result<(usize, Vec<(String, String)>)> {
         self.store.clean_temporaries()?;
         let hash = self.cfg.hash();

@@ -295,7 +295,8 @@ impl Publisher {
         Ok(())
     }
 
-    /// Fails once the writer lost its lease; a delegate relies on its writer's.
+    /// The writer's fence before each upload and delete: fails once its lease
+    /// was taken over ([`Lease::check`]); a delegate relies on its writer's.
     fn check(&self) -> Result<(), StoreError> {
         self.lease.as_ref().map_or(Ok(()), Lease::check)
     }
