@@ -226,6 +226,25 @@ def test_kill_9_while_overwrite_removes_the_old_store(corpus: Path, reference: P
     assert_same_store(store, reference)
 
 
+def test_a_recording_an_earlier_version_committed_incomplete_is_redone(
+    corpus: Path, reference: Path, tmp_path: Path
+) -> None:
+    """Issue 20 (4): a store where a task of an earlier version committed a recording
+    without its signal's metadata (what was left of a removed temporary). A re-run
+    redoes it instead of counting it current (which exited 2, "array metadata is
+    missing", or 0 with the store still broken); only --overwrite had recovered."""
+    store = tmp_path / "cache.zarr"
+    shutil.copytree(reference, store)
+    victim = committed(store)[0]
+    (store / "recordings" / victim / "signal" / "zarr.json").unlink()
+    rerun, summary = run_ingest(corpus, store)
+    assert rerun.returncode == 0 and summary is not None, rerun.stderr
+    assert (summary["ingested"], summary["current"]) == (1, N_RECORDINGS - 1)
+    verify = run_cli("brainbrr", "verify", store)
+    assert verify.returncode == 0, verify.stdout
+    assert_same_store(store, reference)
+
+
 def test_ctrl_c_exits_promptly_and_resumes(corpus: Path, reference: Path, tmp_path: Path) -> None:
     store = tmp_path / "cache.zarr"
     proc = start_ingest(corpus, store)

@@ -151,6 +151,42 @@ def test_driver_killed_then_rerun_resumes(
     assert_same_store(store, reference)
 
 
+def test_a_recording_committed_without_an_array_is_not_ingested(
+    corpus: Path, reference: Path, tmp_path: Path, cluster: Any, client: Any
+) -> None:
+    """Issue 20 (4): a task that outlived its run (its worker stalled while the driver
+    finished and removed the temporaries) committed what was left of its temporary, a
+    recording without its signal's metadata, and the run said all were ingested. Made
+    here from outside, deterministically: a committed recording loses that metadata
+    while the run goes on. The driver checks every recording's arrays before it writes
+    the index: that one failed (removed), ``verify`` finds nothing, a re-run redoes it."""
+    store = tmp_path / "cache.zarr"
+    command = [str(BIN / "brainbrr-ingest"), str(corpus), "--out", str(store), "--json"]
+    command += ["--scheduler", cluster.scheduler_address]
+    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while not (done := [r for r in committed(store) if (store / "recordings" / r / "zarr.json").is_file()]):
+        assert proc.poll() is None and time.monotonic() < deadline, "no recording was committed"
+        time.sleep(0.01)
+    victim = done[0]
+    source = json.loads((store / "recordings" / victim / "zarr.json").read_text())["attributes"]["brainbrr_recording"]["source"]
+    (store / "recordings" / victim / "signal" / "zarr.json").unlink()
+    assert proc.poll() is None, "the run ended before the recording was damaged"
+    stdout, stderr = proc.communicate(timeout=300)
+    assert proc.returncode == 1, stderr
+    summary = json.loads(stdout)
+    assert (summary["ingested"], summary["recordings"]) == (N_RECORDINGS - 1, N_RECORDINGS - 1)
+    [(rel, reason)] = summary["failed"]
+    assert rel == source and "signal" in reason and "run again" in reason, reason
+    assert not (store / "recordings" / victim).exists()
+    verify = run_cli("brainbrr", "verify", store)
+    assert verify.returncode == 0, verify.stdout + verify.stderr
+    rerun = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    assert rerun.returncode == 0, rerun.stderr
+    assert (json.loads(rerun.stdout)["ingested"], json.loads(rerun.stdout)["current"]) == (1, N_RECORDINGS - 1)
+    assert_same_store(store, reference)
+
+
 def test_a_source_the_worker_cannot_reach_fails_with_the_reason(
     corpus: Path, tmp_path: Path, client: Any
 ) -> None:

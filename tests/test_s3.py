@@ -8,18 +8,21 @@ one built from the same files on disk.
 from __future__ import annotations
 
 import json
-import re
 import os
+import re
 import shutil
+import signal
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
 
-from tests.conftest import read_array, read_column, run_cli, run_ingest, store_arrays
+from tests.conftest import read_array, read_column, run_cli, run_ingest, start_ingest, store_arrays
 from tests.s3server import S3, s3, s3_endpoint  # noqa: F401  (fixtures)
+from tests.test_crash import N_RECORDINGS, corpus  # noqa: F401  (fixture)
 
 
 def assert_same_store(a: Path, b: Path, but: tuple[str, ...] = ()) -> None:
@@ -382,10 +385,6 @@ def test_one_writer_per_bucket_store(s3: S3, small_corpus_template: Path, tmp_pa
 
 
 def test_a_writer_killed_mid_upload_resumes(s3: S3, small_corpus_template: Path, tmp_path: Path) -> None:
-    import signal
-
-    from tests.conftest import start_ingest
-
     s3.upload_tree(small_corpus_template, "tusz")
     proc = start_ingest(s3.url("tusz"), s3.url("cache.zarr"), jobs=1)  # type: ignore[arg-type]
     deadline = time.monotonic() + 60
@@ -514,7 +513,6 @@ def test_pull_killed_at_random_points_then_rerun_equals_the_store(
     remote_store: tuple[S3, Path, str], tmp_path: Path
 ) -> None:
     import random
-    import signal
     import subprocess
 
     from tests.conftest import BIN
@@ -553,3 +551,95 @@ def test_one_odd_key_never_blocks_a_bucket(
         ZarrWindowDataset(s3.url("cache.zarr"), cache_dir=tmp_path / "cache")
     pulled = run_cli("brainbrr", "pull", s3.url("cache.zarr"), tmp_path / "pulled")
     assert pulled.returncode == 2 and odd in pulled.stderr, pulled.stderr
+
+
+# --- Issue 20 (10): the lease is fenced by the writer's own entity tag, not by clocks ---------
+
+LOCK = "cache.zarr/.brainbrr-lock"
+
+
+def _wait_for_markers(s3: S3, proc: Any, n: int) -> None:
+    """Until ``proc`` (a writer) has published ``n`` recordings (their commit markers)."""
+    deadline = time.monotonic() + 120
+    while sum(k.count("/") == 3 and k.endswith("/zarr.json") for k in s3.keys("cache.zarr/recordings/")) < n:
+        if time.monotonic() > deadline or proc.poll() is not None:
+            proc.kill()
+            pytest.fail(f"no recording published: {proc.communicate()}")
+        time.sleep(0.02)
+
+
+def _stale_lease_by_hand(s3: S3) -> None:
+    """The lease as a writer whose clock runs minutes ahead sees it: not renewed for ages."""
+    s3.client().put_object(Bucket=s3.bucket, Key=LOCK, Body=b'{"holder": "skewed", "renewed_unix_s": 0}')
+
+
+def _holder(s3: S3) -> str:
+    return str(json.loads(s3.client().get_object(Bucket=s3.bucket, Key=LOCK)["Body"].read())["holder"])
+
+
+def _objects(s3: S3) -> dict[str, str]:
+    pages = s3.client().get_paginator("list_objects_v2").paginate(Bucket=s3.bucket, Prefix="cache.zarr/")
+    return {o["Key"]: o["ETag"] for page in pages for o in page.get("Contents", [])}
+
+
+def _assert_verified(s3: S3, tmp_path: Path) -> None:
+    pulled = tmp_path / "pulled.zarr"
+    pull = run_cli("brainbrr", "pull", s3.url("cache.zarr"), pulled, timeout=300)
+    assert pull.returncode == 0, pull.stderr
+    verify = run_cli("brainbrr", "verify", pulled)
+    assert verify.returncode == 0, verify.stdout + verify.stderr
+
+
+def test_a_writer_whose_lease_was_taken_over_publishes_nothing_more(
+    s3: S3,
+    corpus: Path,  # noqa: F811 - the crash test's fixture: 40 recordings, seconds to ingest
+    tmp_path: Path,
+) -> None:
+    """Its lease made stale by hand (as clock skew would), a second writer takes it over
+    while the first still runs. The first must stop at its next publish (exit 2, saying
+    so), never delete the second's lease, and the store the second finishes verifies."""
+    first = start_ingest(corpus, s3.url("cache.zarr"), jobs=1)  # type: ignore[arg-type]
+    _wait_for_markers(s3, first, 2)
+    _stale_lease_by_hand(s3)
+    second = start_ingest(corpus, s3.url("cache.zarr"), jobs=1)  # type: ignore[arg-type]
+    deadline = time.monotonic() + 60
+    while not _holder(s3).startswith(f"pid {second.pid} "):
+        assert second.poll() is None and time.monotonic() < deadline, second.communicate()
+        time.sleep(0.02)
+    _, err = first.communicate(timeout=120)
+    assert first.returncode == 2 and "took over this writer's lease" in err, err
+    assert second.poll() is None, "the second writer should still be running"
+    assert _holder(s3).startswith(f"pid {second.pid} "), "the first writer left the second's lease alone"
+    out, err = second.communicate(timeout=300)
+    assert second.returncode == 0, err
+    summary = json.loads(out)
+    assert summary["ingested"] + summary["current"] == summary["recordings"] == N_RECORDINGS
+    assert LOCK not in s3.keys("cache.zarr/")
+    _assert_verified(s3, tmp_path)
+
+
+def test_a_stalled_writer_publishes_nothing_after_losing_its_lease(
+    s3: S3,
+    corpus: Path,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    """A writer stopped (SIGSTOP) past its lease: another writer takes over and finishes,
+    a third holds the lease now. The stalled one, resumed, publishes nothing (not one
+    object), deletes no lease, and exits 2 saying why."""
+    first = start_ingest(corpus, s3.url("cache.zarr"), jobs=1)  # type: ignore[arg-type]
+    _wait_for_markers(s3, first, 2)
+    os.kill(first.pid, signal.SIGSTOP)
+    try:
+        _stale_lease_by_hand(s3)
+        second, summary = run_ingest(corpus, s3.url("cache.zarr"))  # type: ignore[arg-type]
+        assert second.returncode == 0 and summary is not None, second.stderr
+        live = {"holder": "pid 1 on host elsewhere", "renewed_unix_s": int(time.time())}
+        s3.client().put_object(Bucket=s3.bucket, Key=LOCK, Body=json.dumps(live).encode())
+        before = _objects(s3)
+    finally:
+        os.kill(first.pid, signal.SIGCONT)
+    _, err = first.communicate(timeout=120)
+    assert first.returncode == 2 and "took over this writer's lease" in err, err
+    assert _objects(s3) == before
+    s3.client().delete_object(Bucket=s3.bucket, Key=LOCK)
+    _assert_verified(s3, tmp_path)

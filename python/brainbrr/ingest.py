@@ -53,7 +53,8 @@ def ingest(
         once committed (its arrays, then its ``zarr.json``: a reader never sees
         half of one), the index and then the root last. One writer at a time,
         by a lease object taken with a conditional PUT (``.brainbrr-lock``,
-        renewed every 20 s, taken over after 2 min without renewal).
+        renewed every 20 s, taken over after 2 min without renewal; a writer
+        whose lease was taken over publishes nothing more and raises).
     config : PreprocessConfig, mapping, str or None
         Preprocessing overrides merged onto the defaults (see
         :meth:`brainbrr.PreprocessConfig.from_overrides`); stored in the store.

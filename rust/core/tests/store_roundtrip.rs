@@ -660,3 +660,34 @@ fn an_interrupted_create_is_created_again() {
     fs::create_dir_all(other.join("recordings/data")).unwrap();
     assert!(Store::open_or_create(&other, root(1.0), false, false).is_err());
 }
+
+#[test]
+fn a_writer_whose_temporary_was_removed_commits_nothing() {
+    // Issue 20 (4): the task of a distributed ingest still writing when the
+    // lock holder removed the temporaries (its run had ended). Its later
+    // arrays recreate the folder: what is left must not become a recording.
+    use brainbrr_core::config::Dtype;
+    let tmp = TempDir::new("removed-temporary");
+    let root = root(120.0);
+    let store = Store::create(tmp.store(), root.clone()).unwrap();
+    let n = 50u64;
+    let x = signal(n, 1.0);
+    let mut w = store
+        .begin_recording("r", &meta(&root, n, true), Dtype::Float32)
+        .unwrap();
+    for (row, samples) in x.chunks(n as usize).enumerate() {
+        w.write_row(row, SignalData::F32(samples)).unwrap();
+    }
+    assert_eq!(store.clean_temporaries().unwrap().len(), 1);
+    let err = w.commit(&labels(n)).unwrap_err().to_string();
+    assert!(
+        err.contains("recording r not committed") && err.contains("signal"),
+        "{err}"
+    );
+    assert!(store.committed().unwrap().is_empty());
+    assert!(!store.recording_dir("r").exists());
+    assert!(
+        store.clean_temporaries().unwrap().is_empty(),
+        "nothing left"
+    );
+}

@@ -175,21 +175,27 @@ impl Driver {
     }
 
     /// Removes what delegates of a killed driver may have left: temporaries
-    /// (which must not count in the store's size), and a recording one of
-    /// them committed with another config in the moment before it saw this
-    /// run replace its own (an `--overwrite` with a new config). Returns how
-    /// many recordings it removed; a local run finds none.
-    fn sweep(&self) -> Result<usize> {
+    /// (which must not count in the store's size), a recording one of them
+    /// committed with another config in the moment before it saw this run
+    /// replace its own (an `--overwrite` with a new config), and a recording
+    /// committed without all its arrays (by the task of an earlier version
+    /// that outlived its run: it committed what was left of a removed
+    /// temporary). Returns how many recordings had another config, and the
+    /// incomplete ones with the reason.
+    fn sweep(&self) -> Result<(usize, Vec<(String, String)>)> {
         self.store.clean_temporaries()?;
         let hash = self.cfg.hash();
-        let mut removed = 0;
+        let (mut other_config, mut incomplete) = (0, Vec::new());
         for (rid, meta) in self.store.committed()? {
             if meta.config_hash != hash {
                 self.remove(&rid)?;
-                removed += 1;
+                other_config += 1;
+            } else if let Some(reason) = self.store.incomplete_recording(&rid)? {
+                self.remove(&rid)?;
+                incomplete.push((rid, reason));
             }
         }
-        Ok(removed)
+        Ok((other_config, incomplete))
     }
 
     /// [`Driver::finish`] on a pool the caller already has.
@@ -212,7 +218,24 @@ impl Driver {
         summary.failed.sort();
         summary.warnings.sort();
         if !cancelled {
-            let swept = self.sweep()?;
+            let (swept, incomplete) = self.sweep()?;
+            // Checked before the index is written: a recording is ingested
+            // only with all its arrays in place; a re-run redoes the others.
+            for (rid, reason) in incomplete {
+                let queued = self.queue.iter().find(|(s, _)| s.rid == rid);
+                let rel = queued.map_or(rid.as_str(), |(s, _)| s.rel.as_str());
+                if summary.failed.iter().any(|(r, _)| r == rel) {
+                    continue;
+                }
+                if queued.is_some() {
+                    summary.ingested = summary.ingested.saturating_sub(1);
+                }
+                summary.failed.push((
+                    rel.to_owned(),
+                    format!("{rel}: {reason}; removed, run again to ingest it"),
+                ));
+            }
+            summary.failed.sort();
             if swept > 0 {
                 summary.warnings.push((String::new(), format!(
                     "{swept} recordings committed with another config by the tasks of an earlier, killed run were removed; run again to ingest them"

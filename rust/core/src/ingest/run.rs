@@ -17,7 +17,7 @@ use crate::labels::{SEIZURE, UNLABELED, Window, WindowSpec, type_name, window_ty
 use crate::remote::Bucket;
 use crate::store::Publisher;
 use crate::store::{
-    FailureRows, IndexTables, RecordingMeta, RecordingRows, RootMeta, Store, WindowRows,
+    FailureRows, IndexTables, RecordingMeta, RecordingRows, RootMeta, Store, StoreError, WindowRows,
 };
 use crate::{Error, Result};
 
@@ -197,12 +197,17 @@ pub(super) fn plan<'s>(
     let mut queue = Vec::new();
     for s in sources {
         let print = s.fingerprint().ok();
-        let current = committed.get(&s.rid).is_some_and(|m| {
-            m.config_hash == hash
-                && print
-                    .as_ref()
-                    .is_some_and(|p| p.unchanged_since(&m.fingerprint()))
-        });
+        let current = match committed.get(&s.rid) {
+            Some(m) => {
+                m.config_hash == hash
+                    && print
+                        .as_ref()
+                        .is_some_and(|p| p.unchanged_since(&m.fingerprint()))
+                    // One left incomplete by an earlier run is redone.
+                    && store.incomplete_recording(&s.rid)?.is_none()
+            }
+            None => false,
+        };
         if !current {
             queue.push((s, print.map_or(0, |p| p.size)));
         }
@@ -269,6 +274,8 @@ pub(super) fn run_pool(
                 return;
             }
             if let Err(e) = p.publish_recording(&src.rid) {
+                // A writer whose lease was taken over publishes nothing more.
+                stop.fetch_or(matches!(e, StoreError::Locked { .. }), Ordering::Relaxed);
                 outcome = Outcome::Failed(format!("{}: not published: {e}", src.path.display()));
             }
         }

@@ -138,17 +138,33 @@ pub(crate) fn clean(root: &Path) -> Result<Vec<PathBuf>, StoreError> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
         Err(e) => return Err(StoreError::io(&dir, e)),
     };
+    let paths = entries
+        .map(|e| e.map(|e| e.path()))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| StoreError::io(&dir, e))?;
     let mut removed = Vec::new();
-    for entry in entries {
-        let path = entry.map_err(|e| StoreError::io(&dir, e))?.path();
+    for path in paths {
         if path.file_name().is_some_and(|n| n == super::lock::HOLDER) {
             continue;
         }
-        let is_dir = fs::symlink_metadata(&path)
-            .map_err(|e| StoreError::io(&path, e))?
-            .is_dir();
+        let is_dir = match fs::symlink_metadata(&path) {
+            Ok(meta) => meta.is_dir(),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+            Err(e) => return Err(StoreError::io(&path, e)),
+        };
         if is_dir {
-            remove_tree(&path)?;
+            // Claimed by a rename first: a writer still at work on it (the
+            // task of a distributed ingest that outlived its run) then fails
+            // to install it, rather than installing what is left of it.
+            let claimed = temp_path(root, "removed")?;
+            match fs::rename(&path, &claimed) {
+                Ok(()) => {
+                    remove_tree(&claimed)?;
+                }
+                // Installed by its writer meanwhile: a complete recording.
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+                Err(e) => return Err(StoreError::io(&path, e)),
+            }
         } else {
             fs::remove_file(&path).map_err(|e| StoreError::io(&path, e))?;
         }

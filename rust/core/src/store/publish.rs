@@ -8,10 +8,13 @@
 //! One writer at a time: a lease object (`.brainbrr-lock`) created with a
 //! conditional PUT (`If-None-Match: *`), renewed every 20 s with `If-Match` on
 //! its entity tag, taken over only when it was not renewed for 2 minutes (a
-//! writer killed with `kill -9`), and deleted when the writer ends. This relies
-//! on S3's conditional writes (2024) and its strong read-after-write
-//! consistency, and on the writers' clocks agreeing within a minute. A writer
-//! that loses its lease (it stalled past the lease) stops publishing.
+//! writer killed with `kill -9`), and deleted when the writer ends if it is
+//! still its own. Clocks only decide when a lease looks abandoned; the fence is
+//! the entity tag: every publish first renews the lease with `If-Match` on the
+//! writer's own tag, so a writer whose lease was taken over (it stalled past
+//! it, or skewed clocks made it look stale) stops and publishes nothing after.
+//! This relies on S3's conditional writes (2024) and its strong
+//! read-after-write consistency.
 //!
 //! Resume: the staging folder is rebuilt from the bucket when the writer
 //! starts: the root and each committed recording's metadata, labels and types
@@ -28,9 +31,8 @@
 
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -293,7 +295,8 @@ impl Publisher {
         Ok(())
     }
 
-    /// Fails once the writer lost its lease; a delegate relies on its writer's.
+    /// The writer's fence before each upload and delete: fails once its lease
+    /// was taken over ([`Lease::check`]); a delegate relies on its writer's.
     fn check(&self) -> Result<(), StoreError> {
         self.lease.as_ref().map_or(Ok(()), Lease::check)
     }
@@ -391,11 +394,15 @@ fn files_under(stage: &Path, dir: &str) -> Result<Vec<String>, StoreError> {
     Ok(out)
 }
 
-/// The lease on a remote store: created, renewed by a thread, deleted on drop.
+/// The lease on a remote store: created, renewed by a thread and before each
+/// publish, deleted on drop while it is still this writer's.
 #[derive(Debug)]
 struct Lease {
     key: String,
-    lost: Arc<AtomicBool>,
+    /// The lease object's entity tag as this writer last wrote it: its token.
+    /// `None` once another writer replaced the object (the lease is lost).
+    /// Held across each renewal, so a tag is never compared while it changes.
+    token: Arc<Mutex<Option<String>>>,
     stop: Option<mpsc::Sender<()>>,
     renewer: Option<JoinHandle<()>>,
     bucket: Bucket,
@@ -452,46 +459,67 @@ impl Lease {
             }
             std::thread::sleep(Duration::from_secs(2));
         };
-        let lost = Arc::new(AtomicBool::new(false));
         let (stop, stopped) = mpsc::channel::<()>();
+        let mut lease = Self {
+            key,
+            token: Arc::new(Mutex::new(Some(etag))),
+            stop: Some(stop),
+            renewer: None,
+            bucket: bucket.clone(),
+        };
         let renewer = {
-            let (bucket, key, lost) = (bucket.clone(), key.clone(), lost.clone());
+            let (bucket, key, token) = (bucket.clone(), lease.key.clone(), lease.token.clone());
             std::thread::Builder::new()
                 .name("brainbrr-lease".to_owned())
                 .spawn(move || {
-                    let mut etag = etag;
                     while let Err(mpsc::RecvTimeoutError::Timeout) = stopped.recv_timeout(RENEW) {
-                        match bucket.block_on(bucket.replace(&key, holder_record(), &etag)) {
-                            Ok(new) => etag = new,
-                            Err(RemoteError::Conflict { .. }) => {
-                                lost.store(true, Ordering::Relaxed);
-                                return;
-                            }
+                        match renew(&bucket, &key, &token) {
                             // A transient failure: the next renewal may succeed in time.
-                            Err(_) => {}
+                            Ok(()) | Err(StoreError::Remote(_)) => {}
+                            Err(_) => return,
                         }
                     }
                 })
                 .map_err(|e| StoreError::io(Path::new("brainbrr-lease thread"), e))?
         };
-        Ok(Self {
-            key,
-            lost,
-            stop: Some(stop),
-            renewer: Some(renewer),
-            bucket: bucket.clone(),
-        })
+        lease.renewer = Some(renewer);
+        Ok(lease)
     }
 
-    /// Fails once the lease was taken over (this writer stalled past it).
+    /// The fence before each publish: renews the lease on its own entity tag
+    /// (`If-Match`), so a writer whose lease was taken over (it stalled past
+    /// it, or a clock made it look stale) publishes nothing after, whatever
+    /// the clocks say.
     fn check(&self) -> Result<(), StoreError> {
-        if self.lost.load(Ordering::Relaxed) {
-            return Err(StoreError::Locked {
-                path: PathBuf::from(self.bucket.url().to_string()),
-                holder: "another writer, which took over this writer's lease".to_owned(),
-            });
+        renew(&self.bucket, &self.key, &self.token)
+    }
+}
+
+/// Replaces the lease object `key` with a fresh record if it still has this
+/// writer's entity tag `token` (which it then updates); forgets the token and
+/// fails when another writer replaced it.
+fn renew(bucket: &Bucket, key: &str, token: &Mutex<Option<String>>) -> Result<(), StoreError> {
+    let mut token = token.lock().unwrap_or_else(|p| p.into_inner());
+    let lost = || StoreError::Locked {
+        path: PathBuf::from(bucket.url().to_string()),
+        holder: format!(
+            "another writer, which took over this writer's lease {}; this writer stopped and published nothing after",
+            bucket.url().of_key(key)
+        ),
+    };
+    let Some(etag) = token.as_deref() else {
+        return Err(lost());
+    };
+    match bucket.block_on(bucket.replace(key, holder_record(), etag)) {
+        Ok(new) => {
+            *token = Some(new);
+            Ok(())
         }
-        Ok(())
+        Err(RemoteError::Conflict { .. }) => {
+            *token = None;
+            Err(lost())
+        }
+        Err(e) => Err(e.into()),
     }
 }
 
@@ -501,8 +529,18 @@ impl Drop for Lease {
         if let Some(t) = self.renewer.take() {
             let _ = t.join();
         }
-        if !self.lost.load(Ordering::Relaxed) {
-            let _ = self.bucket.block_on(self.bucket.delete(&self.key));
+        // Deleted only while it is still this writer's: never the lease of a
+        // writer that took it over. (S3 has no conditional delete here; the
+        // tag is compared just before.)
+        let token = self.token.lock().unwrap_or_else(|p| p.into_inner());
+        let Some(ours) = token.as_deref() else {
+            return;
+        };
+        let bucket = &self.bucket;
+        if let Ok(Some((etag, _))) = bucket.block_on(bucket.get_tagged(&self.key))
+            && etag.trim_matches('"') == ours.trim_matches('"')
+        {
+            let _ = bucket.block_on(bucket.delete(&self.key));
         }
     }
 }

@@ -98,6 +98,36 @@ pub(crate) fn read_recording_meta(dir: &Path) -> Result<Option<RecordingMeta>, S
         })
 }
 
+/// The arrays of every recording (`type` and `channel` came later: optional).
+const REQUIRED_ARRAYS: [&str; 2] = ["signal", "label"];
+
+/// Why the recording group at `dir` is incomplete, or `None`: a required array
+/// absent, or an array folder without its `zarr.json`. That is what a group
+/// looks like whose temporary was removed while its writer was still writing
+/// it (the writer's later arrays recreate the folder without the earlier ones).
+///
+/// # Errors
+/// I/O errors listing `dir`.
+fn incomplete(dir: &Path) -> Result<Option<String>, StoreError> {
+    let arrays = list_dirs(dir)?;
+    let mut missing: Vec<&str> = REQUIRED_ARRAYS
+        .into_iter()
+        .filter(|a| !arrays.iter().any(|(name, _)| name == a))
+        .collect();
+    missing.extend(
+        arrays
+            .iter()
+            .filter(|(_, path)| !path.join("zarr.json").is_file())
+            .map(|(name, _)| name.as_str()),
+    );
+    Ok((!missing.is_empty()).then(|| {
+        format!(
+            "the metadata of its array(s) {} is missing (written while its temporary was removed)",
+            missing.join(", ")
+        )
+    }))
+}
+
 fn build_err(path: &Path) -> impl Fn(zarrs::array::ArrayCreateError) -> StoreError + '_ {
     move |e| StoreError::zarr(path, e)
 }
@@ -219,6 +249,15 @@ impl Store {
             }
         }
         Ok(out)
+    }
+
+    /// Why the committed recording `rid` is incomplete (an array's metadata
+    /// missing), or `None`.
+    ///
+    /// # Errors
+    /// I/O errors listing its folder.
+    pub fn incomplete_recording(&self, rid: &str) -> Result<Option<String>, StoreError> {
+        incomplete(&self.recording_dir(rid))
     }
 
     /// Remove a recording (committed or not). Returns whether it existed.
@@ -442,6 +481,16 @@ impl RecordingWriter<'_> {
             .map_err(|e| StoreError::zarr(dir, e))?
             .store_metadata()
             .map_err(|e| StoreError::zarr(dir, e))?;
+        // The lock holder may have removed the temporary meanwhile (the task
+        // of a distributed ingest outlived its driver's run): never commit
+        // what is left of it. `commit::clean` claims a temporary by renaming
+        // it, so one found complete here is either installed whole or not at all.
+        if let Some(reason) = incomplete(dir)? {
+            return Err(StoreError::BadMetadata {
+                path: dir.clone(),
+                reason: format!("recording {} not committed: {reason}", self.rid),
+            });
+        }
         install(self.store.path(), dir, &self.store.recording_dir(&self.rid))?;
         self.committed = true;
         Ok(())
