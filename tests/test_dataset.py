@@ -354,7 +354,8 @@ def test_cpu_batches_reuse_released_buffers_only(ds: ZarrWindowDataset) -> None:
     ptrs = set()
     for x, _ in ds.batches(2, shuffle=False, device="cpu"):
         ptrs.add(x.data_ptr())
-    assert len(ptrs) <= 3 < len(ds) // 2
+    # prefetch (2) batches ahead, the caller's and one being released: at most 4 buffers in turn.
+    assert len(ptrs) <= 2 + 2 < len(ds) // 2
     # A new dataset of the same windows starts on the process's warm buffers.
     other = ZarrWindowDataset(ds.path)
     assert {x.data_ptr() for x, _ in other.batches(2, shuffle=True, seed=1, device="cpu")} & ptrs

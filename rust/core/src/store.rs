@@ -255,15 +255,22 @@ impl Store {
     }
 
     /// The `recordings` group, created when missing (see [`Store::init`]).
+    ///
+    /// Written atomically, and rewritten when it does not parse: a writer
+    /// killed while zarrs wrote it in place left an empty file behind.
     fn ensure_recordings(&self) -> Result<(), StoreError> {
         let dir = own_dir(&self.path, "recordings")?;
-        if dir.join("zarr.json").is_file() {
+        let meta = dir.join("zarr.json");
+        if matches!(read_json(&meta), Ok(Some(_))) {
             return Ok(());
         }
-        GroupBuilder::new()
+        let group = GroupBuilder::new()
             .build(self.zarr.clone(), "/recordings")
-            .and_then(|g| g.store_metadata().map_err(Into::into))
-            .map_err(|e| StoreError::zarr(dir, e))
+            .map_err(|e| StoreError::zarr(&dir, e))?;
+        let bytes =
+            serde_json::to_vec_pretty(group.metadata()).map_err(|e| StoreError::zarr(&dir, e))?;
+        fs::create_dir_all(&dir).map_err(|e| StoreError::io(&dir, e))?;
+        commit::write_file_atomic(&self.path, &meta, &bytes)
     }
 
     /// Open an existing store.
