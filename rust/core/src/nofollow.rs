@@ -106,9 +106,31 @@ pub(crate) fn uid() -> u32 {
     unsafe { libc::getuid() }
 }
 
-/// Makes the folder `root/rel` and each folder on the way below `root`, each
-/// a real folder (not a link) owned by this user: in a folder that others can
+/// Makes the folder `at` with `mode` unless it exists, and accepts it only
+/// as a real folder (not a link) owned by `uid`: in a folder that others can
 /// write to, a folder they made first could hold their files or links.
+///
+/// # Errors
+/// I/O errors; `PermissionDenied` for a link, a file or another user's folder.
+pub(crate) fn own_dir(at: &Path, mode: u32, uid: u32) -> io::Result<()> {
+    match fs::DirBuilder::new().mode(mode).create(at) {
+        Ok(()) => {}
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
+        Err(e) => return Err(e),
+    }
+    let meta = fs::symlink_metadata(at)?;
+    if meta.is_dir() && meta.uid() == uid {
+        Ok(())
+    } else {
+        Err(io::Error::new(
+            io::ErrorKind::PermissionDenied,
+            "not a folder of this user (a link, a file, or another user's folder)",
+        ))
+    }
+}
+
+/// Makes the folder `root/rel` and each folder on the way below `root`, each
+/// accepted only as this user's own ([`own_dir`]).
 ///
 /// # Errors
 /// The folder and its I/O error; `PermissionDenied` for a link, a file or
@@ -121,22 +143,9 @@ pub(crate) fn own_dirs(root: &Path, rel: &Path) -> Result<(), (PathBuf, io::Erro
             return Err((root.join(rel), e));
         };
         at.push(part);
-        match fs::DirBuilder::new().mode(0o755).create(&at) {
-            Ok(()) => {}
-            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
-            Err(e) => return Err((at, e)),
-        }
-        match fs::symlink_metadata(&at) {
-            Ok(m) if m.is_dir() && m.uid() == uid() => {}
-            Ok(_) => {
-                let e = io::Error::new(
-                    io::ErrorKind::PermissionDenied,
-                    "not a folder of this user (a link, a file, or another user's folder); \
-                     brainbrr writes only into folders it owns: remove it or use another folder",
-                );
-                return Err((at, e));
-            }
-            Err(e) => return Err((at, e)),
+        if let Err(e) = own_dir(&at, 0o755, uid()) {
+            let hint = "brainbrr writes only into folders it owns: remove it or use another folder";
+            return Err((at, io::Error::new(e.kind(), format!("{e}; {hint}"))));
         }
     }
     Ok(())

@@ -8,7 +8,6 @@
 
 use std::fs;
 use std::io;
-use std::os::unix::fs::{DirBuilderExt, MetadataExt};
 use std::path::{Path, PathBuf};
 
 /// `<temporary folder>/<name>-<uid>`, made if missing.
@@ -17,8 +16,7 @@ use std::path::{Path, PathBuf};
 /// The folder cannot be made, or what stands there is a link, not a folder,
 /// or another user's.
 pub fn private(name: &str) -> io::Result<PathBuf> {
-    // SAFETY: getuid has no preconditions and cannot fail.
-    let uid = unsafe { libc::getuid() };
+    let uid = crate::nofollow::uid();
     let dir = std::env::temp_dir().join(format!("{name}-{uid}"));
     make_private(&dir, uid)?;
     Ok(dir)
@@ -53,27 +51,18 @@ fn is_running(pid: libc::pid_t) -> bool {
 }
 
 fn make_private(dir: &Path, uid: u32) -> io::Result<()> {
-    match fs::DirBuilder::new().mode(0o700).create(dir) {
-        Ok(()) => {}
-        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
-        Err(e) => return Err(io::Error::new(e.kind(), format!("{}: {e}", dir.display()))),
-    }
-    let meta = fs::symlink_metadata(dir)?;
-    if !meta.is_dir() || meta.uid() != uid {
-        return Err(io::Error::new(
-            io::ErrorKind::PermissionDenied,
-            format!(
-                "{}: not a folder of this user (a link, a file, or another user's); remove it or set TMPDIR",
-                dir.display()
-            ),
-        ));
-    }
-    Ok(())
+    crate::nofollow::own_dir(dir, 0o700, uid).map_err(|e| {
+        io::Error::new(
+            e.kind(),
+            format!("{}: {e}; remove it or set TMPDIR", dir.display()),
+        )
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::os::unix::fs::MetadataExt;
 
     #[test]
     fn the_folders_of_dead_processes_of_this_machine_are_removed() {
@@ -107,8 +96,7 @@ mod tests {
     fn a_link_or_a_file_in_its_place_is_refused() {
         let base = std::env::temp_dir().join(format!("brainbrr-tmp-test-{}", std::process::id()));
         fs::create_dir_all(&base).expect("mkdir");
-        // SAFETY: as above.
-        let uid = unsafe { libc::getuid() };
+        let uid = crate::nofollow::uid();
         let own = base.join("own");
         make_private(&own, uid).expect("made");
         assert_eq!(fs::metadata(&own).expect("meta").mode() & 0o777, 0o700);

@@ -377,8 +377,8 @@ fn download_stale(
     let mut stale: Vec<(&Object, PathBuf, Option<Box<Check>>)> = Vec::new();
     for o in objects {
         let rel = rel_key(url, &o.key);
-        crate::nofollow::check_below(dir, &dir.join(rel))?;
         let path = dir.join(rel);
+        crate::nofollow::check_below(dir, &path)?;
         let check = check(rel);
         let current = same_file(&path, o) && check.as_ref().is_none_or(|c| c(&path).is_ok());
         if !current {
