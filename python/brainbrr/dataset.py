@@ -67,6 +67,9 @@ class _Part(Generic[_V]):
         value: _V = getattr(getattr(obj, self.part), self.name)
         return value
 
+    def __set__(self, obj: object, value: _V) -> None:
+        raise AttributeError(f"{self.name} is read-only: the dataset's {self.part.lstrip('_')} hold it")
+
 
 class ZarrWindowDataset(_Batches, Dataset[tuple[torch.Tensor, torch.Tensor]]):
     """Windows of a brainbrr store (format 1) as a map-style torch Dataset.
