@@ -8,6 +8,7 @@ import pathlib as _pathlib
 from collections.abc import Callable as _Callable
 from collections.abc import Sequence as _Sequence
 from typing import Any as _Any
+from typing import ClassVar as _ClassVar
 from typing import Self as _Self
 from typing import final
 
@@ -215,20 +216,35 @@ def _write_test_store(
 
 # --- ingest ---
 
+@final
+class IngestOptions:
+    """How to run an ingest: built once, passed whole to the local run, the driver and its tasks."""
+
+    def __new__(
+        cls,
+        *,
+        n_jobs: int = 0,
+        overwrite: bool = False,
+        wait: bool = False,
+        strict: bool = False,
+        zstd_level: int | None = None,
+        files: str | _os.PathLike[str] | None = None,
+        layout: str | None = None,
+        stage: str | _os.PathLike[str] | None = None,
+    ) -> IngestOptions: ...
+    @property
+    def json(self) -> str: ...
+    def __eq__(self, other: object, /) -> bool: ...
+    __hash__: _ClassVar[None]  # type: ignore[assignment]
+    def __getnewargs_ex__(self) -> tuple[tuple[()], dict[str, _Any]]: ...
+
 def ingest(
     source: str | _os.PathLike[str],
     out: str | _os.PathLike[str],
     config_json: str | None = None,
+    options: IngestOptions | None = None,
     *,
-    jobs: int = 0,
-    overwrite: bool = False,
-    wait: bool = False,
-    strict: bool = False,
-    zstd_level: int | None = None,
-    files: str | _os.PathLike[str] | None = None,
-    layout: str | None = None,
     progress: _Callable[[str], object] | None = None,
-    stage: str | _os.PathLike[str] | None = None,
 ) -> str: ...
 def ingest_batch(
     source: str | _os.PathLike[str],
@@ -236,11 +252,7 @@ def ingest_batch(
     config_json: str,
     run: str,
     batch: _Sequence[tuple[str | _os.PathLike[str], int, str | None]],
-    *,
-    jobs: int = 1,
-    strict: bool = False,
-    zstd_level: int | None = None,
-    layout: str | None = None,
+    options: IngestOptions | None = None,
 ) -> str: ...
 @final
 class IngestDriver:
@@ -251,14 +263,7 @@ class IngestDriver:
         source: str | _os.PathLike[str],
         out: str | _os.PathLike[str],
         config_json: str | None = None,
-        *,
-        overwrite: bool = False,
-        wait: bool = False,
-        strict: bool = False,
-        zstd_level: int | None = None,
-        files: str | _os.PathLike[str] | None = None,
-        layout: str | None = None,
-        stage: str | _os.PathLike[str] | None = None,
+        options: IngestOptions | None = None,
     ) -> IngestDriver: ...
     @property
     def run_id(self) -> str: ...
@@ -266,7 +271,7 @@ class IngestDriver:
     def queue(self) -> list[tuple[_pathlib.Path, str, int, str | None]]: ...
     def absorb(self, summary_json: str) -> bool: ...
     def stop(self) -> None: ...
-    def finish(self, *, jobs: int = 0, cancelled: bool = False, progress: _Callable[[str], object] | None = None) -> str: ...
+    def finish(self, *, cancelled: bool = False, progress: _Callable[[str], object] | None = None) -> str: ...
 
 # --- gather ---
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import signal
 import sys
 import tempfile
 import time
@@ -14,9 +13,20 @@ from typing import Any
 
 import brainbrr
 from brainbrr import _native
-from brainbrr.errors import BrainbrrError, StrictStop
-from brainbrr.ingest import SplitStats, Summary, ingest
-from brainbrr.progress import Progress
+from brainbrr.errors import BrainbrrError
+from brainbrr.ingest import SplitStats, Summary
+from brainbrr.ingest_cli import (
+    EXIT_CODES,
+    INGEST_HELP,
+    build_ingest_parser,
+    config_flags,
+    config_overrides,
+    format_summary,
+    ingest_arguments,
+    ingest_flags,
+    print_error,
+    run_ingest,
+)
 
 
 def _rate(hz: float) -> str:
@@ -48,130 +58,16 @@ def _cmd_edf(args: argparse.Namespace) -> int:
         try:
             print(_describe_edf(Path(path)))
         except (BrainbrrError, OSError) as e:
-            _error(e)
+            print_error(e)
             status = 2
     return status
-
-
-def _error(e: BaseException | str) -> None:
-    """One ``error: ...`` line on stderr; brainbrr's messages name the path and the problem."""
-    if isinstance(e, OSError) and e.filename is not None and e.strerror:
-        e = f"{e.filename}: {e.strerror}"
-    print(f"error: {e}", file=sys.stderr)
-
-
-def format_summary(s: Summary, run: str = "this run") -> str:
-    """The human-readable ingest summary; ``run`` names whose run statistics these are."""
-    lines = [
-        f"store {s.store}: {s.recordings} recordings, {s.hours:.2f} h, "
-        f"{s.windows} windows ({s.seizure_windows} with seizure, {s.unlabeled_windows} unlabeled), "
-        f"{s.store_bytes / 1e6:.1f} MB",
-        f"{run}: {s.found} found, {s.ingested} ingested, {s.current} already current, "
-        f"{len(s.skipped)} skipped, {len(s.failed)} failed, "
-        f"{s.source_bytes / 1e6:.1f} MB of EDF in {s.seconds:.1f} s",
-    ]
-    lines += [f"  skipped {path}: {reason}" for path, reason in s.skipped]
-    lines += [f"  FAILED  {path}: {reason}" for path, reason in s.failed]
-    lines += [f"  warning {path or 'store'}: {text}" for path, text in s.warnings]
-    if s.splits:
-        lines.append(format_splits(s.splits))
-    if s.cancelled:
-        lines.append("interrupted: committed recordings are kept; run the same command again to continue")
-    return "\n".join(lines)
-
-
-def _read_config(path: str) -> dict[str, Any]:
-    try:
-        config = json.loads(Path(path).read_text())
-    except json.JSONDecodeError as e:
-        raise BrainbrrError(f"{path}: not a JSON config: {e}") from None
-    if not isinstance(config, dict):
-        raise BrainbrrError(f"{path}: a config is a JSON object of overrides, not {type(config).__name__}")
-    return config
-
-
-class _Terminated(Exception):
-    """SIGTERM, raised on the main thread so that the ingest stops as on Ctrl-C."""
-
-
-def _on_sigterm(signum: int, frame: object) -> None:
-    raise _Terminated
-
-
-def _config_overrides(args: argparse.Namespace) -> dict[str, Any]:
-    """The ``--config`` file's overrides with the flags applied on top."""
-    config: dict[str, Any] = _read_config(args.config) if args.config else {}
-    if args.fs is not None:
-        config["target_fs"] = args.fs
-    if args.montage is not None:
-        # The flag picks a preset: the file's pairs and optional electrodes belong to its own kind.
-        montage = config.get("montage")
-        kept = {k: v for k, v in (montage if isinstance(montage, dict) else {}).items() if k not in ("pairs", "optional")}
-        config["montage"] = {**kept, "kind": args.montage}
-    if args.window is not None:
-        config["window_s"] = args.window
-    if args.stride is not None:
-        config["stride_s"] = args.stride
-    if args.float16:
-        config["dtype"] = "float16"
-    return config
 
 
 def _cmd_config(args: argparse.Namespace) -> int:
     from brainbrr.preprocessing import PreprocessConfig
 
-    print(json.dumps(PreprocessConfig.from_overrides(_config_overrides(args)).to_dict(), indent=2))
+    print(json.dumps(PreprocessConfig.from_overrides(config_overrides(args)).to_dict(), indent=2))
     return 0
-
-
-def _run_ingest(source: str | Path, out: str | Path, args: argparse.Namespace) -> int:
-    config = _config_overrides(args)
-    show = None if args.json else Progress()
-    client = _dask_client(args.scheduler) if getattr(args, "scheduler", None) else None
-    # A scheduler's SIGTERM (Slurm, Kubernetes, systemd) stops the ingest as
-    # Ctrl-C does: workers stop, what was committed stays, exit 143.
-    signal.signal(signal.SIGTERM, _on_sigterm)
-    try:
-        summary = ingest(
-            source,
-            out,
-            config,
-            n_jobs=args.jobs,
-            overwrite=args.overwrite,
-            wait=args.wait,
-            strict=args.strict,
-            zstd_level=args.zstd,
-            files=args.files,
-            layout=args.layout,
-            progress=show,
-            client=client,
-            stage=getattr(args, "stage", None),
-        )
-    except StrictStop as e:  # --strict: stopped at the first failed recording
-        _error(e)
-        return 1
-    except (KeyboardInterrupt, _Terminated) as e:
-        print("\ninterrupted: committed recordings are kept; run the same command again to continue", file=sys.stderr)
-        return 143 if isinstance(e, _Terminated) else 130
-    finally:
-        if client is not None:
-            client.close()
-    print(json.dumps(summary.to_dict(), indent=1) if args.json else format_summary(summary))
-    return 1 if summary.failed else 0
-
-
-def _dask_client(address: str) -> Any:
-    """A ``distributed.Client`` of the scheduler at ``address``; a clear error when it cannot be had."""
-    try:
-        from distributed import Client
-    except ImportError:
-        raise BrainbrrError(
-            "--scheduler needs Dask's distributed package: pip install 'brainbrr[dask]'"
-        ) from None
-    try:
-        return Client(address, timeout=10)
-    except (OSError, ValueError) as e:  # TimeoutError is an OSError
-        raise BrainbrrError(f"cannot reach the Dask scheduler at {address}: {e}") from None
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
@@ -192,7 +88,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     print(f"wrote a TUSZ-like sample corpus: {len(files)} EDF files, {mb:.1f} MB, under {out / 'edf'}", file=say)
     print(f"brainbrr-ingest {out / 'edf'} --out {out / 'cache.zarr'}", file=say)
     args.overwrite = True
-    status = _run_ingest(out / "edf", out / "cache.zarr", args)
+    status = run_ingest(out / "edf", out / "cache.zarr", args)
     if status == 0 and not args.json:
         print(f"train on it: ZarrWindowDataset({str(out / 'cache.zarr')!r}, split='train')")
     return status
@@ -208,21 +104,6 @@ PUBLISHED: dict[str, dict[str, tuple[int, float, float]]] = {
         "eval": (469, 27247.0, 459713.0),
     },
 }
-
-
-def format_splits(splits: dict[str, SplitStats]) -> str:
-    """The per-split statistics as an aligned table, with seizure seconds per type."""
-    head = f"{'split':<8} {'recordings':>10} {'patients':>8} {'hours':>9} {'windows':>9} {'seizure win':>11} {'events':>7} {'seizure s':>10} {'unlabeled':>9}"
-    lines = [head]
-    for name, st in sorted(splits.items()):
-        lines.append(
-            f"{name or '(none)':<8} {st.recordings:>10} {st.patients:>8} {st.hours:>9.2f} {st.windows:>9} "
-            f"{st.seizure_windows:>11} {st.seizure_events:>7} {st.seizure_seconds:>10.1f} {st.unlabeled_recordings:>9}"
-        )
-        by_type = ", ".join(f"{t} {sec:.1f} s" for t, sec in sorted(st.seizure_seconds_by_type.items()))
-        if by_type:
-            lines.append(f"{'':<8} seizure seconds by type: {by_type}")
-    return "\n".join(lines)
 
 
 def format_compare(splits: dict[str, SplitStats], corpus: str) -> str:
@@ -322,91 +203,6 @@ def _cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
-EXIT_CODES = """exit status:
-  0    every recording was ingested, or skipped for a documented reason
-       (montage channels missing); skips are listed in the summary and index/failures
-  1    at least one recording failed (listed with its reason); the rest were ingested
-       (with --strict: the run stopped at the first failure; what was committed stays)
-  2    nothing was ingested: bad arguments, unreadable source, a store another
-       ingest is writing (its pid and host are named; --wait queues behind it), or a
-       store built with another config (the differing parameters are named; use
-       --overwrite to rebuild), a Dask scheduler that cannot be reached
-  130  interrupted (Ctrl-C); committed recordings are kept, re-run to continue
-  143  terminated (SIGTERM); as for Ctrl-C
-"""
-
-
-def _config_options(p: argparse.ArgumentParser) -> None:
-    """The flags that shape the config; each overrides the ``--config`` file."""
-    p.add_argument("--config", help="JSON file of preprocessing overrides (brainbrr config --print shows them all)")
-    p.add_argument(
-        "--fs", type=float, help="output sampling rate in Hz (default 256; bandpass.high follows it unless set)"
-    )
-    p.add_argument(
-        "--montage",
-        choices=["referential", "tcp"],
-        help="referential: 19 channels (default); tcp: the 22 TCP bipolar pairs, A1/A2 optional",
-    )
-    p.add_argument("--window", type=float, help="window length in seconds (default 60)")
-    p.add_argument("--stride", type=float, help="window stride in seconds (default 10)")
-    p.add_argument("--float16", action="store_true", help="store signals as float16")
-
-
-def _ingest_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("-j", "--jobs", type=int, default=0, help="recordings processed at once (default: all cores)")
-    _config_options(p)
-    p.add_argument("--zstd", type=int, metavar="LEVEL", help="compress signals with zstd (archives; not zero-copy)")
-    p.add_argument("--json", action="store_true", help="print the summary as JSON, no progress")
-
-
-INGEST_HELP = "Decode, preprocess, label and window every EDF/BDF under SOURCE into one Zarr store."
-
-
-def _ingest_arguments(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
-    p.add_argument(
-        "source", help="corpus root (e.g. data_ext4/tusz, or s3://bucket/tusz); every *.edf, *.EDF, *.bdf below it"
-    )
-    p.add_argument(
-        "--out", required=True, help="the store (created, or continued if it exists); a folder or s3://bucket/prefix"
-    )
-    p.add_argument(
-        "--stage",
-        metavar="DIR",
-        help="for an s3:// store: the local staging folder (default: this process's own in the temporary folder, "
-        "removed at the end)",
-    )
-    p.add_argument("--files", help="ingest only the files listed here, one path per line relative to SOURCE")
-    p.add_argument("--overwrite", action="store_true", help="empty the store and rebuild it")
-    p.add_argument("--wait", action="store_true", help="if another ingest is writing the store, wait for it")
-    p.add_argument("--strict", action="store_true", help="stop at the first failed recording")
-    p.add_argument(
-        "--scheduler",
-        metavar="ADDRESS",
-        help="run the recordings on a Dask cluster (tcp://HOST:8786); SOURCE and --out must be "
-        "reachable by the same paths from every worker (a shared file system), or be s3:// URLs",
-    )
-    p.add_argument(
-        "--layout",
-        metavar="PATTERN",
-        help="how split/patient/session are read from paths, e.g. '{split}/{patient}/**' "
-        "(default: the TUSZ v1 and v2 layouts)",
-    )
-    _ingest_options(p)
-    p.set_defaults(run=lambda args: _run_ingest(args.source, args.out, args))
-    return p
-
-
-def build_ingest_parser() -> argparse.ArgumentParser:
-    return _ingest_arguments(
-        argparse.ArgumentParser(
-            prog="brainbrr-ingest",
-            description=INGEST_HELP,
-            epilog=EXIT_CODES,
-            formatter_class=argparse.RawDescriptionHelpFormatter,
-        )
-    )
-
-
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="brainbrr", description="EEG corpora to training batches.")
     p.add_argument("--version", action="version", version=f"brainbrr {brainbrr.__version__}")
@@ -415,9 +211,9 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--out", help="folder for the corpus and store (default: a new temporary folder)")
     demo.add_argument("--patients", type=int, default=6, help="patients to generate (default 6)")
     demo.add_argument("--seed", type=int, default=0)
-    _ingest_options(demo)
+    ingest_flags(demo)
     demo.set_defaults(run=_cmd_demo, files=None, strict=False, wait=False, layout=None)
-    _ingest_arguments(
+    ingest_arguments(
         sub.add_parser(
             "ingest",
             help="the one preprocessing step (same as brainbrr-ingest)",
@@ -460,7 +256,7 @@ def build_parser() -> argparse.ArgumentParser:
         "config", help="print the full preprocessing config (with the flags applied) as --config takes it"
     )
     config.add_argument("--print", action="store_true", required=True, help="print it (the only action)")
-    _config_options(config)
+    config_flags(config)
     config.set_defaults(run=_cmd_config)
     edf = sub.add_parser("edf", help="print the header, annotations and warnings of EDF/BDF files")
     edf.add_argument("files", nargs="+")
@@ -473,7 +269,7 @@ def _run(args: argparse.Namespace) -> int:
     try:
         return int(args.run(args))
     except (BrainbrrError, OSError) as e:
-        _error(e)
+        print_error(e)
         return 2
 
 

@@ -10,10 +10,12 @@ from __future__ import annotations
 __all__ = [
     "AnnotationError",
     "BrainbrrError",
+    "ConfigError",
     "DspError",
     "EdfError",
     "GatherError",
     "IngestError",
+    "LabelError",
     "MontageError",
     "StoreError",
     "StrictStop",
@@ -37,11 +39,24 @@ class MontageError(BrainbrrError, ValueError):
     """A recording's channels do not fit the montage (missing or duplicated)."""
 
 
-class AnnotationError(BrainbrrError, ValueError):
+class ConfigError(DspError):
+    """A preprocessing config cannot be used: it does not parse, names an
+    unknown key, or a parameter is out of range (the message names it).
+
+    A :class:`DspError`, as it was before it had a class of its own.
+    """
+
+
+class LabelError(BrainbrrError, ValueError):
     """An annotation file is malformed, or labels/windows cannot be built.
 
     The message names the file, the 1-based line and the offending text.
+    The Rust core's ``LabelError``.
     """
+
+
+#: The name :class:`LabelError` had before it took the Rust core's name.
+AnnotationError = LabelError
 
 
 class StoreError(BrainbrrError):

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from brainbrr import _native
+from brainbrr._native import IngestOptions
 from brainbrr.errors import IngestError
 from brainbrr.ingest_types import Event, Indexing, Recording, SplitStats, Started, Summary, event_from_dict
 from brainbrr.preprocessing import ConfigLike, PreprocessConfig
@@ -17,7 +18,7 @@ from brainbrr.preprocessing import ConfigLike, PreprocessConfig
 if TYPE_CHECKING:
     from distributed import Client
 
-__all__ = ["Event", "Indexing", "Recording", "SplitStats", "Started", "Summary", "ingest"]
+__all__ = ["Event", "Indexing", "IngestOptions", "Recording", "SplitStats", "Started", "Summary", "ingest", "ingest_with"]
 
 
 def ingest(
@@ -121,36 +122,34 @@ def ingest(
     KeyboardInterrupt
         On Ctrl-C, after the workers stopped; committed recordings are kept.
     """
-    if client is not None:
-        return _ingest_on_dask(
-            client,
-            source,
-            out,
-            PreprocessConfig.from_overrides(config).json,
-            n_jobs=n_jobs,
-            overwrite=overwrite,
-            wait=wait,
-            strict=strict,
-            zstd_level=zstd_level,
-            files=files,
-            layout=layout,
-            progress=progress,
-            stage=stage,
-        )
-    summary = _native.ingest(
-        location(source),
-        location(out),
-        PreprocessConfig.from_overrides(config).json,
-        jobs=n_jobs,
+    options = IngestOptions(
+        n_jobs=n_jobs,
         overwrite=overwrite,
         wait=wait,
         strict=strict,
         zstd_level=zstd_level,
-        files=None if files is None else Path(files),
+        files=files,
         layout=layout,
-        progress=_typed(progress),
-        stage=None if stage is None else Path(stage),
+        stage=stage,
     )
+    return ingest_with(source, out, config, options, progress=progress, client=client)
+
+
+def ingest_with(
+    source: str | os.PathLike[str],
+    out: str | os.PathLike[str],
+    config: ConfigLike,
+    options: IngestOptions,
+    *,
+    progress: Callable[[Event], object] | None = None,
+    client: Client | None = None,
+) -> Summary:
+    """:func:`ingest` with its options built once (by :func:`ingest` or the CLI),
+    passed whole to the local run or, with ``client``, to the driver and its tasks."""
+    config_json = PreprocessConfig.from_overrides(config).json
+    if client is not None:
+        return _ingest_on_dask(client, source, out, config_json, options, progress)
+    summary = _native.ingest(location(source), location(out), config_json, options, progress=_typed(progress))
     return Summary.from_dict(json.loads(summary))
 
 
@@ -192,16 +191,8 @@ def _ingest_on_dask(
     source: str | os.PathLike[str],
     out: str | os.PathLike[str],
     config_json: str,
-    *,
-    n_jobs: int,
-    overwrite: bool,
-    wait: bool,
-    strict: bool,
-    zstd_level: int | None,
-    files: str | os.PathLike[str] | None,
-    layout: str | None,
+    options: IngestOptions,
     progress: Callable[[Event], object] | None,
-    stage: str | os.PathLike[str] | None,
 ) -> Summary:
     """The driver of a distributed ingest (see :func:`ingest`)."""
     import distributed
@@ -209,18 +200,7 @@ def _ingest_on_dask(
     emit = progress or (lambda event: None)
     # Local paths absolute, so that workers started elsewhere resolve the same ones.
     source, out = (p if isinstance(p, str) and p.startswith("s3://") else os.path.abspath(p) for p in (source, out))
-    driver = _native.IngestDriver(
-        location(source),
-        location(out),
-        config_json,
-        overwrite=overwrite,
-        wait=wait,
-        strict=strict,
-        zstd_level=zstd_level,
-        files=None if files is None else Path(files),
-        layout=layout,
-        stage=None if stage is None else Path(stage),
-    )
+    driver = _native.IngestDriver(location(source), location(out), config_json, options)
     futures: list[Any] = []
     try:
         emit(event_from_dict(json.loads(driver.started())))
@@ -232,18 +212,19 @@ def _ingest_on_dask(
         remote_of = {os.fspath(p): remote for p, _, _, remote in queue}
         work = batches([(os.fspath(p), b) for p, _, b, _ in queue], threads)
         tasks = [[(p, b, remote_of[p]) for p, b in batch] for batch in work]
-        options = {"run": driver.run_id, "strict": strict, "zstd_level": zstd_level, "layout": layout}
         keys = [f"brainbrr-ingest-{driver.run_id}-{i}" for i in range(len(work))]
-        futures = client.map(_ingest_batch, tasks, source=source, out=out, config_json=config_json, key=keys, **options)
+        futures = client.map(
+            _ingest_batch, tasks, source=source, out=out, config_json=config_json, run=driver.run_id, options=options, key=keys
+        )
         batch_of = {f.key: b for f, b in zip(futures, work, strict=True)}
         for future in distributed.as_completed(futures):
             summary, events = _batch_result(future, [(rel_of[p], b) for p, b in batch_of[future.key]])
             if summary.get("cancelled"):
                 raise IngestError(f"{out}: a task was stopped: the store is no longer ingested by run {driver.run_id}")
-            failed = driver.absorb(json.dumps(summary))
+            stop = driver.absorb(json.dumps(summary))
             for event in events:
                 emit(event)
-            if strict and failed:
+            if stop:
                 client.cancel(futures)
                 break
     except BaseException:
@@ -258,7 +239,7 @@ def _ingest_on_dask(
             client.cancel(futures)
             driver.finish(cancelled=True)
         raise
-    return Summary.from_dict(json.loads(driver.finish(jobs=n_jobs, progress=_typed(progress))))
+    return Summary.from_dict(json.loads(driver.finish(progress=_typed(progress))))
 
 
 def _ingest_batch(batch: list[tuple[str, int, str | None]], source: str, out: str, **kwargs: Any) -> str:

@@ -6,9 +6,39 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-use crate::dsp::DspError;
 use crate::labels::LabelConfig;
 use crate::montage::MontageConfig;
+
+/// Why a preprocessing config cannot be used.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// The JSON does not parse, names an unknown key, or holds a value of the
+    /// wrong type (the message gives its dotted path).
+    #[error("invalid preprocessing config: {0}")]
+    Parse(String),
+    /// A parameter is out of its valid range.
+    #[error("{name}: {value} {reason}")]
+    InvalidParameter {
+        /// The parameter's dotted path.
+        name: &'static str,
+        /// Its value, formatted.
+        value: String,
+        /// Why it is invalid.
+        reason: String,
+    },
+}
+
+impl ConfigError {
+    /// Shorthand for [`ConfigError::InvalidParameter`].
+    fn invalid(name: &'static str, value: impl ToString, reason: impl Into<String>) -> Self {
+        Self::InvalidParameter {
+            name,
+            value: value.to_string(),
+            reason: reason.into(),
+        }
+    }
+}
 
 /// Every preprocessing parameter; `Default` gives the DESIGN.md defaults, the
 /// old pipeline's: 256 Hz by FFT, Butterworth 3 0.5-120 Hz and a 60 Hz notch
@@ -167,13 +197,13 @@ impl PreprocessConfig {
     /// the montage's kind is written out ([`MontageConfig::resolve`]).
     ///
     /// # Errors
-    /// [`DspError::Config`] if `json` is not JSON, or names an unknown key or
+    /// [`ConfigError::Parse`] if `json` is not JSON, or names an unknown key or
     /// a value of the wrong type (the message gives its dotted path:
-    /// `bandpass.hi: unknown key`), [`DspError::InvalidParameter`] if a value
+    /// `bandpass.hi: unknown key`), [`ConfigError::InvalidParameter`] if a value
     /// is out of range (see [`Self::validate`]).
-    pub fn from_json(json: &str) -> Result<Self, DspError> {
+    pub fn from_json(json: &str) -> Result<Self, ConfigError> {
         let given: Value =
-            serde_json::from_str(json).map_err(|e| DspError::Config(e.to_string()))?;
+            serde_json::from_str(json).map_err(|e| ConfigError::Parse(e.to_string()))?;
         // From a `Value`, serde's messages carry no JSON position; the path
         // names the parameter instead.
         let mut cfg: Self = serde_path_to_error::deserialize(&given).map_err(|e| {
@@ -187,12 +217,12 @@ impl PreprocessConfig {
                 },
                 None => message,
             };
-            DspError::Config(format!("{path}: {message}"))
+            ConfigError::Parse(format!("{path}: {message}"))
         })?;
         cfg.follow_target_fs(&given);
         cfg.montage
             .resolve()
-            .map_err(|e| DspError::Config(e.to_string()))?;
+            .map_err(|e| ConfigError::Parse(e.to_string()))?;
         cfg.validate()?;
         Ok(cfg)
     }
@@ -237,14 +267,14 @@ impl PreprocessConfig {
     /// Checks every value against its range.
     ///
     /// # Errors
-    /// [`DspError::InvalidParameter`] naming the first parameter out of range,
+    /// [`ConfigError::InvalidParameter`] naming the first parameter out of range,
     /// e.g. `bandpass.high` at or above the Nyquist frequency of `target_fs`.
-    pub fn validate(&self) -> Result<(), DspError> {
+    pub fn validate(&self) -> Result<(), ConfigError> {
         let positive = |name: &'static str, v: f64| {
             if v > 0.0 && v.is_finite() {
                 Ok(())
             } else {
-                Err(DspError::invalid(name, v, "must be positive and finite"))
+                Err(ConfigError::invalid(name, v, "must be positive and finite"))
             }
         };
         positive("target_fs", self.target_fs)?;
@@ -263,11 +293,11 @@ impl PreprocessConfig {
             } else {
                 return Ok(());
             };
-            Err(DspError::invalid(name, format!("{v} Hz"), reason))
+            Err(ConfigError::invalid(name, format!("{v} Hz"), reason))
         };
         if let Some(bp) = &self.bandpass {
             if !(1..=32).contains(&bp.order) {
-                return Err(DspError::invalid(
+                return Err(ConfigError::invalid(
                     "bandpass.order",
                     bp.order,
                     "must be between 1 and 32",
@@ -276,7 +306,7 @@ impl PreprocessConfig {
             below_nyquist("bandpass.low", bp.low)?;
             below_nyquist("bandpass.high", bp.high)?;
             if bp.low >= bp.high {
-                return Err(DspError::invalid(
+                return Err(ConfigError::invalid(
                     "bandpass.low",
                     bp.low,
                     format!("must be below bandpass.high = {}", bp.high),
@@ -290,7 +320,7 @@ impl PreprocessConfig {
         if let Some(z) = &self.zscore
             && !(z.eps >= 0.0 && z.eps.is_finite())
         {
-            return Err(DspError::invalid(
+            return Err(ConfigError::invalid(
                 "zscore.eps",
                 z.eps,
                 "must be non-negative and finite",

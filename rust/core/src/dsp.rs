@@ -52,6 +52,9 @@ pub enum DspError {
     /// The configuration could not be parsed.
     #[error("invalid preprocessing config: {0}")]
     Config(String),
+    /// The preprocessing config is invalid (checked again where it is used).
+    #[error(transparent)]
+    InvalidConfig(#[from] crate::config::ConfigError),
 }
 
 impl DspError {

@@ -10,6 +10,9 @@ pub enum Error {
     /// An EDF/BDF file could not be read.
     #[error(transparent)]
     Edf(#[from] EdfError),
+    /// A preprocessing config cannot be used.
+    #[error(transparent)]
+    Config(#[from] crate::config::ConfigError),
     /// A signal-processing step got arguments it cannot work with.
     #[error(transparent)]
     Dsp(#[from] DspError),

@@ -16,6 +16,7 @@ mod fetch;
 mod layout;
 mod recording;
 mod run;
+mod source;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -23,18 +24,23 @@ use std::path::PathBuf;
 use serde::{Deserialize, Serialize};
 
 pub use delegate::{BatchResult, ingest_batch};
-pub use discover::{SourceFile, discover, from_list};
-pub use driver::Driver;
-pub use fetch::{RemoteFile, discover_remote};
+pub use discover::{discover, from_list};
+pub use driver::{Driver, ingest};
+pub use fetch::discover_remote;
 pub use layout::{PathFields, PathLayout, path_fields};
-pub use run::ingest;
+pub use source::{RemoteFile, SourceFile};
 
 use crate::store::SignalCodec;
 
-/// How to run an ingest.
-#[derive(Debug, Clone, Default)]
+/// How to run an ingest: one value that the local run, the driver of a
+/// distributed one and its delegates take whole. Its serde form is
+/// [`IngestOptionsForm`], the options as a user gives them.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(from = "IngestOptionsForm", into = "IngestOptionsForm")]
 pub struct IngestOptions {
-    /// Recordings processed at once (and so held in memory); 0 means one per core.
+    /// Recordings processed at once (and so held in memory); 0 means one per
+    /// core. A distributed ingest's driver rebuilds the index on this many
+    /// threads; its delegates run one recording per task thread.
     pub jobs: usize,
     /// Empty an existing store and rebuild it.
     pub overwrite: bool,
@@ -51,6 +57,69 @@ pub struct IngestOptions {
     /// For a store at an `s3://` URL: the local staging folder (default: one
     /// per URL under the system's temporary folder).
     pub stage: Option<PathBuf>,
+}
+
+/// [`IngestOptions`] as a user gives them (the Python `IngestOptions`, the
+/// `brainbrr-ingest` flags), by the names Python uses: the job count as
+/// `n_jobs`, the codec as a zstd level (none: raw), the layout as its pattern
+/// (none: TUSZ). The one place those become the core's types.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct IngestOptionsForm {
+    /// [`IngestOptions::jobs`].
+    pub n_jobs: usize,
+    /// [`IngestOptions::overwrite`].
+    pub overwrite: bool,
+    /// [`IngestOptions::wait`].
+    pub wait: bool,
+    /// [`IngestOptions::strict`].
+    pub strict: bool,
+    /// Compress the signal chunks with zstd at this level; `None`: raw.
+    pub zstd_level: Option<i32>,
+    /// [`IngestOptions::files`].
+    pub files: Option<PathBuf>,
+    /// A [`PathLayout::Pattern`]; `None`: [`PathLayout::Tusz`].
+    pub layout: Option<String>,
+    /// [`IngestOptions::stage`].
+    pub stage: Option<PathBuf>,
+}
+
+impl From<IngestOptionsForm> for IngestOptions {
+    fn from(f: IngestOptionsForm) -> Self {
+        Self {
+            jobs: f.n_jobs,
+            overwrite: f.overwrite,
+            wait: f.wait,
+            strict: f.strict,
+            codec: f
+                .zstd_level
+                .map_or(SignalCodec::Raw, |level| SignalCodec::Zstd { level }),
+            files: f.files,
+            layout: f.layout.map_or(PathLayout::Tusz, PathLayout::Pattern),
+            stage: f.stage,
+        }
+    }
+}
+
+impl From<IngestOptions> for IngestOptionsForm {
+    fn from(o: IngestOptions) -> Self {
+        Self {
+            n_jobs: o.jobs,
+            overwrite: o.overwrite,
+            wait: o.wait,
+            strict: o.strict,
+            zstd_level: match o.codec {
+                SignalCodec::Raw => None,
+                SignalCodec::Zstd { level } => Some(level),
+            },
+            files: o.files,
+            layout: match o.layout {
+                PathLayout::Tusz => None,
+                PathLayout::Pattern(p) => Some(p),
+            },
+            stage: o.stage,
+        }
+    }
 }
 
 /// Progress, reported as each recording finishes.
@@ -208,4 +277,28 @@ pub enum IngestError {
         /// The reason.
         reason: String,
     },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn options_convert_once_and_round_trip_through_their_form() {
+        let opts: IngestOptions = serde_json::from_str(
+            r#"{"n_jobs": 3, "strict": true, "zstd_level": 5, "layout": "{split}/**", "files": "l.txt"}"#,
+        )
+        .expect("parses");
+        assert_eq!(opts.jobs, 3);
+        assert!(opts.strict && !opts.overwrite && !opts.wait);
+        assert_eq!(opts.codec, SignalCodec::Zstd { level: 5 });
+        assert_eq!(opts.layout, PathLayout::Pattern("{split}/**".to_owned()));
+        assert_eq!(opts.files, Some(PathBuf::from("l.txt")));
+        let again: IngestOptions =
+            serde_json::from_str(&serde_json::to_string(&opts).expect("writes")).expect("parses");
+        assert_eq!(again, opts);
+        let defaults: IngestOptions = serde_json::from_str("{}").expect("parses");
+        assert_eq!(defaults, IngestOptions::default());
+        assert!(serde_json::from_str::<IngestOptions>(r#"{"jobs": 2}"#).is_err());
+    }
 }

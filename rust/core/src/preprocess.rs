@@ -65,7 +65,8 @@ impl Preprocessor {
     /// Validates `cfg` and designs its filters for input rate `fs_in`.
     ///
     /// # Errors
-    /// [`DspError::InvalidParameter`] if `cfg` is invalid or `fs_in` is not positive and finite.
+    /// [`DspError::InvalidConfig`] if `cfg` is invalid, [`DspError::InvalidParameter`]
+    /// if `fs_in` is not positive and finite.
     pub fn new(cfg: &PreprocessConfig, fs_in: f64) -> Result<Self, DspError> {
         cfg.validate()?;
         if !(fs_in > 0.0 && fs_in.is_finite()) {

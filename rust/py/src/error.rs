@@ -7,6 +7,7 @@
 use std::io;
 
 use brainbrr_core::Error;
+use brainbrr_core::config::ConfigError;
 use brainbrr_core::dsp::DspError;
 use brainbrr_core::edf::EdfError;
 use brainbrr_core::gather::GatherError;
@@ -24,7 +25,8 @@ mod py {
     pyo3::import_exception!(brainbrr.errors, DspError);
     pyo3::import_exception!(brainbrr.errors, MontageError);
     pyo3::import_exception!(brainbrr.errors, StoreError);
-    pyo3::import_exception!(brainbrr.errors, AnnotationError);
+    pyo3::import_exception!(brainbrr.errors, ConfigError);
+    pyo3::import_exception!(brainbrr.errors, LabelError);
     pyo3::import_exception!(brainbrr.errors, IngestError);
     pyo3::import_exception!(brainbrr.errors, StrictStop);
     pyo3::import_exception!(brainbrr.errors, GatherError);
@@ -53,6 +55,7 @@ macro_rules! from_family {
 }
 from_family!(
     EdfError,
+    ConfigError,
     DspError,
     MontageError,
     LabelError,
@@ -82,9 +85,13 @@ impl From<PyBrainbrrError> for PyErr {
         }
         match &e {
             Error::Edf(_) => py::EdfError::new_err(msg),
+            // A config is also checked where it is used: a `DspError` then.
+            Error::Config(_) | Error::Dsp(DspError::InvalidConfig(_)) => {
+                py::ConfigError::new_err(msg)
+            }
             Error::Dsp(_) => py::DspError::new_err(msg),
             Error::Montage(_) => py::MontageError::new_err(msg),
-            Error::Labels(_) => py::AnnotationError::new_err(msg),
+            Error::Labels(_) => py::LabelError::new_err(msg),
             Error::Store(_) => py::StoreError::new_err(msg),
             Error::Ingest(IngestError::Strict { .. }) => py::StrictStop::new_err(msg),
             Error::Ingest(_) => py::IngestError::new_err(msg),

@@ -1,6 +1,7 @@
 //! `ingest`: the corpus into a store, with progress and Ctrl-C handled on the
 //! Python main thread while Rust workers run with the GIL released; and the
-//! two halves of a distributed ingest, `IngestDriver` and `ingest_batch`.
+//! two halves of a distributed ingest, `IngestDriver` and `ingest_batch`. All
+//! three take the run's options whole, as one `IngestOptions`.
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -9,14 +10,89 @@ use std::time::Duration;
 
 use brainbrr_core::config::PreprocessConfig;
 use brainbrr_core::ingest::{
-    Driver, Event, IngestOptions, PathLayout, Summary, ingest as core_ingest,
+    Driver, Event, IngestOptions, IngestOptionsForm, Summary, ingest as core_ingest,
     ingest_batch as core_batch,
 };
-use brainbrr_core::store::SignalCodec;
 use pyo3::exceptions::PyRuntimeError;
 use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyTuple};
 
 use crate::error::PyBrainbrrError;
+
+/// How to run an ingest: the core's `IngestOptions`, built once (by
+/// `brainbrr.ingest()` or the CLI) and passed whole to the local run, the
+/// driver and the delegates. The keywords are the form's
+/// (`IngestOptionsForm`): the core converts them.
+#[pyclass(frozen, eq, module = "brainbrr._native", name = "IngestOptions")]
+#[derive(PartialEq)]
+pub struct PyIngestOptions(IngestOptions);
+
+#[pymethods]
+impl PyIngestOptions {
+    #[new]
+    #[pyo3(signature = (*, n_jobs = 0, overwrite = false, wait = false, strict = false, zstd_level = None, files = None, layout = None, stage = None))]
+    #[allow(clippy::too_many_arguments)]
+    fn new(
+        n_jobs: usize,
+        overwrite: bool,
+        wait: bool,
+        strict: bool,
+        zstd_level: Option<i32>,
+        files: Option<PathBuf>,
+        layout: Option<String>,
+        stage: Option<PathBuf>,
+    ) -> Self {
+        Self(
+            IngestOptionsForm {
+                n_jobs,
+                overwrite,
+                wait,
+                strict,
+                zstd_level,
+                files,
+                layout,
+                stage,
+            }
+            .into(),
+        )
+    }
+
+    /// The options as JSON (the core's serde form: the keywords and their values).
+    #[getter]
+    fn json(&self) -> PyResult<String> {
+        to_json(&self.0)
+    }
+
+    /// Pickled as the keywords that build it again.
+    fn __getnewargs_ex__<'py>(
+        &self,
+        py: Python<'py>,
+    ) -> PyResult<(Bound<'py, PyTuple>, Bound<'py, PyAny>)> {
+        Ok((PyTuple::empty(py), self.keywords(py)?))
+    }
+
+    fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
+        let keywords = self.keywords(py)?;
+        let dict = keywords.cast::<PyDict>()?;
+        let args = dict
+            .iter()
+            .map(|(k, v)| Ok(format!("{k}={}", v.repr()?)))
+            .collect::<PyResult<Vec<_>>>()?;
+        Ok(format!("IngestOptions({})", args.join(", ")))
+    }
+}
+
+impl PyIngestOptions {
+    /// The keywords as a dict, from the serde form.
+    fn keywords<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        py.import("json")?.call_method1("loads", (self.json()?,))
+    }
+}
+
+/// The options given, or the defaults.
+fn options(options: Option<PyRef<'_, PyIngestOptions>>) -> IngestOptions {
+    options.map(|o| o.0.clone()).unwrap_or_default()
+}
 
 /// Runs the ingest on a worker thread; returns the summary as JSON.
 ///
@@ -24,34 +100,17 @@ use crate::error::PyBrainbrrError;
 /// as a JSON string. A KeyboardInterrupt (Ctrl-C) cancels the workers, waits
 /// for them to stop (what was committed stays), and is then re-raised.
 #[pyfunction]
-#[pyo3(signature = (source, out, config_json = None, *, jobs = 0, overwrite = false, wait = false, strict = false, zstd_level = None, files = None, layout = None, progress = None, stage = None))]
-#[allow(clippy::too_many_arguments)]
+#[pyo3(signature = (source, out, config_json = None, options = None, *, progress = None))]
 fn ingest(
     py: Python<'_>,
     source: PathBuf,
     out: PathBuf,
     config_json: Option<&str>,
-    jobs: usize,
-    overwrite: bool,
-    wait: bool,
-    strict: bool,
-    zstd_level: Option<i32>,
-    files: Option<PathBuf>,
-    layout: Option<String>,
+    options: Option<PyRef<'_, PyIngestOptions>>,
     progress: Option<Bound<'_, PyAny>>,
-    stage: Option<PathBuf>,
 ) -> PyResult<String> {
     let cfg = config(config_json)?;
-    let opts = IngestOptions {
-        jobs,
-        overwrite,
-        wait,
-        strict,
-        codec: codec(zstd_level),
-        files,
-        layout: layout.map_or(PathLayout::Tusz, PathLayout::Pattern),
-        stage,
-    };
+    let opts = self::options(options);
     let cancel = Arc::new(AtomicBool::new(false));
     let (tx, mut rx) = mpsc::channel::<String>();
     let worker = {
@@ -103,10 +162,6 @@ fn config(config_json: Option<&str>) -> PyResult<PreprocessConfig> {
     })
 }
 
-fn codec(zstd_level: Option<i32>) -> SignalCodec {
-    zstd_level.map_or(SignalCodec::Raw, |level| SignalCodec::Zstd { level })
-}
-
 fn to_json(value: &impl serde::Serialize) -> PyResult<String> {
     serde_json::to_string(value).map_err(|e| PyRuntimeError::new_err(e.to_string()))
 }
@@ -138,32 +193,16 @@ impl IngestDriver {
 #[pymethods]
 impl IngestDriver {
     #[new]
-    #[pyo3(signature = (source, out, config_json = None, *, overwrite = false, wait = false, strict = false, zstd_level = None, files = None, layout = None, stage = None))]
-    #[allow(clippy::too_many_arguments)]
+    #[pyo3(signature = (source, out, config_json = None, options = None))]
     fn new(
         py: Python<'_>,
         source: PathBuf,
         out: PathBuf,
         config_json: Option<&str>,
-        overwrite: bool,
-        wait: bool,
-        strict: bool,
-        zstd_level: Option<i32>,
-        files: Option<PathBuf>,
-        layout: Option<String>,
-        stage: Option<PathBuf>,
+        options: Option<PyRef<'_, PyIngestOptions>>,
     ) -> PyResult<Self> {
         let cfg = config(config_json)?;
-        let opts = IngestOptions {
-            overwrite,
-            wait,
-            strict,
-            codec: codec(zstd_level),
-            files,
-            layout: layout.map_or(PathLayout::Tusz, PathLayout::Pattern),
-            stage,
-            ..IngestOptions::default()
-        };
+        let opts = self::options(options);
         let driver = py
             .detach(|| Driver::prepare(&source, &out, &cfg, &opts))
             .map_err(PyBrainbrrError::from)?;
@@ -197,11 +236,12 @@ impl IngestDriver {
         })?
     }
 
-    /// Adds a batch's partial summary (JSON); returns whether any recording failed so far.
+    /// Adds a batch's partial summary (JSON); returns whether the run should
+    /// stop (`strict`, and a recording failed).
     fn absorb(&self, summary_json: &str) -> PyResult<bool> {
         let part: Summary = serde_json::from_str(summary_json)
             .map_err(|e| PyRuntimeError::new_err(e.to_string()))?;
-        self.with(|d| d.absorb(part).map(|()| d.any_failed()))?
+        self.with(|d| d.absorb(part).map(|()| d.should_stop()))?
             .map_err(|e| PyBrainbrrError::from(e).into())
     }
 
@@ -211,13 +251,13 @@ impl IngestDriver {
             .map_err(|e| PyBrainbrrError::from(e).into())
     }
 
-    /// Rebuilds the index (or, `cancelled`, leaves it incomplete) and releases
-    /// the lock; returns the summary as JSON. `progress` gets the `indexing` event.
-    #[pyo3(signature = (*, jobs = 0, cancelled = false, progress = None))]
+    /// Rebuilds the index on the options' `n_jobs` threads (or, `cancelled`,
+    /// leaves it incomplete) and releases the lock; returns the summary as
+    /// JSON. `progress` gets the `indexing` event.
+    #[pyo3(signature = (*, cancelled = false, progress = None))]
     fn finish(
         &self,
         py: Python<'_>,
-        jobs: usize,
         cancelled: bool,
         progress: Option<Py<PyAny>>,
     ) -> PyResult<String> {
@@ -239,7 +279,7 @@ impl IngestDriver {
             }
         };
         let summary = py
-            .detach(|| driver.finish(jobs, cancelled, &on_event))
+            .detach(|| driver.finish(cancelled, &on_event))
             .map_err(PyBrainbrrError::from)?;
         if let Some(err) = failed_callback.into_inner().ok().flatten() {
             return Err(err);
@@ -249,11 +289,11 @@ impl IngestDriver {
 }
 
 /// One batch of a distributed ingest, run as a delegate of the driver of run
-/// `run`: (path, bytes, remote objects as JSON) as the driver's queue gives
-/// them; returns `{"summary": ..., "events": [...]}` as JSON.
+/// `run` with the run's `options`: (path, bytes, remote objects as JSON) as
+/// the driver's queue gives them; returns `{"summary": ..., "events": [...]}`
+/// as JSON.
 #[pyfunction]
-#[pyo3(signature = (source, out, config_json, run, batch, *, jobs = 1, strict = false, zstd_level = None, layout = None))]
-#[allow(clippy::too_many_arguments)]
+#[pyo3(signature = (source, out, config_json, run, batch, options = None))]
 fn ingest_batch(
     py: Python<'_>,
     source: PathBuf,
@@ -261,19 +301,10 @@ fn ingest_batch(
     config_json: &str,
     run: &str,
     batch: Vec<(PathBuf, u64, Option<String>)>,
-    jobs: usize,
-    strict: bool,
-    zstd_level: Option<i32>,
-    layout: Option<String>,
+    options: Option<PyRef<'_, PyIngestOptions>>,
 ) -> PyResult<String> {
     let cfg = config(Some(config_json))?;
-    let opts = IngestOptions {
-        jobs,
-        strict,
-        codec: codec(zstd_level),
-        layout: layout.map_or(PathLayout::Tusz, PathLayout::Pattern),
-        ..IngestOptions::default()
-    };
+    let opts = self::options(options);
     let batch = batch
         .into_iter()
         .map(|(path, bytes, remote)| {
@@ -294,5 +325,6 @@ fn ingest_batch(
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(ingest, m)?)?;
     m.add_function(wrap_pyfunction!(ingest_batch, m)?)?;
+    m.add_class::<PyIngestOptions>()?;
     m.add_class::<IngestDriver>()
 }

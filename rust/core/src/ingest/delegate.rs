@@ -21,9 +21,9 @@ use std::time::Duration;
 use serde::Serialize;
 use serde_json::Value;
 
-use super::discover::SourceFile;
-use super::fetch::{RemoteFile, Stager, source_url};
-use super::run::{Transfers, root_meta, run_pool, worker_pool};
+use super::fetch::{Stager, source_url};
+use super::run::{Transfers, root_meta, run_pool};
+use super::source::{RemoteFile, SourceFile};
 use super::{Event, IngestError, IngestOptions, Summary};
 use crate::Result;
 use crate::config::PreprocessConfig;
@@ -53,10 +53,11 @@ pub type Task = (PathBuf, u64, Option<RemoteFile>);
 
 /// Ingests the recordings `batch` (below the corpus root `source`, a folder or
 /// an `s3://` URL) into the store at `out` (a folder every worker sees, or an
-/// `s3://` URL), as a delegate of the driver of run `run`, `opts.jobs` at a
-/// time (1: on the calling thread, which keeps its work buffers from batch to
-/// batch). `opts.layout`, `opts.codec` and `opts.strict` apply as in a local
-/// ingest; the other options are the driver's.
+/// `s3://` URL), as a delegate of the driver of run `run`, one at a time on
+/// the calling thread (a Dask worker runs one task per thread; the thread
+/// keeps its work buffers from batch to batch). `opts` are the run's:
+/// `opts.layout`, `opts.codec` and `opts.strict` apply as in a local ingest;
+/// the others are the driver's.
 ///
 /// Remote sources are downloaded a few ahead into this machine's temporary
 /// folder. A remote store is written as a local ingest writes one: into a
@@ -111,12 +112,7 @@ pub fn ingest_batch(
         .zip(batch)
         .map(|(s, &(_, b, _))| (s, b))
         .collect();
-    let pool = if opts.jobs == 1 {
-        None
-    } else {
-        Some(worker_pool(opts.jobs)?)
-    };
-    let stager = Stager::start(bucket, work.0.join("sources"), &queue, opts.jobs)?;
+    let stager = Stager::start(bucket, work.0.join("sources"), &queue, 1)?;
     // The root as it is now, where the driver writes it.
     let root_now = || -> std::result::Result<RootMeta, StoreError> {
         match &publisher {
@@ -153,7 +149,7 @@ pub fn ingest_batch(
             publisher: publisher.as_ref(),
         };
         run_pool(
-            pool.as_ref(),
+            None,
             &store,
             &queue,
             &transfers,

@@ -6,83 +6,13 @@ use std::io;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
-use super::layout::{PathLayout, path_fields};
-use crate::store::Fingerprint;
-
-/// One recording found under the corpus root.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SourceFile {
-    /// Absolute (or as given) path of the EDF/BDF file.
-    pub path: PathBuf,
-    /// Path relative to the corpus root, `/`-separated: the recording's identity.
-    pub rel: String,
-    /// Stable recording id: `rel` as one folder name ([`crate::store::rid::encode`]).
-    pub rid: String,
-    /// `train`, `dev` or `eval` (see [`path_fields`]).
-    pub split: Option<String>,
-    /// The patient, from a TUSZ file name or the layout's pattern.
-    pub patient: Option<String>,
-    /// The session (`s005`), from a TUSZ file name or the layout's pattern.
-    pub session: Option<String>,
-    /// The montage folder (`01_tcp_ar`, ...).
-    pub montage: Option<String>,
-    /// Why a field the layout expects could not be read from the path.
-    pub issues: Vec<String>,
-    /// For a recording on object storage (`path` is then its URL): its objects.
-    pub remote: Option<std::sync::Arc<super::fetch::RemoteFile>>,
-}
+use super::layout::PathLayout;
+use super::source::SourceFile;
 
 fn is_recording(p: &Path) -> bool {
     p.extension()
         .and_then(|e| e.to_str())
         .is_some_and(|e| e.eq_ignore_ascii_case("edf") || e.eq_ignore_ascii_case("bdf"))
-}
-
-impl SourceFile {
-    /// Describes `path`, which lies under `root`, its fields read with `layout`.
-    pub fn new(root: &Path, path: PathBuf, layout: &PathLayout) -> Self {
-        let rel_path = path.strip_prefix(root).unwrap_or(&path);
-        let parts: Vec<String> = rel_path
-            .components()
-            .map(|c| c.as_os_str().to_string_lossy().into_owned())
-            .collect();
-        let rel = parts.join("/");
-        // From the raw bytes, not the lossy text: two names that are not UTF-8
-        // must not share an id.
-        let raw: Vec<&[u8]> = rel_path
-            .components()
-            .map(|c| c.as_os_str().as_encoded_bytes())
-            .collect();
-        let rid = crate::store::rid::encode(&raw.join(&b'/'));
-        let fields = path_fields(&rel, layout);
-        Self {
-            rid,
-            split: fields.split,
-            patient: fields.patient,
-            session: fields.session,
-            montage: fields.montage,
-            issues: fields.issues,
-            rel,
-            path,
-            remote: None,
-        }
-    }
-
-    /// What resume compares: size, modification time and, for an object,
-    /// its entity tag (as listed).
-    ///
-    /// # Errors
-    /// The local file's metadata cannot be read.
-    pub fn fingerprint(&self) -> io::Result<Fingerprint> {
-        match &self.remote {
-            Some(r) => Ok(Fingerprint {
-                size: r.size,
-                mtime_ns: r.mtime_ns,
-                etag: r.etag.clone(),
-            }),
-            None => super::recording::fingerprint(&self.path),
-        }
-    }
 }
 
 /// Every `*.edf`, `*.EDF` and `*.bdf` under `root`, sorted by relative path.
@@ -207,34 +137,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn fields_come_from_the_layout() {
-        let root = Path::new("/data/tusz");
-        let tusz = PathLayout::default();
-        let f = SourceFile::new(
-            root,
-            root.join("edf/train/aaaaaimu/s005_2014/01_tcp_ar/aaaaaimu_s005_t000.edf"),
-            &tusz,
-        );
-        assert_eq!(
-            f.rel,
-            "edf/train/aaaaaimu/s005_2014/01_tcp_ar/aaaaaimu_s005_t000.edf"
-        );
-        assert_eq!(
-            f.rid,
-            "edf~train~aaaaaimu~s005_2014~01_tcp_ar~aaaaaimu_s005_t000.edf"
-        );
-        assert_eq!(f.split.as_deref(), Some("train"));
-        assert_eq!(f.patient.as_deref(), Some("aaaaaimu"));
-        assert_eq!(f.session.as_deref(), Some("s005"));
-        assert_eq!(f.montage.as_deref(), Some("01_tcp_ar"));
-        assert!(f.issues.is_empty(), "{:?}", f.issues);
-        // A path the layout cannot read says why, never silently empty.
-        let f = SourceFile::new(Path::new("/d"), PathBuf::from("/d/sub/rec.bdf"), &tusz);
-        assert_eq!((f.split, f.patient), (None, None));
-        assert!(!f.issues.is_empty());
-    }
-
-    #[test]
     fn discovery_is_sorted_and_case_insensitive() {
         let root = std::env::temp_dir().join(format!("brainbrr-discover-{}", std::process::id()));
         for p in ["b/x.EDF", "a/y.edf", "a/z.bdf", "a/notes.txt", "a/y.csv_bi"] {
@@ -304,23 +206,5 @@ mod tests {
             ]
         );
         let _ = fs::remove_dir_all(root);
-    }
-
-    #[test]
-    fn ids_of_colliding_paths_differ() {
-        let root = Path::new("/d");
-        let tusz = PathLayout::default();
-        let a = SourceFile::new(root, root.join("a/b/r.edf"), &tusz);
-        let b = SourceFile::new(root, root.join("a~b/r.edf"), &tusz);
-        assert_ne!(a.rid, b.rid);
-        let spaced = SourceFile::new(
-            root,
-            root.join("Female57yrs 07-MAR-2009 00h00m00s APSG.edf"),
-            &tusz,
-        );
-        assert_eq!(
-            spaced.rid,
-            "Female57yrs%2007-MAR-2009%2000h00m00s%20APSG.edf"
-        );
     }
 }

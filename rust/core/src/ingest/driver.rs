@@ -1,21 +1,24 @@
 //! The driver of an ingest: what runs before and after the recordings, in the
 //! process that holds the store's writer lock.
 //!
-//! A local ingest ([`super::ingest`]) and a distributed one (Dask: the
-//! recordings run as [`super::ingest_batch`] tasks on other processes or
-//! machines) share it: [`Driver::prepare`] validates the config, finds the
+//! A local ingest ([`Driver::run_local`]: the recordings on this process's
+//! pool) and a distributed one (Dask: the recordings run as
+//! [`super::ingest_batch`] tasks on other processes or machines) share it:
+//! [`Driver::prepare`] validates the config, finds the
 //! sources, opens the store under its lock, marks the index incomplete with a
 //! fresh run id (the id a delegate must present) and plans; the driver keeps
 //! the lock while the recordings run, [`Driver::absorb`]s what each batch did,
 //! and [`Driver::finish`] rebuilds the index once.
 
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use serde_json::json;
 
-use super::discover::SourceFile;
-use super::run::{find_sources, open_store, plan, worker_pool, write_index};
+use super::fetch::Stager;
+use super::run::{Transfers, find_sources, open_store, plan, run_pool, worker_pool, write_index};
+use super::source::SourceFile;
 use super::{Event, IngestError, IngestOptions, Summary};
 use crate::Result;
 use crate::config::PreprocessConfig;
@@ -27,17 +30,19 @@ use crate::store::Store;
 /// finished or dropped.
 #[derive(Debug)]
 pub struct Driver {
-    pub(super) store: Store,
+    store: Store,
     cfg: PreprocessConfig,
     run: String,
     /// The recordings to ingest, largest first, with their sizes.
-    pub(super) queue: Vec<(SourceFile, u64)>,
+    queue: Vec<(SourceFile, u64)>,
     /// What the recordings did so far, in the order they finished.
-    pub(super) summary: Summary,
+    summary: Summary,
     /// The bucket of a source on object storage.
-    pub(super) bucket: Option<Bucket>,
+    bucket: Option<Bucket>,
     /// The writer of a store on object storage (its lease held while the driver lives).
-    pub(super) publisher: Option<Publisher>,
+    publisher: Option<Publisher>,
+    /// Threads of the local pool and of the index rebuild (0: one per core).
+    jobs: usize,
     strict: bool,
     t0: Instant,
 }
@@ -79,9 +84,61 @@ impl Driver {
             summary,
             bucket,
             publisher,
+            jobs: opts.jobs,
             strict: opts.strict,
             t0,
         })
+    }
+
+    /// Ingests the queue on this process, `jobs` recordings at a time, and
+    /// finishes: a local ingest ([`ingest`]) after [`Driver::prepare`].
+    /// `cancel` stops the run between stages of a recording (Ctrl-C); what was
+    /// committed stays, and the index is left marked incomplete. `on_event` is
+    /// called from worker threads as recordings finish.
+    ///
+    /// # Errors
+    /// As [`Driver::finish`]; a pool that cannot be started; a staging folder
+    /// that cannot be made.
+    pub fn run_local(
+        mut self,
+        cancel: &AtomicBool,
+        on_event: &(dyn Fn(&Event) + Sync),
+    ) -> Result<Summary> {
+        on_event(&self.started());
+        let pool = worker_pool(self.jobs)?;
+        let queue: Vec<_> = self.queue.iter().map(|(s, b)| (s, *b)).collect();
+        let staged = self
+            .store
+            .path()
+            .join(crate::store::TMP_DIR)
+            .join("sources");
+        let stager = Stager::start(
+            self.bucket.clone(),
+            staged,
+            &queue,
+            pool.current_num_threads(),
+        )?;
+        let remote = Transfers {
+            stager: stager.as_ref(),
+            publisher: self.publisher.as_ref(),
+        };
+        let hash = self.cfg.hash();
+        run_pool(
+            Some(&pool),
+            &self.store,
+            &queue,
+            &remote,
+            &self.cfg,
+            &hash,
+            self.strict,
+            cancel,
+            on_event,
+            &mut self.summary,
+        );
+        // Its folder goes before the writer lock removes the temporaries.
+        drop(stager);
+        drop(queue);
+        self.finish_on(&pool, cancel.load(Ordering::Relaxed), on_event)
     }
 
     /// This run's id, recorded in the store's root while it runs: the
@@ -146,9 +203,15 @@ impl Driver {
         Ok(())
     }
 
-    /// Whether a recording failed so far.
-    pub fn any_failed(&self) -> bool {
-        !self.summary.failed.is_empty()
+    /// Whether the run should stop: `strict`, and a recording failed.
+    pub fn should_stop(&self) -> bool {
+        self.strict && !self.summary.failed.is_empty()
+    }
+
+    /// The store being ingested (for the recording stage's tests).
+    #[cfg(test)]
+    pub(super) fn store(&self) -> &Store {
+        &self.store
     }
 
     /// Ends the run of delegates and releases the lock: rebuilds the index
@@ -159,18 +222,13 @@ impl Driver {
     /// # Errors
     /// With `strict`, the first failure (the index is left incomplete); the
     /// store's I/O errors rebuilding the index.
-    pub fn finish(
-        self,
-        jobs: usize,
-        cancelled: bool,
-        on_event: &(dyn Fn(&Event) + Sync),
-    ) -> Result<Summary> {
+    pub fn finish(self, cancelled: bool, on_event: &(dyn Fn(&Event) + Sync)) -> Result<Summary> {
         // The delegates published into the bucket; the index is rebuilt from
         // the staging folder.
         if let (Some(p), false) = (&self.publisher, cancelled) {
             p.refresh()?;
         }
-        let pool = worker_pool(jobs)?;
+        let pool = worker_pool(self.jobs)?;
         self.finish_on(&pool, cancelled, on_event)
     }
 
@@ -199,7 +257,7 @@ impl Driver {
     }
 
     /// [`Driver::finish`] on a pool the caller already has.
-    pub(super) fn finish_on(
+    fn finish_on(
         mut self,
         pool: &rayon::ThreadPool,
         cancelled: bool,
@@ -258,4 +316,22 @@ impl Driver {
         summary.seconds = self.t0.elapsed().as_secs_f64();
         Ok(summary)
     }
+}
+
+/// Ingests the EDF files under `source` into the store at `out`: the stages of
+/// [`Driver::prepare`], then [`Driver::run_local`].
+///
+/// # Errors
+/// An invalid config, an unreadable source, a store another process writes, a
+/// store built with another config (named differences; the store is
+/// untouched), store I/O errors, and with `strict` the first failed recording.
+pub fn ingest(
+    source: &Path,
+    out: &Path,
+    cfg: &PreprocessConfig,
+    opts: &IngestOptions,
+    cancel: &AtomicBool,
+    on_event: &(dyn Fn(&Event) + Sync),
+) -> Result<Summary> {
+    Driver::prepare(source, out, cfg, opts)?.run_local(cancel, on_event)
 }

@@ -5,28 +5,11 @@
 use std::collections::{BTreeMap, HashSet};
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 
-use serde::{Deserialize, Serialize};
-
-use super::discover::SourceFile;
 use super::layout::PathLayout;
+use super::source::{RemoteFile, SourceFile};
 use crate::remote::{Bucket, RemoteError, Url, is_plain_segment, runtime};
-
-/// The objects of one remote recording.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct RemoteFile {
-    /// The EDF's key first, then the annotations beside it (same stem).
-    pub keys: Vec<String>,
-    /// The EDF's size, modification time and entity tag: the fingerprint
-    /// resume compares.
-    pub size: u64,
-    /// Nanoseconds since the epoch.
-    pub mtime_ns: i64,
-    /// The EDF object's entity tag.
-    #[serde(default)]
-    pub etag: Option<String>,
-}
 
 /// Every `*.edf`/`*.bdf` object under `url` (or only those in `files`, paths
 /// relative to `url`), with the objects beside it that share its stem, sorted
@@ -100,19 +83,6 @@ pub fn discover_remote(
     }
     found.sort_by(|a, b| a.rel.cmp(&b.rel));
     Ok((found, warnings))
-}
-
-impl RemoteFile {
-    /// The recording these objects hold under `url` (the corpus root), its
-    /// fields read with `layout`; `None` when its EDF is not below `url`.
-    pub fn source(self, url: &Url, layout: &PathLayout) -> Option<SourceFile> {
-        let key = self.keys.first()?;
-        let rel = url.rel(key)?;
-        let mut src = SourceFile::new(Path::new(""), PathBuf::from(rel), layout);
-        src.path = PathBuf::from(url.of_key(key));
-        src.remote = Some(Arc::new(self));
-        Some(src)
-    }
 }
 
 fn is_recording_key(key: &str) -> bool {

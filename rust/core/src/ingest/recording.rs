@@ -2,7 +2,6 @@
 
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::UNIX_EPOCH;
 
 use crate::config::{Dtype, PreprocessConfig};
 use crate::dsp::filter::LANES;
@@ -11,9 +10,9 @@ use crate::labels::{read_recording_annotation, recording_samples};
 use crate::mem;
 use crate::montage::{ChannelSource, Montage, MontageError, Term, derive};
 use crate::preprocess::{self, Plan, Preprocessor, check_finite};
-use crate::store::{Fingerprint, RecordingMeta, RecordingWriter, SignalData, Store, StoreError};
+use crate::store::{RecordingMeta, RecordingWriter, SignalData, Store, StoreError};
 
-use super::discover::SourceFile;
+use super::source::SourceFile;
 
 /// What became of one recording.
 #[derive(Debug)]
@@ -39,21 +38,6 @@ impl Outcome {
             Self::Cancelled => "cancelled",
         }
     }
-}
-
-/// A local file's size and modification time: what decides whether a
-/// committed recording is current.
-pub(crate) fn fingerprint(path: &Path) -> std::io::Result<Fingerprint> {
-    let meta = std::fs::metadata(path)?;
-    let mtime_ns = meta
-        .modified()?
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_nanos() as i64);
-    Ok(Fingerprint {
-        size: meta.len(),
-        mtime_ns,
-        etag: None,
-    })
 }
 
 /// A source file opened and matched to the montage, ready to stream.

@@ -1,4 +1,6 @@
-//! The ingest loop: discovery, the store under its lock, resume, the bounded pool, the index rebuild.
+//! The stages of an ingest, which a [`super::Driver`] (or a delegate) runs in
+//! order: discovery, the store under its lock, resume, the bounded pool, the
+//! index rebuild. Nothing here drives; nothing here knows the driver.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -7,10 +9,10 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use rayon::prelude::*;
 
-use super::discover::{SourceFile, discover, from_list};
-use super::driver::Driver;
+use super::discover::{discover, from_list};
 use super::fetch::{Stager, discover_remote, source_url};
 use super::recording::{Outcome, ingest_one};
+use super::source::SourceFile;
 use super::{Event, IngestError, IngestOptions, SplitStats, Summary};
 use crate::config::PreprocessConfig;
 use crate::labels::{SEIZURE, UNLABELED, Window, WindowSpec, type_name, window_types, windows};
@@ -20,63 +22,6 @@ use crate::store::{
     FailureRows, IndexTables, RecordingMeta, RecordingRows, RootMeta, Store, StoreError, WindowRows,
 };
 use crate::{Error, Result};
-
-/// Ingests the EDF files under `source` into the store at `out`.
-///
-/// The stages: find the sources, open the store under its writer lock, split
-/// the sources into current and to do ([`Driver::prepare`]), run the pool,
-/// rebuild the index ([`Driver::finish`]).
-/// `cancel` stops the run between stages of a recording (Ctrl-C); what was
-/// committed stays, and the index is left marked incomplete. `on_event` is
-/// called from worker threads as recordings finish.
-///
-/// # Errors
-/// An invalid config, an unreadable source, a store another process writes, a
-/// store built with another config (named differences; the store is
-/// untouched), store I/O errors, and with `strict` the first failed recording.
-pub fn ingest(
-    source: &Path,
-    out: &Path,
-    cfg: &PreprocessConfig,
-    opts: &IngestOptions,
-    cancel: &AtomicBool,
-    on_event: &(dyn Fn(&Event) + Sync),
-) -> Result<Summary> {
-    let mut driver = Driver::prepare(source, out, cfg, opts)?;
-    on_event(&driver.started());
-    let pool = worker_pool(opts.jobs)?;
-    let queue: Vec<_> = driver.queue.iter().map(|(s, b)| (s, *b)).collect();
-    let staged = driver
-        .store
-        .path()
-        .join(crate::store::TMP_DIR)
-        .join("sources");
-    let stager = Stager::start(
-        driver.bucket.clone(),
-        staged,
-        &queue,
-        pool.current_num_threads(),
-    )?;
-    let remote = Transfers {
-        stager: stager.as_ref(),
-        publisher: driver.publisher.as_ref(),
-    };
-    run_pool(
-        Some(&pool),
-        &driver.store,
-        &queue,
-        &remote,
-        cfg,
-        &cfg.hash(),
-        opts.strict,
-        cancel,
-        on_event,
-        &mut driver.summary,
-    );
-    // Its folder goes before the writer lock removes the temporaries.
-    drop(stager);
-    driver.finish_on(&pool, cancel.load(Ordering::Relaxed), on_event)
-}
 
 /// The recordings to ingest: the list's, or every one under `source` (a
 /// folder, or an `s3://` URL whose objects are listed), the bucket of a

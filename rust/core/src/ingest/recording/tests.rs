@@ -153,13 +153,13 @@ fn mutate(data: &mut [u8], rng: &mut Rng) {
 /// Ingests `bytes` as the corpus's one file into the driver's store.
 fn ingest(driver: &Driver, edf: &Path, bytes: &[u8]) -> Outcome {
     std::fs::write(edf, bytes).unwrap();
-    let src = &driver.queue[0].0;
+    let src = &driver.queue()[0].0;
     let cfg = PreprocessConfig::default();
     ingest_one(
         src,
         &cfg,
         &cfg.hash(),
-        &driver.store,
+        driver.store(),
         &AtomicBool::new(false),
     )
 }
@@ -173,7 +173,7 @@ fn driver(dir: &Path, edf: &Path) -> Driver {
         &IngestOptions::default(),
     )
     .unwrap();
-    assert_eq!(driver.queue.len(), 1);
+    assert_eq!(driver.queue().len(), 1);
     driver
 }
 
