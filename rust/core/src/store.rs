@@ -73,7 +73,7 @@ use zarrs::group::GroupBuilder;
 
 pub use commit::TMP_DIR;
 pub use error::StoreError;
-pub use index::{FailureRows, IndexTables, RecordingRows, WindowRows};
+pub use index::{FailureKind, FailureRows, IndexTables, RecordingRows, WindowRows};
 pub use lock::WriterLock;
 pub(crate) use lock::hostname;
 pub(crate) use meta::new_store_id;
