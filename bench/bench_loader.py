@@ -135,17 +135,15 @@ def write_index(store: Path, index: dict) -> None:
     }
     for table in ("recordings", "windows", "failures"):
         for name, values in index[table].items():
-            data = (
-                np.array(values, dtype=object)
-                if isinstance(values, list)
-                else np.asarray(values)
-            )
-            g.create_array(
-                f"{table}/{name}",
-                data=data,
-                dtype=str if isinstance(values, list) else data.dtype,
-                chunks=(max(len(data), 1),),
-            )
+            chunks = (max(len(values), 1),)
+            if isinstance(values, list):  # a string column
+                column = g.create_array(
+                    f"{table}/{name}", shape=(len(values),), dtype=str, chunks=chunks
+                )
+                if values:
+                    column[:] = np.array(values, dtype=object)
+            else:
+                g.create_array(f"{table}/{name}", data=np.asarray(values), chunks=chunks)
 
 
 def bench_open_large(
