@@ -111,6 +111,12 @@ def failure_rows(store: Path) -> dict[str, str]:
     return dict(zip(paths, reasons, strict=True))
 
 
+def failure_kinds(store: Path) -> dict[str, str]:
+    """``path -> "failed" | "skipped"``, from ``index/failures/kind``."""
+    paths, kinds = read_column(store, "index/failures/path"), read_column(store, "index/failures/kind")
+    return dict(zip(paths, kinds, strict=True))
+
+
 def snapshot(store: Path) -> dict[str, str]:
     """Every entry of the store: a hash per file, a marker per folder."""
     return {
@@ -165,17 +171,17 @@ def test_summary_counts(tusz_corpus: TuszCorpus, ingested: Ingested) -> None:
 
 def test_failures_and_skips_name_the_file_and_the_problem(tusz_corpus: TuszCorpus, ingested: Ingested) -> None:
     store, s = ingested
-    rows = failure_rows(store)
+    rows, kinds = failure_rows(store), failure_kinds(store)
     assert sorted(rows) == sorted([*tusz_corpus.failed, *tusz_corpus.skipped])
     for rel, words in tusz_corpus.failed.items():
-        assert not rows[rel].startswith("skipped: "), rows[rel]
+        assert kinds[rel] == "failed" and not rows[rel].startswith("skipped: "), (kinds[rel], rows[rel])
         assert all(w in rows[rel] for w in words), (rel, rows[rel], words)
     for rel, words in tusz_corpus.skipped.items():
-        assert rows[rel].startswith("skipped: "), rows[rel]
+        assert kinds[rel] == "skipped" and not rows[rel].startswith("skipped: "), (kinds[rel], rows[rel])
         assert all(w in rows[rel] for w in words), (rel, rows[rel], words)
-    # The summary gives the same reasons as the index (without the skip prefix).
-    summary = dict(s["failed"]) | {p: f"skipped: {r}" for p, r in s["skipped"]}
-    assert summary == rows
+    # The summary gives the same reasons as the index, and the kind apart.
+    assert dict(s["failed"]) | dict(s["skipped"]) == rows
+    assert {p: "failed" for p, _ in s["failed"]} | {p: "skipped" for p, _ in s["skipped"]} == kinds
 
 
 def test_recordings_table(tusz_corpus: TuszCorpus, ingested: Ingested) -> None:
@@ -302,7 +308,7 @@ def test_zarr_python_reads_every_array(tusz_corpus: TuszCorpus, ingested: Ingest
                 "rid", "path", "split", "patient", "session", "n_samples", "n_windows", "window_offset", "channel_present"
             ),
             "windows": ("recording", "start", "label", "seizure_fraction", "type"),
-            "failures": ("path", "reason"),
+            "failures": ("path", "kind", "reason"),
         }.items()
         for c in cols
     }
@@ -389,7 +395,8 @@ def test_only_skips_exit_0(small_corpus_template: Path, tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr
     assert s is not None and (s["ingested"], s["failed"], [p for p, _ in s["skipped"]]) == (4, [], ["site/nooc.edf"])
     reason = failure_rows(tmp_path / "s.zarr")["site/nooc.edf"]
-    assert reason.startswith("skipped: ") and "nooc.edf" in reason and "O1" in reason and "C4" in reason
+    assert failure_kinds(tmp_path / "s.zarr")["site/nooc.edf"] == "skipped"
+    assert "nooc.edf" in reason and "O1" in reason and "C4" in reason
 
 
 def test_every_run_leaves_its_own_root(small_corpus_template: Path, tmp_path: Path) -> None:

@@ -194,7 +194,6 @@ class StoreReader:
     def recording(
         self, rid: str, n_samples: int, store_id: str | None = None, checksums: bool = False
     ) -> tuple[_pathlib.Path, _pathlib.Path, bool]: ...
-    def types(self, rid: str) -> _npt.NDArray[_np.uint8]: ...
     def windows(
         self, recordings: list[tuple[int, str]], window_s: float, stride_s: float
     ) -> tuple[
@@ -206,13 +205,10 @@ class StoreReader:
         int,
         int,
     ]: ...
-def _write_test_store(
-    path: str | _os.PathLike[str],
-    recordings: list[tuple[str, _npt.NDArray[_np.float32] | _npt.NDArray[_np.uint16], _npt.NDArray[_np.uint8]]],
-    config_json: str = "{}",
-    index: dict[str, _Any] | None = None,
-    fs: float = 256.0,
-) -> None: ...
+    def events(
+        self, rid: str, min_duration_s: float = 0.0, merge_gap_s: float = 0.0, start: int = 0, stop: int | None = None
+    ) -> tuple[_npt.NDArray[_np.int64], _npt.NDArray[_np.int64], _npt.NDArray[_np.uint8]] | None: ...
+
 
 # --- ingest ---
 

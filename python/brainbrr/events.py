@@ -31,7 +31,7 @@ from brainbrr import _native
 if TYPE_CHECKING:
     from brainbrr.dataset import ZarrWindowDataset
 
-__all__ = ["Event", "from_labels", "from_windows", "majority_type", "write_csv_bi", "write_events_tsv"]
+__all__ = ["Event", "from_labels", "from_windows", "write_csv_bi", "write_events_tsv"]
 
 Combine = Literal["mean", "max"]
 
@@ -61,14 +61,6 @@ def runs(mask: npt.NDArray[np.bool_]) -> tuple[npt.NDArray[np.int64], npt.NDArra
     """``(first, stop)`` of each maximal run of True in ``mask`` (stop exclusive)."""
     d = np.diff(np.concatenate([[0], mask.astype(np.int8), [0]]))
     return np.flatnonzero(d == 1), np.flatnonzero(d == -1)
-
-
-def majority_type(codes: npt.NDArray[np.uint8], names: Mapping[int, str]) -> str:
-    """The name of the seizure type most of ``codes`` carry (background, 0,
-    ignored; the lower code on a tie); ``seiz`` when none is typed."""
-    counts = np.bincount(codes, minlength=256)
-    counts[0] = 0
-    return names.get(int(counts.argmax()), "seiz") if counts.any() else "seiz"
 
 
 def _find(
@@ -197,22 +189,20 @@ def from_labels(ds: ZarrWindowDataset, min_duration_s: float = 0.0, merge_gap_s:
 
     With the defaults an event is a maximal run of seizure samples, as in the
     store's per-split statistics. Recordings without annotation (all samples
-    255) are absent; the rest map to their events (possibly none).
+    255) are absent; the rest map to their events (possibly none). The events
+    and their types are the core's (``StoreReader.events``), the rule the
+    ingest's statistics use.
     """
     _check_params(0.5, min_duration_s, merge_gap_s)
     out: dict[str, list[Event]] = {}
     reader = ds._store()
-    for r, rid in enumerate(ds.rids):
-        labels = np.asarray(ds._read("label", r))
-        if labels.size == 0 or np.all(labels == 255):
+    for rid in ds.rids:
+        found = reader.events(rid, min_duration_s, merge_gap_s)
+        if found is None:
             continue
-        change = np.flatnonzero(np.diff(labels)) + 1
-        edges = np.concatenate([[0], change, [labels.size]]).astype(np.int64)
-        values = (labels[edges[:-1]] == 1).astype(np.float64)
-        found = _find(edges, values, 0.5, min_duration_s * ds.fs, merge_gap_s * ds.fs)
-        types = reader.types(rid) if found else np.zeros(0, np.uint8)
         out[rid] = [
-            Event(rid, a / ds.fs, b / ds.fs, score, majority_type(types[a:b], ds.type_names)) for a, b, score in found
+            Event(rid, int(a) / ds.fs, int(b) / ds.fs, 1.0, ds.type_names.get(int(code), "seiz"))
+            for a, b, code in zip(*found, strict=True)
         ]
     return out
 

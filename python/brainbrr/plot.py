@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from brainbrr.events import runs, majority_type
+from brainbrr.events import runs
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -111,7 +111,6 @@ def plot_segment(
     b = min(n, a + max(1, int(round(seconds * ds.fs))))
     x = np.asarray(ds._read("signal", r)[:, a:b], dtype=np.float32)
     labels = np.asarray(ds._read("label", r)[a:b])
-    types = ds._store().types(ds.rids[r])[a:b]
     t = np.arange(a, b) / ds.fs
 
     n_channels = x.shape[0]
@@ -134,8 +133,11 @@ def plot_segment(
     )
 
     names = []
-    for s, e in zip(*runs(labels == 1), strict=True):
-        name = majority_type(types[s:e], ds.type_names)
+    # The seizure runs of the segment, each named by the type most of its shown samples carry.
+    seizures = ds._store().events(ds.rids[r], start=a, stop=b) or ((), (), ())
+    for s, e, code in zip(*seizures, strict=True):
+        s, e = int(s) - a, int(e) - a
+        name = ds.type_names.get(int(code), "seiz")
         names.append(name)
         ax.axvspan(t[s], t[e - 1] + 1.0 / ds.fs, color=SEIZURE_COLOR, alpha=0.15, linewidth=0)
         ax.text(

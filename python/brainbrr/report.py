@@ -195,8 +195,8 @@ def write_report(store: str | os.PathLike[str], out: str | os.PathLike[str], *, 
         f'<p class="sub">{_code(store.resolve())}<br>written '
         f"{dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC by brainbrr {_e(brainbrr.__version__)}</p>",
     ]
-    n_fail = sum(not r.startswith("skipped: ") for r in failures["reason"])
-    n_skip = len(failures["reason"]) - n_fail
+    n_skip = failures["kind"].count("skipped")
+    n_fail = len(failures["kind"]) - n_skip
     cards = [
         (index.get("recordings", len(ds.rids)), "recordings"),
         (f"{index.get('hours', float(ds.n_samples.sum()) / ds.fs / 3600):.1f}", "hours"),
@@ -258,9 +258,8 @@ def write_report(store: str | os.PathLike[str], out: str | os.PathLike[str], *, 
     parts.append("<h2>Failed and skipped files</h2>")
     if len(failures["path"]):
         rows = [
-            ["skipped" if r.startswith("skipped: ") else _Markup('<span class="bad">failed</span>'),
-             _code(p), r.removeprefix("skipped: ")]
-            for p, r in zip(failures["path"], failures["reason"], strict=True)
+            ["skipped" if k == "skipped" else _Markup('<span class="bad">failed</span>'), _code(p), r]
+            for p, k, r in zip(failures["path"], failures["kind"], failures["reason"], strict=True)
         ]
         parts.append(_table(["", "file", "reason"], rows, cls="files"))
     else:

@@ -5,8 +5,10 @@
 //! into per-sample labels and seizure types of the preprocessed signal
 //! ([`recording_samples`], or [`unlabeled`] when there is no file), reports what
 //! looks wrong ([`RecordingAnnotation::warnings`]) and indexes the windows of
-//! the recording ([`windows`]). [`find_annotation`], [`parse_annotation`],
-//! [`sample_labels`] and [`recording_labels`] are the binary-only steps.
+//! the recording ([`recording_index`]). Its seizure events
+//! ([`seizure_events`]) are the reference a scorer compares with.
+//! [`find_annotation`], [`parse_annotation`], [`sample_labels`] and
+//! [`recording_labels`] are the binary-only steps.
 //!
 //! Per-sample labels are `u8`: [`BACKGROUND`] 0, [`SEIZURE`] 1, [`UNLABELED`]
 //! 255. A recording without annotation is unlabeled, never background: treating
@@ -27,6 +29,7 @@
 //!    `seizure`. An unknown label is never silently background.
 
 mod annotation;
+mod events;
 mod recording;
 mod samples;
 mod types;
@@ -36,6 +39,7 @@ use std::io;
 use std::path::{Path, PathBuf};
 
 pub use annotation::{Annotations, Event, Interval, find_annotation, parse_annotation};
+pub use events::{SeizureEvent, seizure_events};
 pub use recording::{
     DISAGREE_TOLERANCE_S, DURATION_TOLERANCE_S, LabelWarning, RecordingAnnotation,
     read_recording_annotation, recording_samples,
@@ -44,7 +48,7 @@ pub use samples::{
     BACKGROUND, SEIZURE, UNLABELED, recording_labels, sample_labels, sample_types, unlabeled,
 };
 pub use types::{TYPE_CODES, TypedInterval, type_code, type_name};
-pub use window::{Window, WindowSpec, window_types, windows};
+pub use window::{RecordingIndex, Window, WindowSpec, majority_type, recording_index, windows};
 
 use serde::{Deserialize, Serialize};
 

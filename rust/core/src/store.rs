@@ -21,7 +21,7 @@
 //!     recordings/{rid, path, split, patient, session}   string (vlen-utf8)
 //!     recordings/{n_samples, n_windows, window_offset}  int64
 //!     windows/{recording int32, start int64, label uint8, seizure_fraction float32, type uint8}
-//!     failures/{path, reason}                           string
+//!     failures/{path, kind, reason}                     string; kind `failed` or `skipped`
 //!   .brainbrr-tmp/            temporaries and the writer lock holder's record
 //!                             (never part of the hierarchy; removed with the lock)
 //! ```
@@ -73,7 +73,7 @@ use zarrs::group::GroupBuilder;
 
 pub use commit::TMP_DIR;
 pub use error::StoreError;
-pub use index::{FailureRows, IndexTables, RecordingRows, WindowRows};
+pub use index::{FailureKind, FailureRows, IndexTables, RecordingRows, WindowRows};
 pub use lock::WriterLock;
 pub(crate) use lock::hostname;
 pub(crate) use meta::new_store_id;

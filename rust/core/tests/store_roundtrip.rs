@@ -9,7 +9,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use brainbrr_core::store::{
-    IndexTables, RecordingMeta, RootMeta, Signal, SignalData, Store, StoreError,
+    FailureKind, IndexTables, RecordingMeta, RootMeta, Signal, SignalData, Store, StoreError,
 };
 use rayon::prelude::*;
 use serde_json::json;
@@ -95,8 +95,10 @@ fn build_index(store: &Store) -> IndexTables {
         stride_samples: STRIDE,
         ..Default::default()
     };
-    t.failures.path.push("train/bad.edf".into());
-    t.failures.reason.push("not an EDF file".into());
+    t.failures
+        .push("train/bad.edf", FailureKind::Failed, "not an EDF file");
+    t.failures
+        .push("train/short.edf", FailureKind::Skipped, "too short");
     for (row, (rid, m)) in store.committed().unwrap().into_iter().enumerate() {
         let y = store.read_labels(&rid).unwrap();
         let r = &mut t.recordings;
@@ -230,6 +232,27 @@ fn roundtrip_and_verify() {
         reopened.chunk_path("../a", "signal"),
         Err(StoreError::InvalidRid { .. })
     ));
+}
+
+/// A store written before `index/failures/kind` marked a skip by a `skipped: `
+/// prefix of its reason: read back as a skip without it, and verified sound.
+#[test]
+fn failures_without_a_kind_column_are_read_from_the_prefix() {
+    let tmp = TempDir::new("legacy_failures");
+    let store = sample_store(&tmp.store());
+    let mut legacy = build_index(&store);
+    legacy.failures = Default::default();
+    legacy
+        .failures
+        .push("train/bad.edf", FailureKind::Failed, "not an EDF file");
+    legacy
+        .failures
+        .push("train/short.edf", FailureKind::Failed, "skipped: too short");
+    store.write_index(&legacy).unwrap();
+    fs::remove_dir_all(tmp.store().join("index/failures/kind")).unwrap();
+    assert_eq!(store.read_index().unwrap(), build_index(&store));
+    let report = store.verify(1);
+    assert!(report.is_ok(), "{:?}", report.problems);
 }
 
 #[test]

@@ -1,12 +1,11 @@
 //! Bindings of `brainbrr_core::store`: inspection for the Python reader and
-//! the CLI, plus a writer used by the tests. Conversion and error mapping only.
+//! the CLI. Conversion and error mapping only.
 
 use std::path::PathBuf;
 
-use brainbrr_core::labels::{Window, WindowSpec, window_types, windows};
-use brainbrr_core::store::{IndexTables, RecordingMeta, RootMeta, SignalData, Store, StoreError};
-use numpy::{PyArray1, PyArrayMethods, PyReadonlyArray1, PyReadonlyArray2, PyUntypedArrayMethods};
-use pyo3::exceptions::PyValueError;
+use brainbrr_core::labels::WindowSpec;
+use brainbrr_core::store::{IndexTables, Store, StoreError};
+use numpy::{PyArray1, PyArrayMethods};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyDictMethods};
 
@@ -100,25 +99,14 @@ impl StoreReader {
     ) -> PyResult<(PathBuf, PathBuf, bool)> {
         let c = py.detach(|| {
             let c = self.0.recording_chunks(rid, n_samples, store_id)?;
-            for chunk in [&c.signal, &c.label].into_iter().filter(|_| checksums) {
-                Store::check_checksum(chunk).map_err(|reason| StoreError::Mismatch {
-                    path: chunk.path.clone(),
-                    reason,
-                })?;
+            if checksums {
+                c.check_checksums()?;
             }
             Ok::<_, StoreError>(c)
         });
         let c = c.map_err(to_py)?;
         let raw = c.signal.raw && c.label.raw;
         Ok((c.signal.path, c.label.path, raw))
-    }
-
-    /// Recording `rid`'s per-sample seizure type codes (names in the root's
-    /// `type_names`), decoded whatever the codec; a store written before
-    /// types were kept gives its labels (a seizure is `seiz`).
-    fn types<'py>(&self, py: Python<'py>, rid: &str) -> PyResult<Bound<'py, PyArray1<u8>>> {
-        let codes = py.detach(|| self.0.read_types(rid)).map_err(to_py)?;
-        Ok(PyArray1::from_vec(py, codes))
     }
 
     /// The window index of `recordings` (row numbers of the index) for
@@ -133,28 +121,23 @@ impl StoreReader {
         stride_s: f64,
     ) -> PyResult<WindowArrays<'py>> {
         let spec = WindowSpec { window_s, stride_s };
-        let fs = self.0.root_meta().fs;
-        let (t, s) = spec.samples(fs).map_err(to_py)?;
-        let rows = py
-            .detach(|| -> Result<Vec<(i64, Window, u8)>, brainbrr_core::Error> {
-                let mut rows = Vec::new();
-                for (r, rid) in &recordings {
-                    let ws = windows(&self.0.read_labels(rid)?, fs, &spec)?;
-                    let codes = window_types(&self.0.read_types(rid)?, &ws, t);
-                    rows.extend(ws.into_iter().zip(codes).map(|(w, c)| (*r, w, c)));
-                }
-                Ok(rows)
-            })
-            .map_err(to_py)?;
+        let (t, s) = spec.samples(self.0.root_meta().fs).map_err(to_py)?;
         let (mut rec, mut start, mut label, mut frac, mut code) =
             (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
-        for (r, w, c) in rows {
-            rec.push(r);
-            start.push(w.start as i64);
-            label.push(w.label);
-            frac.push(w.seizure_fraction);
-            code.push(c);
-        }
+        py.detach(|| {
+            for (r, rid) in &recordings {
+                let index = self.0.recording_index(rid, &spec)?;
+                for (w, &c) in index.windows.iter().zip(&index.types) {
+                    rec.push(*r);
+                    start.push(w.start as i64);
+                    label.push(w.label);
+                    frac.push(w.seizure_fraction);
+                    code.push(c);
+                }
+            }
+            Ok::<_, brainbrr_core::Error>(())
+        })
+        .map_err(to_py)?;
         Ok((
             PyArray1::from_vec(py, rec),
             PyArray1::from_vec(py, start),
@@ -165,7 +148,43 @@ impl StoreReader {
             s,
         ))
     }
+
+    /// Recording `rid`'s seizure events (`seizure_events` in the core) among
+    /// samples `start..stop`: `(starts, stops, type codes)` in samples from
+    /// the recording's start, or `None` for an unlabeled recording.
+    #[pyo3(signature = (rid, min_duration_s = 0.0, merge_gap_s = 0.0, start = 0, stop = None))]
+    fn events<'py>(
+        &self,
+        py: Python<'py>,
+        rid: &str,
+        min_duration_s: f64,
+        merge_gap_s: f64,
+        start: usize,
+        stop: Option<usize>,
+    ) -> PyResult<Option<EventArrays<'py>>> {
+        let events = py
+            .detach(|| {
+                let samples = start..stop.unwrap_or(usize::MAX);
+                self.0
+                    .seizure_events(rid, samples, min_duration_s, merge_gap_s)
+            })
+            .map_err(to_py)?;
+        // ok: sample positions index a numpy array, so they are below isize::MAX.
+        Ok(events.map(|events| {
+            (
+                PyArray1::from_iter(py, events.iter().map(|e| e.start as i64)),
+                PyArray1::from_iter(py, events.iter().map(|e| e.stop as i64)),
+                PyArray1::from_iter(py, events.iter().map(|e| e.seizure_type)),
+            )
+        }))
+    }
 }
+
+type EventArrays<'py> = (
+    Bound<'py, PyArray1<i64>>,
+    Bound<'py, PyArray1<i64>>,
+    Bound<'py, PyArray1<u8>>,
+);
 
 type WindowArrays<'py> = (
     Bound<'py, PyArray1<i64>>,
@@ -185,7 +204,6 @@ fn chunk_path(path: PathBuf, rid: &str, array: &str) -> PyResult<PathBuf> {
         .map_err(to_py)
 }
 
-/// The index tables: string columns as lists, numeric columns as numpy arrays.
 /// Copies the store at the `s3://` URL `url` into the folder `out`: `(objects, bytes downloaded)`.
 #[pyfunction]
 fn pull(py: Python<'_>, url: &str, out: PathBuf) -> PyResult<(usize, u64)> {
@@ -196,14 +214,17 @@ fn pull(py: Python<'_>, url: &str, out: PathBuf) -> PyResult<(usize, u64)> {
     pulled.map(|p| (p.objects, p.bytes)).map_err(to_py)
 }
 
+/// The index tables of the store at `path` (see `StoreReader.index`).
 #[pyfunction]
 fn read_index<'py>(py: Python<'py>, path: PathBuf) -> PyResult<Bound<'py, PyDict>> {
     StoreReader::new(py, path, None, None)?.index(py)
 }
 
+/// The index tables: string columns as lists, numeric columns as numpy arrays.
 fn index_dict(py: Python<'_>, t: IndexTables, n_channels: usize) -> PyResult<Bound<'_, PyDict>> {
     let (r, w, f) = (t.recordings, t.windows, t.failures);
     let n_recordings = r.rid.len();
+    let (present, width) = r.channel_present_matrix(n_channels);
     let recordings = PyDict::new(py);
     for (name, col) in [
         ("rid", r.rid),
@@ -221,12 +242,6 @@ fn index_dict(py: Python<'_>, t: IndexTables, n_channels: usize) -> PyResult<Bou
     ] {
         recordings.set_item(name, PyArray1::from_vec(py, col))?;
     }
-    let present = if r.channel_present.is_empty() {
-        vec![true; n_recordings * n_channels]
-    } else {
-        r.channel_present.concat()
-    };
-    let width = r.channel_present.first().map_or(n_channels, Vec::len);
     recordings.set_item(
         "channel_present",
         PyArray1::from_vec(py, present).reshape([n_recordings, width])?,
@@ -242,6 +257,8 @@ fn index_dict(py: Python<'_>, t: IndexTables, n_channels: usize) -> PyResult<Bou
     windows.set_item("type", PyArray1::from_vec(py, w.seizure_type))?;
     let failures = PyDict::new(py);
     failures.set_item("path", f.path)?;
+    let kind: Vec<&str> = f.kind.iter().map(|k| k.as_str()).collect();
+    failures.set_item("kind", kind)?;
     failures.set_item("reason", f.reason)?;
     let out = PyDict::new(py);
     out.set_item("window_samples", t.window_samples)?;
@@ -252,128 +269,6 @@ fn index_dict(py: Python<'_>, t: IndexTables, n_channels: usize) -> PyResult<Bou
     Ok(out)
 }
 
-fn item<'py, T: FromPyObjectOwned<'py>>(dict: &Bound<'py, PyDict>, key: &str) -> PyResult<T> {
-    dict.get_item(key)?
-        .ok_or_else(|| PyValueError::new_err(format!("index is missing {key:?}")))?
-        .extract()
-        .map_err(Into::into)
-}
-
-fn table<'py>(dict: &Bound<'py, PyDict>, key: &str) -> PyResult<Bound<'py, PyDict>> {
-    item(dict, key)
-}
-
-/// `IndexTables` from a dict shaped like `read_index`'s result.
-fn index_tables(index: &Bound<'_, PyDict>) -> PyResult<IndexTables> {
-    let (r, w, f) = (
-        table(index, "recordings")?,
-        table(index, "windows")?,
-        table(index, "failures")?,
-    );
-    let mut t = IndexTables {
-        window_samples: item(index, "window_samples")?,
-        stride_samples: item(index, "stride_samples")?,
-        ..IndexTables::default()
-    };
-    t.recordings.rid = item(&r, "rid")?;
-    t.recordings.path = item(&r, "path")?;
-    t.recordings.split = item(&r, "split")?;
-    t.recordings.patient = item(&r, "patient")?;
-    t.recordings.session = item(&r, "session")?;
-    t.recordings.n_samples = item(&r, "n_samples")?;
-    t.recordings.n_windows = item(&r, "n_windows")?;
-    t.recordings.window_offset = item(&r, "window_offset")?;
-    if let Some(present) = r.get_item("channel_present")? {
-        t.recordings.channel_present = present.extract()?;
-    }
-    t.windows.recording = item(&w, "recording")?;
-    t.windows.start = item(&w, "start")?;
-    t.windows.label = item(&w, "label")?;
-    t.windows.seizure_fraction = item(&w, "seizure_fraction")?;
-    // Test stores written from labels alone: a window's type is its label.
-    t.windows.seizure_type = match w.get_item("type")? {
-        Some(types) => types.extract()?,
-        None => t.windows.label.clone(),
-    };
-    t.failures.path = item(&f, "path")?;
-    t.failures.reason = item(&f, "reason")?;
-    Ok(t)
-}
-
-/// Test helper: a store at `path` with `recordings` (`rid`, float32 or
-/// float16-bits uint16 `[C, n]`, uint8 `[n]`), then `index` (shaped like
-/// `read_index`'s result) marked complete when given.
-#[pyfunction]
-#[pyo3(signature = (path, recordings, config_json="{}", index=None, fs=256.0))]
-fn _write_test_store(
-    path: PathBuf,
-    recordings: Vec<(String, Bound<'_, PyAny>, PyReadonlyArray1<'_, u8>)>,
-    config_json: &str,
-    index: Option<Bound<'_, PyDict>>,
-    fs: f64,
-) -> PyResult<()> {
-    let config = config_json
-        .parse()
-        .map_err(|e| PyValueError::new_err(format!("config_json: {e}")))?;
-    let n_channels = match recordings.first() {
-        Some((_, x, _)) => x
-            .extract::<PyReadonlyArray2<'_, f32>>()
-            .map(|a| a.shape()[0])
-            .or_else(|_| {
-                x.extract::<PyReadonlyArray2<'_, u16>>()
-                    .map(|a| a.shape()[0])
-            })?,
-        None => 0,
-    };
-    let channels = (0..n_channels).map(|i| format!("ch{i}")).collect();
-    let root = RootMeta::new(config, "test", channels, fs);
-    let mut store = Store::create(&path, root).map_err(to_py)?;
-    for (rid, signal, labels) in &recordings {
-        let labels = labels.as_slice()?;
-        let write = |shape: &[usize], data: SignalData<'_>| {
-            let meta = RecordingMeta {
-                source: format!("{rid}.edf"),
-                size: 0,
-                mtime_ns: 0,
-                etag: None,
-                config_hash: "test".to_owned(),
-                fs_in: fs,
-                n_in: shape[1] as u64,
-                fs,
-                n_samples: shape[1] as u64,
-                n_channels: shape[0] as u64,
-                split: None,
-                patient: None,
-                session: None,
-                montage: None,
-                annotation: None,
-                type_annotation: None,
-                labeled: true,
-                warnings: Vec::new(),
-                interpolated: Vec::new(),
-                absent: Vec::new(),
-                store_id: None,
-            };
-            store
-                .write_recording(rid, &meta, data, labels)
-                .map_err(to_py)
-        };
-        if let Ok(x) = signal.extract::<PyReadonlyArray2<'_, f32>>() {
-            write(x.shape(), SignalData::F32(x.as_slice()?))?;
-        } else {
-            let x: PyReadonlyArray2<'_, u16> = signal.extract()?;
-            write(x.shape(), SignalData::F16(x.as_slice()?))?;
-        }
-    }
-    if let Some(index) = index {
-        store.write_index(&index_tables(&index)?).map_err(to_py)?;
-        store
-            .set_index_complete(true, Default::default())
-            .map_err(to_py)?;
-    }
-    Ok(())
-}
-
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(store_info, m)?)?;
     m.add_function(wrap_pyfunction!(verify_store, m)?)?;
@@ -381,6 +276,5 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(read_index, m)?)?;
     m.add_function(wrap_pyfunction!(pull, m)?)?;
     m.add_class::<StoreReader>()?;
-    m.add_function(wrap_pyfunction!(_write_test_store, m)?)?;
     Ok(())
 }

@@ -15,11 +15,14 @@ use super::recording::{Outcome, ingest_one};
 use super::source::SourceFile;
 use super::{Event, IngestError, IngestOptions, SplitStats, Summary};
 use crate::config::PreprocessConfig;
-use crate::labels::{SEIZURE, UNLABELED, Window, WindowSpec, type_name, window_types, windows};
+use crate::labels::{
+    RecordingIndex, SEIZURE, UNLABELED, WindowSpec, recording_index, seizure_events, type_name,
+};
 use crate::remote::Bucket;
 use crate::store::Publisher;
 use crate::store::{
-    FailureRows, IndexTables, RecordingMeta, RecordingRows, RootMeta, Store, StoreError, WindowRows,
+    FailureKind, FailureRows, IndexTables, RecordingMeta, RecordingRows, RootMeta, Store,
+    StoreError, WindowRows,
 };
 use crate::{Error, Result};
 
@@ -341,14 +344,13 @@ struct LabelCounts {
 }
 
 impl LabelCounts {
-    fn new(labels: &[u8], types: &[u8]) -> Self {
-        let mut c = Self::default();
-        let mut inside = false;
+    fn new(labels: &[u8], types: &[u8], fs: f64) -> Self {
+        let mut c = Self {
+            events: seizure_events(labels, types, fs, 0.0, 0.0).map_or(0, |e| e.len()),
+            ..Self::default()
+        };
         for (&label, &code) in labels.iter().zip(types) {
-            let seizure = label == SEIZURE;
-            c.events += usize::from(seizure && !inside);
-            inside = seizure;
-            if seizure {
+            if label == SEIZURE {
                 c.seizure_samples += 1;
                 *c.by_type.entry(code).or_default() += 1;
             }
@@ -371,18 +373,17 @@ fn build_index(
         stride_s: cfg.stride_s,
     };
     let (window_samples, stride_samples) = spec.samples(cfg.target_fs)?;
-    let per_recording: Vec<(Vec<Window>, Vec<u8>, LabelCounts)> = committed
+    let per_recording: Vec<(RecordingIndex, LabelCounts)> = committed
         .par_iter()
         .map(|(rid, m)| {
             let (labels, types) = (store.read_labels(rid)?, store.read_types(rid)?);
-            let ws = windows(&labels, m.fs, &spec)?;
-            let ws_types = window_types(&types, &ws, window_samples);
-            Ok((ws, ws_types, LabelCounts::new(&labels, &types)))
+            let index = recording_index(&labels, &types, m.fs, &spec)?;
+            Ok((index, LabelCounts::new(&labels, &types, m.fs)))
         })
         .collect::<Result<_, Error>>()?;
     let mut recordings = RecordingRows::default();
     let mut rows = WindowRows::default();
-    for (k, ((rid, m), (ws, ws_types, _))) in committed.iter().zip(&per_recording).enumerate() {
+    for (k, ((rid, m), (index, _))) in committed.iter().zip(&per_recording).enumerate() {
         recordings.rid.push(rid.clone());
         recordings.path.push(m.source.clone());
         recordings.split.push(m.split.clone().unwrap_or_default());
@@ -393,13 +394,13 @@ fn build_index(
             .session
             .push(m.session.clone().unwrap_or_default());
         recordings.n_samples.push(m.n_samples as i64);
-        recordings.n_windows.push(ws.len() as i64);
+        recordings.n_windows.push(index.windows.len() as i64);
         recordings.window_offset.push(rows.start.len() as i64);
         let channels = &store.root_meta().channels;
         recordings
             .channel_present
             .push(channels.iter().map(|c| !m.absent.contains(c)).collect());
-        for (w, &code) in ws.iter().zip(ws_types) {
+        for (w, &code) in index.windows.iter().zip(&index.types) {
             rows.recording.push(k as i32);
             rows.start.push(w.start as i64);
             rows.label.push(w.label);
@@ -409,12 +410,10 @@ fn build_index(
     }
     let mut failures = FailureRows::default();
     for (path, reason) in &summary.failed {
-        failures.path.push(path.clone());
-        failures.reason.push(reason.clone());
+        failures.push(path, FailureKind::Failed, reason);
     }
     for (path, reason) in &summary.skipped {
-        failures.path.push(path.clone());
-        failures.reason.push(format!("skipped: {reason}"));
+        failures.push(path, FailureKind::Skipped, reason);
     }
     let tables = IndexTables {
         window_samples: window_samples as u64,
@@ -423,10 +422,7 @@ fn build_index(
         windows: rows,
         failures,
     };
-    Ok((
-        tables,
-        per_recording.into_iter().map(|(_, _, c)| c).collect(),
-    ))
+    Ok((tables, per_recording.into_iter().map(|(_, c)| c).collect()))
 }
 
 /// The store's totals per split, from the index and each recording's label counts.

@@ -125,12 +125,55 @@ pub fn windows(labels: &[u8], fs: f64, spec: &WindowSpec) -> Result<Vec<Window>,
         .collect())
 }
 
-/// The seizure type of each window of `len` samples at `windows`' starts: the
-/// type code (see [`super::TYPE_CODES`]) most samples of the window carry
-/// among its seizure samples, the lower code on a tie; [`BACKGROUND`] for a
-/// window without seizure, [`UNLABELED`] for an unlabeled one. Only seizure
-/// windows are counted, sample by sample (they are few).
-pub fn window_types(types: &[u8], windows: &[Window], len: usize) -> Vec<u8> {
+/// A recording's rows of the window index: its windows and, column beside
+/// them, each window's seizure type code.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RecordingIndex {
+    /// The windows, as [`windows`] gives them.
+    pub windows: Vec<Window>,
+    /// Each window's type: the type code most of its seizure samples carry
+    /// ([`majority_type`]), [`BACKGROUND`] for a window without seizure,
+    /// [`UNLABELED`] for an unlabeled one.
+    pub types: Vec<u8>,
+}
+
+/// The window index of a recording from its per-sample `labels` and seizure
+/// `types` at `fs` Hz: the one rule the ingest, `verify` and the re-windowing
+/// reader share.
+///
+/// # Errors
+/// Those of [`windows`].
+pub fn recording_index(
+    labels: &[u8],
+    types: &[u8],
+    fs: f64,
+    spec: &WindowSpec,
+) -> Result<RecordingIndex, LabelError> {
+    let (len, _) = spec.samples(fs)?;
+    let windows = windows(labels, fs, spec)?;
+    let types = window_types(types, &windows, len);
+    Ok(RecordingIndex { windows, types })
+}
+
+/// The seizure type code most of `types` carry, background (0) and unlabeled
+/// (255) ignored, the lower code on a tie; [`SEIZURE`] (`seiz`) when none is
+/// typed.
+pub fn majority_type(types: &[u8]) -> u8 {
+    let mut counts = [0usize; 256];
+    for &t in types {
+        counts[usize::from(t)] += 1;
+    }
+    // Seizure codes are 1..=254; the highest count wins, the lower code on a tie.
+    (1..=254u8)
+        .max_by_key(|&c| (counts[usize::from(c)], std::cmp::Reverse(c)))
+        .filter(|&c| counts[usize::from(c)] > 0)
+        .unwrap_or(SEIZURE)
+}
+
+/// The seizure type of each window of `len` samples at `windows`' starts:
+/// [`majority_type`] of a seizure window's samples, else the window's label.
+/// Only seizure windows are counted, sample by sample (they are few).
+fn window_types(types: &[u8], windows: &[Window], len: usize) -> Vec<u8> {
     windows
         .iter()
         .map(|w| {
@@ -138,15 +181,7 @@ pub fn window_types(types: &[u8], windows: &[Window], len: usize) -> Vec<u8> {
                 return w.label;
             }
             let start = usize::try_from(w.start).unwrap_or(usize::MAX);
-            let mut counts = [0usize; 256];
-            for &t in types.get(start..start.saturating_add(len)).unwrap_or(&[]) {
-                counts[usize::from(t)] += 1;
-            }
-            // Seizure codes are 1..=254; the highest count wins, the lower code on a tie.
-            (1..=254u8)
-                .max_by_key(|&c| (counts[usize::from(c)], std::cmp::Reverse(c)))
-                .filter(|&c| counts[usize::from(c)] > 0)
-                .unwrap_or(SEIZURE)
+            majority_type(types.get(start..start.saturating_add(len)).unwrap_or(&[]))
         })
         .collect()
 }
@@ -309,6 +344,16 @@ mod tests {
         let types = [0, 0, 0, 0, 2, 2, 8, 8, 8, 8];
         let ws = windows(&labels, 1.0, &spec(5.0, 5.0)).unwrap();
         assert_eq!(window_types(&types, &ws, 5), [2, 8]);
+        let index = recording_index(&labels, &types, 1.0, &spec(5.0, 5.0)).unwrap();
+        assert_eq!(
+            index,
+            RecordingIndex {
+                windows: ws,
+                types: vec![2, 8]
+            }
+        );
+        assert_eq!(majority_type(&[0, 255, 3, 3, 2, 255]), 3);
+        assert_eq!(majority_type(&[0, 255]), SEIZURE);
         // A tie goes to the lower code; background and unlabeled windows keep their label.
         let types = [0, 0, 0, 0, 8, 2, 8, 8, 8, 8];
         let ws = windows(&labels, 1.0, &spec(6.0, 4.0)).unwrap();

@@ -68,8 +68,60 @@ pub struct WindowRows {
 pub struct FailureRows {
     /// Source path relative to the corpus root.
     pub path: Vec<String>,
-    /// Why it failed.
+    /// Whether it failed or was skipped (`index/failures/kind`).
+    pub kind: Vec<FailureKind>,
+    /// Why.
     pub reason: Vec<String>,
+}
+
+impl FailureRows {
+    /// Adds a row.
+    pub fn push(&mut self, path: &str, kind: FailureKind, reason: &str) {
+        self.path.push(path.to_owned());
+        self.kind.push(kind);
+        self.reason.push(reason.to_owned());
+    }
+}
+
+/// Why a source is in `index/failures`, stored as its name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FailureKind {
+    /// Bad input: the file could not be read or its annotation is broken.
+    Failed,
+    /// Left out on purpose: a recording the config cannot use (a montage
+    /// channel missing, too short).
+    Skipped,
+}
+
+impl FailureKind {
+    /// The stored name: `failed`, `skipped`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Failed => "failed",
+            Self::Skipped => "skipped",
+        }
+    }
+
+    fn parse(name: &str) -> Option<Self> {
+        [Self::Failed, Self::Skipped]
+            .into_iter()
+            .find(|k| k.as_str() == name)
+    }
+}
+
+/// How a store written before `index/failures/kind` marked a skipped source:
+/// its reason began with this. Read back in one place, [`Store::read_index`].
+const LEGACY_SKIPPED_PREFIX: &str = "skipped: ";
+
+impl RecordingRows {
+    /// `channel_present` as one flat row-major `[recording, channel]` array
+    /// and its width, every channel present when the column is empty.
+    pub fn channel_present_matrix(&self, n_channels: usize) -> (Vec<bool>, usize) {
+        match self.channel_present.first() {
+            None => (vec![true; self.rid.len() * n_channels], n_channels),
+            Some(row) => (self.channel_present.concat(), row.len()),
+        }
+    }
 }
 
 /// The three index tables plus the window geometry they were built with.
@@ -140,10 +192,11 @@ impl IndexTables {
             ));
             return out;
         }
-        if f.path.len() != f.reason.len() {
+        if f.path.len() != f.reason.len() || f.path.len() != f.kind.len() {
             out.push(format!(
-                "index/failures: column lengths differ ({}, {})",
+                "index/failures: column lengths differ ({}, {}, {})",
                 f.path.len(),
+                f.kind.len(),
                 f.reason.len()
             ));
         }
@@ -269,13 +322,15 @@ fn strings(
 fn write_tree(dir: &Path, t: &IndexTables, n_channels: usize) -> Result<(), StoreError> {
     let store = Arc::new(FilesystemStore::new(dir).map_err(|e| StoreError::zarr(dir, e))?);
     let (r, w, f) = (&t.recordings, &t.windows, &t.failures);
-    let text: [(&str, &[String]); 7] = [
+    let kinds: Vec<String> = f.kind.iter().map(|k| k.as_str().to_owned()).collect();
+    let text: [(&str, &[String]); 8] = [
         ("/recordings/rid", &r.rid),
         ("/recordings/path", &r.path),
         ("/recordings/split", &r.split),
         ("/recordings/patient", &r.patient),
         ("/recordings/session", &r.session),
         ("/failures/path", &f.path),
+        ("/failures/kind", &kinds),
         ("/failures/reason", &f.reason),
     ];
     for (name, values) in text {
@@ -296,12 +351,7 @@ fn write_tree(dir: &Path, t: &IndexTables, n_channels: usize) -> Result<(), Stor
             &values[..],
         )?;
     }
-    let present: Vec<bool> = if r.channel_present.is_empty() {
-        vec![true; r.rid.len() * n_channels]
-    } else {
-        r.channel_present.concat()
-    };
-    let n_channels = r.channel_present.first().map_or(n_channels, Vec::len);
+    let (present, n_channels) = r.channel_present_matrix(n_channels);
     table(
         &store,
         dir,
@@ -456,10 +506,7 @@ impl Store {
                 label: self.column("windows/label")?,
                 seizure_fraction: self.column("windows/seizure_fraction")?,
             },
-            failures: FailureRows {
-                path: self.column("failures/path")?,
-                reason: self.column("failures/reason")?,
-            },
+            failures: self.failures()?,
         };
         // Never hand out an index that names paths outside the store or
         // windows outside their recording.
@@ -471,6 +518,36 @@ impl Store {
                 reason: problems.join("; "),
             })
         }
+    }
+
+    /// `index/failures`; in a store written before its `kind` column, the kind
+    /// read from the reason's prefix (the only place that prefix is read).
+    fn failures(&self) -> Result<FailureRows, StoreError> {
+        let path: Vec<String> = self.column("failures/path")?;
+        let reason: Vec<String> = self.column("failures/reason")?;
+        if !self.path().join("index/failures/kind").exists() {
+            let mut rows = FailureRows::default();
+            for (path, reason) in path.iter().zip(&reason) {
+                match reason.strip_prefix(LEGACY_SKIPPED_PREFIX) {
+                    Some(why) => rows.push(path, FailureKind::Skipped, why),
+                    None => rows.push(path, FailureKind::Failed, reason),
+                }
+            }
+            return Ok(rows);
+        }
+        let names: Vec<String> = self.column("failures/kind")?;
+        let kind = names
+            .iter()
+            .enumerate()
+            .map(|(i, name)| {
+                FailureKind::parse(name).ok_or_else(|| StoreError::InvalidIndex {
+                    reason: format!(
+                        "index/failures/kind row {i}: {name:?} is neither \"failed\" nor \"skipped\""
+                    ),
+                })
+            })
+            .collect::<Result<_, _>>()?;
+        Ok(FailureRows { path, kind, reason })
     }
 
     /// `recordings/channel_present` as rows; empty when every channel of
@@ -588,5 +665,27 @@ mod tests {
             problems.iter().any(|p| p.contains("n_windows sum to 5")),
             "{problems:?}"
         );
+        let mut t = tables();
+        t.failures.push("x.edf", FailureKind::Skipped, "too short");
+        assert!(t.problems().is_empty());
+        t.failures.kind.pop();
+        assert!(t.problems()[0].contains("index/failures: column lengths differ (1, 0, 1)"));
+    }
+
+    #[test]
+    fn channel_present_defaults_to_every_channel() {
+        let mut t = tables();
+        let r = &mut t.recordings;
+        assert_eq!(r.channel_present_matrix(3), (vec![true; 6], 3));
+        r.channel_present = vec![vec![true, false], vec![false, true]];
+        assert_eq!(
+            r.channel_present_matrix(3),
+            (vec![true, false, false, true], 2)
+        );
+        assert_eq!(
+            FailureKind::parse(FailureKind::Skipped.as_str()),
+            Some(FailureKind::Skipped)
+        );
+        assert_eq!(FailureKind::parse("skipped: "), None);
     }
 }

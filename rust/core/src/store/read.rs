@@ -16,6 +16,7 @@ use zarrs::filesystem::FilesystemStore;
 use super::recording::{CRC_LEN, read_recording_meta};
 use super::rid::validate as validate_rid;
 use super::{Signal, Store, StoreError, read_json};
+use crate::labels::{RecordingIndex, SeizureEvent, WindowSpec, recording_index, seizure_events};
 
 /// The single chunk of a recording array, as checked by [`Store::checked_chunk`].
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -37,6 +38,24 @@ pub struct RecordingChunks {
     pub signal: Chunk,
     /// `[n]` uint8 labels.
     pub label: Chunk,
+}
+
+impl RecordingChunks {
+    /// Both chunks against the CRC-32C at their end ([`Store::check_checksum`]);
+    /// a chunk without one passes.
+    ///
+    /// # Errors
+    /// [`StoreError::Mismatch`] naming the file whose checksum differs or
+    /// that cannot be read.
+    pub fn check_checksums(&self) -> Result<(), StoreError> {
+        for chunk in [&self.signal, &self.label] {
+            Store::check_checksum(chunk).map_err(|reason| StoreError::Mismatch {
+                path: chunk.path.clone(),
+                reason,
+            })?;
+        }
+        Ok(())
+    }
 }
 
 /// The codec chain of an array's `zarr.json`: whether its chunk file is the
@@ -351,5 +370,54 @@ impl Store {
         array
             .retrieve_array_subset::<Vec<u8>>(&array.subset_all())
             .map_err(|e| StoreError::zarr(self.recording_dir(rid).join("label"), e))
+    }
+
+    /// The window index of a committed recording for windows of `spec`,
+    /// rebuilt from its stored labels and types ([`recording_index`]).
+    ///
+    /// # Errors
+    /// Those of [`Store::read_labels`] and [`recording_index`].
+    pub fn recording_index(
+        &self,
+        rid: &str,
+        spec: &WindowSpec,
+    ) -> Result<RecordingIndex, crate::Error> {
+        let (labels, types) = (self.read_labels(rid)?, self.read_types(rid)?);
+        Ok(recording_index(&labels, &types, self.root_meta().fs, spec)?)
+    }
+
+    /// The seizure events ([`seizure_events`]) of samples `samples` (clipped
+    /// to the recording) of a committed recording, in samples from its start;
+    /// `None` when the recording is unlabeled.
+    ///
+    /// # Errors
+    /// Those of [`Store::read_labels`].
+    pub fn seizure_events(
+        &self,
+        rid: &str,
+        samples: std::ops::Range<usize>,
+        min_duration_s: f64,
+        merge_gap_s: f64,
+    ) -> Result<Option<Vec<SeizureEvent>>, StoreError> {
+        let (labels, types) = (self.read_labels(rid)?, self.read_types(rid)?);
+        let stop = samples.end.min(labels.len());
+        let start = samples.start.min(stop);
+        let events = seizure_events(
+            labels.get(start..stop).unwrap_or(&[]),
+            types.get(start..stop.min(types.len())).unwrap_or(&[]),
+            self.root_meta().fs,
+            min_duration_s,
+            merge_gap_s,
+        );
+        Ok(events.map(|events| {
+            events
+                .into_iter()
+                .map(|e| SeizureEvent {
+                    start: e.start + start,
+                    stop: e.stop + start,
+                    ..e
+                })
+                .collect()
+        }))
     }
 }

@@ -13,7 +13,7 @@ use super::index::IndexTables;
 use super::read::codec_layout;
 use super::recording::{list_dirs, read_recording_meta};
 use super::{RecordingMeta, Store, own_dir, read_json};
-use crate::labels::{WindowSpec, window_types, windows};
+use crate::labels::{WindowSpec, recording_index};
 
 /// At most this many window-row problems are listed one by one.
 const MAX_WINDOW_PROBLEMS: usize = 20;
@@ -255,12 +255,10 @@ impl Store {
                     return vec![format!("index/recordings row {i}: {rid} has n_samples {} in the index, {} in recordings/{rid}", r.n_samples[i], meta.n_samples)];
                 }
                 let rebuilt = self.read_labels(rid).and_then(|labels| Ok((self.read_types(rid)?, labels))).map_err(|e| e.to_string()).and_then(|(types, labels)| {
-                    let ws = windows(&labels, meta.fs, &spec).map_err(|e| e.to_string())?;
-                    let codes = window_types(&types, &ws, usize::try_from(t.window_samples).unwrap_or(0));
-                    Ok((ws, codes))
+                    recording_index(&labels, &types, meta.fs, &spec).map_err(|e| e.to_string())
                 });
                 let (rebuilt, codes) = match rebuilt {
-                    Ok(r) => r,
+                    Ok(r) => (r.windows, r.types),
                     Err(e) => return vec![format!("recordings/{rid}/label: {e}")],
                 };
                 let offset = usize::try_from(r.window_offset[i]).unwrap_or(0); // ok: `problems` checked the offsets
