@@ -400,10 +400,6 @@ impl Bucket {
 /// what is wrong.
 pub type Check = dyn Fn(&Path) -> Result<(), String> + Send + Sync;
 
-/// A check of a downloaded file before it takes its name: a sentence saying
-/// what is wrong.
-pub type Check = dyn Fn(&Path) -> Result<(), String> + Send + Sync;
-
 /// The server's `<Code>` and `<Message>` when its reply carries them (an S3
 /// error document), else the error chain on one line.
 fn server_words(e: &dyn std::error::Error) -> String {

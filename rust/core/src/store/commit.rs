@@ -11,7 +11,7 @@
 //! the new name.
 
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use super::error::StoreError;
 use super::temporaries::temp_path;
