@@ -17,6 +17,7 @@ pub mod mem;
 pub mod montage;
 pub(crate) mod nofollow;
 pub mod preprocess;
+pub(crate) mod process;
 pub mod remote;
 pub mod store;
 pub mod tmp;

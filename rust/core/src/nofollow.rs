@@ -90,7 +90,7 @@ pub(crate) fn open(path: &Path) -> io::Result<File> {
 /// I/O errors; the temporary is removed.
 pub(crate) fn replace_file(path: &Path, bytes: &[u8]) -> io::Result<()> {
     use std::io::Write;
-    let tmp = crate::remote::tmp_beside(path);
+    let tmp = crate::process::tmp_beside(path);
     let written = create_new(&tmp)
         .and_then(|mut f| f.write_all(bytes))
         .and_then(|()| fs::rename(&tmp, path));

@@ -60,6 +60,7 @@ mod publish;
 mod read;
 mod recording;
 pub mod rid;
+mod temporaries;
 mod verify;
 
 use std::fs;
@@ -71,17 +72,17 @@ use zarrs::array::CodecOptions;
 use zarrs::filesystem::FilesystemStore;
 use zarrs::group::GroupBuilder;
 
-pub use commit::TMP_DIR;
 pub use error::StoreError;
 pub use index::{FailureKind, FailureRows, IndexTables, RecordingRows, WindowRows};
 pub use lock::WriterLock;
-pub(crate) use lock::hostname;
 pub(crate) use meta::new_store_id;
 pub use meta::{FORMAT, Fingerprint, RecordingMeta, RootMeta, json_diff};
 pub use mirror::{Mirror, Pulled, pull};
 pub use publish::Publisher;
 pub use read::{Chunk, RecordingChunks};
 pub use recording::{CRC_LEN, RecordingWriter, Signal, SignalCodec, SignalData};
+pub use temporaries::TMP_DIR;
+pub(crate) use temporaries::own_dir;
 pub use verify::VerifyReport;
 
 /// An open store. Cheap to share across threads (`&Store` is enough to write
@@ -161,19 +162,6 @@ fn is_empty_store_dir(path: &Path) -> Result<bool, StoreError> {
 fn lock_dir(path: &Path, wait: bool) -> Result<WriterLock, StoreError> {
     fs::create_dir_all(path).map_err(|e| StoreError::io(path, e))?;
     WriterLock::acquire(path, wait)
-}
-
-/// `<root>/<name>`, refused when it is a symbolic link: the store never
-/// creates, cleans or deletes through one (it could point anywhere).
-pub(crate) fn own_dir(root: &Path, name: &str) -> Result<PathBuf, StoreError> {
-    let path = root.join(name);
-    match fs::symlink_metadata(&path) {
-        Ok(m) if m.file_type().is_symlink() => Err(StoreError::Unsafe {
-            path,
-            reason: "a symbolic link".to_owned(),
-        }),
-        _ => Ok(path),
-    }
 }
 
 impl Store {
@@ -321,7 +309,7 @@ impl Store {
             own_dir(path, name)?;
         }
         if is_empty_store_dir(path)? {
-            commit::clean(path)?;
+            temporaries::clean(path)?;
             return Self::init(path, root, lock);
         }
         let mut store = Self::open(path)?;
@@ -354,7 +342,7 @@ impl Store {
         for name in ["recordings", "index"] {
             let dir = own_dir(&self.path, name)?;
             if fs::symlink_metadata(&dir).is_ok() {
-                let aside = commit::temp_path(&self.path, &format!("overwritten-{name}"))?;
+                let aside = temporaries::temp_path(&self.path, &format!("overwritten-{name}"))?;
                 fs::rename(&dir, &aside).map_err(|e| StoreError::io(&dir, e))?;
             }
         }
@@ -435,10 +423,10 @@ impl Store {
     /// I/O errors. A `recordings/<rid>/zarr.json` that does not parse is left
     /// alone (it may be a damaged committed recording: [`Store::verify`] reports it).
     pub fn clean_temporaries(&self) -> Result<Vec<PathBuf>, StoreError> {
-        let mut removed = commit::clean(&self.path)?;
+        let mut removed = temporaries::clean(&self.path)?;
         for (_, dir) in recording::list_dirs(&own_dir(&self.path, "recordings")?)? {
             if matches!(recording::read_recording_meta(&dir), Ok(None))
-                && commit::remove_tree(&dir)?
+                && temporaries::remove_tree(&dir)?
             {
                 removed.push(dir);
             }

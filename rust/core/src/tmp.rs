@@ -28,7 +28,7 @@ pub fn private(name: &str) -> io::Result<PathBuf> {
 /// machine's, where the temporary folder is shared between machines, are left
 /// alone, since whether their processes run cannot be seen from here.
 pub fn process_folder(parent: &Path, label: &str) -> PathBuf {
-    let host: String = crate::store::hostname()
+    let host: String = crate::process::hostname()
         .chars()
         .map(|c| if c == '@' || c == '/' { '_' } else { c })
         .collect();
@@ -73,7 +73,7 @@ mod tests {
             .expect("spawn true");
         let dead = child.id();
         child.wait().expect("wait");
-        let host = crate::store::hostname();
+        let host = crate::process::hostname();
         let (live, gone, elsewhere, other) = (
             parent.join(format!("{}@{host}@0-r0", std::process::id())),
             parent.join(format!("{dead}@{host}@3-r0")),

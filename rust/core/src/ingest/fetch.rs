@@ -248,3 +248,94 @@ pub(crate) fn source_url(source: &Path) -> Result<Option<Url>, RemoteError> {
         _ => Ok(None),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::remote::memory;
+
+    const EDF: &str = "corpus/train/p1/r1.edf";
+
+    /// A corpus of two recordings, one with its annotations beside it, and
+    /// a key that names no file.
+    fn corpus() -> Bucket {
+        use object_store::ObjectStore;
+        let (bucket, store) = memory::bucket_with_odd("s3://b/corpus", &["corpus/train//odd.edf"]);
+        for (key, bytes) in [
+            (EDF, &b"edf one"[..]),
+            ("corpus/train/p1/r1.csv_bi", b"labels"),
+            ("corpus/train/p1/r1.csv", b"types"),
+            ("corpus/train/p1/notes.txt", b"notes"),
+            ("corpus/dev/p2/r2.EDF", b"edf two!"),
+            ("elsewhere/r3.edf", b"not below the URL"),
+        ] {
+            let key = object_store::path::Path::parse(key).expect("key");
+            bucket
+                .block_on(store.put(&key, bytes.to_vec().into()))
+                .expect("put");
+        }
+        bucket
+    }
+
+    #[test]
+    fn remote_sources_come_with_their_annotations_and_odd_keys_are_left_out() {
+        let bucket = corpus();
+        let (found, warnings) =
+            discover_remote(&bucket, None, &PathLayout::default()).expect("discover");
+        let rels: Vec<&str> = found.iter().map(|s| s.rel.as_str()).collect();
+        assert_eq!(rels, ["dev/p2/r2.EDF", "train/p1/r1.edf"]);
+        let r1 = found[1].remote.as_ref().expect("remote");
+        assert_eq!(
+            r1.keys,
+            [EDF, "corpus/train/p1/r1.csv", "corpus/train/p1/r1.csv_bi"]
+        );
+        assert_eq!((r1.size, r1.etag.is_some()), (7, true));
+        assert_eq!(found[1].path, PathBuf::from(format!("s3://b/{EDF}")));
+        assert_eq!(warnings.len(), 1);
+        assert_eq!(warnings[0].0, "s3://b/corpus/train//odd.edf");
+        let wanted = ["train/p1/r1.edf".to_owned(), "train/p9/none.edf".to_owned()];
+        match discover_remote(&bucket, Some(&wanted[..]), &PathLayout::default()) {
+            Err(RemoteError::NotFound { url, .. }) => {
+                assert_eq!(url, "s3://b/corpus/train/p9/none.edf");
+            }
+            other => panic!("a listed file that is not there: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn the_stager_hands_out_local_copies_and_removes_them() {
+        let bucket = corpus();
+        let (found, _) = discover_remote(&bucket, None, &PathLayout::default()).expect("discover");
+        let queue: Vec<(&SourceFile, u64)> = found.iter().map(|s| (s, 10)).collect();
+        let dir = std::env::temp_dir().join(format!("brainbrr-stager-{}", std::process::id()));
+        let stager = Stager::start(Some(bucket), dir.clone(), &queue, 1)
+            .expect("start")
+            .expect("remote sources are staged");
+        let r1 = stager.take(1).expect("staged");
+        assert_eq!(r1.path, dir.join(&found[1].rid).join("r1.edf"));
+        assert_eq!(fs::read(&r1.path).expect("edf"), b"edf one");
+        assert_eq!(
+            fs::read(r1.path.with_extension("csv_bi")).expect("beside"),
+            b"labels"
+        );
+        assert_eq!(r1.rel, found[1].rel);
+        let staged = format!("{}/r1.edf: bad header", dir.join(&found[1].rid).display());
+        assert_eq!(
+            stager.name_remote(1, &staged),
+            "s3://b/corpus/train/p1/r1.edf: bad header"
+        );
+        stager.release(1);
+        assert!(!dir.join(&found[1].rid).exists());
+        assert_eq!(
+            fs::read(stager.take(0).expect("staged").path).expect("edf"),
+            b"edf two!"
+        );
+        drop(stager);
+        assert!(!dir.exists(), "the staging folder goes with the stager");
+        let none = Stager::start(None, dir.clone(), &queue, 1).expect("start");
+        assert!(
+            none.is_none() && !dir.exists(),
+            "local sources are not staged"
+        );
+    }
+}

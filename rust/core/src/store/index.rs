@@ -16,8 +16,9 @@ use zarrs::array::{
 use zarrs::filesystem::FilesystemStore;
 use zarrs::group::GroupBuilder;
 
-use super::commit::{install, remove_tree, temp_path};
+use super::commit::install;
 use super::meta::INDEX_KEY;
+use super::temporaries::{remove_tree, temp_path};
 use super::{Store, StoreError, codec_options, read_json};
 
 /// `index/recordings`: one row per committed recording.

@@ -18,12 +18,8 @@ use std::fs::{self, File, TryLockError};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use super::StoreError;
-use super::commit::TMP_DIR;
-
-/// File inside `.brainbrr-tmp` naming the lock holder; cleaning the
-/// temporaries leaves it.
-pub(crate) const HOLDER: &str = "writer";
+use super::error::StoreError;
+use super::temporaries::{HOLDER, TMP_DIR, clean, own_dir};
 
 /// An exclusive writer lock on a store directory; released when dropped.
 #[derive(Debug)]
@@ -55,7 +51,7 @@ impl WriterLock {
         }
         let lock = Self {
             dir,
-            holder: super::own_dir(path, TMP_DIR)?.join(HOLDER),
+            holder: own_dir(path, TMP_DIR)?.join(HOLDER),
         };
         lock.announce()?;
         Ok(lock)
@@ -63,7 +59,7 @@ impl WriterLock {
 
     /// Records this process as the holder.
     fn announce(&self) -> Result<(), StoreError> {
-        let text = format!("pid {} on host {}\n", std::process::id(), hostname());
+        let text = format!("{}\n", crate::process::holder());
         if let Some(parent) = self.holder.parent() {
             fs::create_dir_all(parent).map_err(|e| StoreError::io(parent, e))?;
         }
@@ -80,7 +76,7 @@ impl Drop for WriterLock {
         // killed writers left, such as the Dask workers of a distributed
         // ingest, which write into the store as this holder's delegates.
         if let Some(root) = self.holder.parent().and_then(Path::parent) {
-            let _ = super::commit::clean(root);
+            let _ = clean(root);
         }
         let _ = fs::remove_file(&self.holder);
         let _ = self.holder.parent().map(fs::remove_dir);
@@ -103,16 +99,6 @@ fn read_holder(path: &Path) -> String {
         std::thread::sleep(Duration::from_millis(10));
     }
     "a process that has not yet recorded its pid".to_owned()
-}
-
-/// This machine's name, as the kernel knows it.
-pub(crate) fn hostname() -> String {
-    fs::read_to_string("/proc/sys/kernel/hostname")
-        .or_else(|_| fs::read_to_string("/etc/hostname"))
-        .map(|h| h.trim().to_owned())
-        .ok()
-        .filter(|h| !h.is_empty())
-        .unwrap_or_else(|| "unknown".to_owned())
 }
 
 #[cfg(test)]

@@ -25,9 +25,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::StoreError;
-use super::commit::TMP_DIR;
 use super::read::codec_layout;
 use super::recording::CRC_LEN;
+use super::temporaries::TMP_DIR;
 use crate::remote::{Bucket, Check, Object, RemoteError, Url, is_plain_segment};
 
 /// Objects fetched at once.
@@ -61,7 +61,16 @@ impl Mirror {
         cache: &Path,
         max_bytes: Option<u64>,
     ) -> Result<(Self, PathBuf), StoreError> {
-        let bucket = Bucket::open(url)?;
+        Self::open_bucket(Bucket::open(url)?, cache, max_bytes)
+    }
+
+    /// [`Mirror::open`] for the store at `bucket`'s URL.
+    pub(crate) fn open_bucket(
+        bucket: Bucket,
+        cache: &Path,
+        max_bytes: Option<u64>,
+    ) -> Result<(Self, PathBuf), StoreError> {
+        let url = &bucket.url().clone();
         let (root_tag, root) = bucket
             .block_on(bucket.get_tagged(&url.key("zarr.json")))?
             .ok_or_else(|| StoreError::NotAStore {
@@ -453,8 +462,13 @@ pub struct Pulled {
 /// The URL's errors, no root `zarr.json` at `url`, an `out` that is a store
 /// of another id (pull into an empty folder), a checksum that differs.
 pub fn pull(url: &Url, out: &Path) -> Result<Pulled, StoreError> {
-    let bucket = Bucket::open(url)?;
-    let objects = list_store(&bucket)?;
+    pull_bucket(&Bucket::open(url)?, out)
+}
+
+/// [`pull`] from the store at `bucket`'s URL.
+pub(crate) fn pull_bucket(bucket: &Bucket, out: &Path) -> Result<Pulled, StoreError> {
+    let url = bucket.url();
+    let objects = list_store(bucket)?;
     let root_key = url.key("zarr.json");
     let root = objects
         .iter()
@@ -479,10 +493,13 @@ pub fn pull(url: &Url, out: &Path) -> Result<Pulled, StoreError> {
     }
     let (rest, root): (Vec<Object>, Vec<Object>) =
         objects.iter().cloned().partition(|o| o.key != root.key);
-    let mut fetched = fetch(&bucket, &rest, out)?;
-    fetched.extend(fetch(&bucket, &root, out)?);
+    let mut fetched = fetch(bucket, &rest, out)?;
+    fetched.extend(fetch(bucket, &root, out)?);
     Ok(Pulled {
         objects: objects.len(),
         bytes: fetched.iter().map(|o| o.size).sum(),
     })
 }
+
+#[cfg(test)]
+mod tests;

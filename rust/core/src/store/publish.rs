@@ -78,7 +78,17 @@ impl Publisher {
         overwrite: bool,
         wait: bool,
     ) -> Result<Self, StoreError> {
-        let bucket = Bucket::open(url)?;
+        Self::open_bucket(Bucket::open(url)?, stage, overwrite, wait)
+    }
+
+    /// [`Publisher::open`] for the store at `bucket`'s URL.
+    pub(crate) fn open_bucket(
+        bucket: Bucket,
+        stage: Option<&Path>,
+        overwrite: bool,
+        wait: bool,
+    ) -> Result<Self, StoreError> {
+        let url = bucket.url().clone();
         let lease = Lease::acquire(&bucket, wait)?;
         let (stage, temporary) = match stage {
             Some(stage) => (stage.to_owned(), None),
@@ -115,8 +125,13 @@ impl Publisher {
     /// [`StoreError::NotAStore`] without a root, a `stage` folder that is not
     /// empty and not a staging folder, the bucket's errors.
     pub fn delegate(url: &Url, stage: &Path) -> Result<Self, StoreError> {
+        Self::delegate_bucket(Bucket::open(url)?, stage)
+    }
+
+    /// [`Publisher::delegate`] for the store at `bucket`'s URL.
+    pub(crate) fn delegate_bucket(bucket: Bucket, stage: &Path) -> Result<Self, StoreError> {
         let publisher = Self {
-            bucket: Bucket::open(url)?,
+            bucket,
             stage: prepare_stage(stage)?,
             lease: None,
             temporary: None,
@@ -416,7 +431,7 @@ fn now_s() -> u64 {
 
 fn holder_record() -> Vec<u8> {
     json!({
-        "holder": format!("pid {} on host {}", std::process::id(), super::lock::hostname()),
+        "holder": crate::process::holder(),
         "renewed_unix_s": now_s(),
     })
     .to_string()
@@ -544,3 +559,6 @@ impl Drop for Lease {
         }
     }
 }
+
+#[cfg(test)]
+pub(super) mod tests;

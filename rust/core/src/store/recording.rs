@@ -21,9 +21,10 @@ use zarrs::array::{
 use zarrs::filesystem::FilesystemStore;
 use zarrs::group::GroupBuilder;
 
-use super::commit::{install, remove_tree, temp_path};
+use super::commit::install;
 use super::meta::{RECORDING_KEY, RecordingMeta};
 use super::rid::validate as validate_rid;
+use super::temporaries::{remove_tree, temp_path};
 use super::{Store, StoreError, codec_options, read_json};
 use crate::config::Dtype;
 

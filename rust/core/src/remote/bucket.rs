@@ -1,174 +1,24 @@
-//! Object storage (Amazon S3 and S3-compatible servers) through the maintained
-//! `object_store` client: `s3://bucket/prefix` URLs, a client configured the
-//! way the AWS tools are, and the few operations brainbrr needs, each error
-//! naming the URL it concerns.
-//!
-//! Configuration, the first found winning: the `AWS_*` environment variables
-//! (`AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`,
-//! `AWS_REGION`/`AWS_DEFAULT_REGION`, `AWS_ENDPOINT_URL`), then the profile
-//! `AWS_PROFILE` (or `default`) of the shared files `~/.aws/credentials` and
-//! `~/.aws/config` (`AWS_SHARED_CREDENTIALS_FILE`, `AWS_CONFIG_FILE`). An
-//! endpoint that says `http://` allows plain HTTP. Requests are retried with
-//! exponential backoff by the client (transient errors, 10 tries within 3 min);
-//! downloads are retried once more as a whole when their body breaks off.
+//! A client for one bucket over any `object_store` store (Amazon S3 in use,
+//! the in-memory store in tests): the few operations brainbrr needs, each
+//! error naming the URL it concerns. Requests are retried with exponential
+//! backoff by the client (transient errors, 10 tries within 3 min); downloads
+//! are retried once more as a whole when their body breaks off.
 
-use std::collections::HashMap;
-use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::path::Path;
+use std::sync::Arc;
 use std::time::{Duration, UNIX_EPOCH};
 
 use futures::StreamExt;
-use object_store::aws::{AmazonS3, AmazonS3Builder};
+use object_store::list::{PaginatedListOptions, PaginatedListStore};
 use object_store::path::Path as Key;
 use object_store::{ObjectStore, PutMode, PutOptions, PutPayload, UpdateVersion};
 use serde::{Deserialize, Serialize};
 use tokio::io::AsyncWriteExt;
 
-/// An object-storage error, naming the URL.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum RemoteError {
-    /// Not an `s3://bucket/...` URL, or one brainbrr refuses.
-    #[error("{url}: {reason}")]
-    Url {
-        /// The URL as given.
-        url: String,
-        /// What is wrong with it.
-        reason: String,
-    },
-    /// The object (or bucket) does not exist.
-    #[error("{url}: not found ({reason})")]
-    NotFound {
-        /// The object's URL.
-        url: String,
-        /// The server's words.
-        reason: String,
-    },
-    /// The credentials are missing, invalid or not allowed this operation.
-    #[error("{url}: access denied ({reason})")]
-    Denied {
-        /// The object's URL.
-        url: String,
-        /// The server's words.
-        reason: String,
-    },
-    /// A conditional write found the object created or changed by someone else.
-    #[error("{url}: written by another process meanwhile")]
-    Conflict {
-        /// The object's URL.
-        url: String,
-    },
-    /// A downloaded object failed its check (a checksum that differs).
-    #[error("{url}: {reason}")]
-    Damaged {
-        /// The object's URL.
-        url: String,
-        /// What the check found.
-        reason: String,
-    },
-    /// Any other failure, after the client's retries.
-    #[error("{url}: {reason}")]
-    Other {
-        /// The object's URL.
-        url: String,
-        /// What failed.
-        reason: String,
-    },
-    /// A local file the transfer reads or writes.
-    #[error("{}: {source}", path.display())]
-    Local {
-        /// The local file.
-        path: PathBuf,
-        /// The I/O error.
-        #[source]
-        source: std::io::Error,
-    },
-}
-
-/// Whether `s` names object storage rather than a local path.
-pub fn is_url(s: &str) -> bool {
-    s.starts_with("s3://")
-}
-
-/// `s3://bucket/prefix`: a bucket and a key prefix without leading or trailing `/`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct Url {
-    /// The bucket.
-    pub bucket: String,
-    /// The key prefix (no trailing `/`), empty for the whole bucket.
-    pub prefix: String,
-}
-
-impl Url {
-    /// Parses `s3://bucket[/prefix]`.
-    ///
-    /// # Errors
-    /// Another scheme, no bucket, or a prefix with empty, `.` or `..` segments
-    /// (keys that would not map to one local path each).
-    pub fn parse(url: &str) -> Result<Self, RemoteError> {
-        let bad = |reason: &str| RemoteError::Url {
-            url: url.to_owned(),
-            reason: reason.to_owned(),
-        };
-        let rest = url
-            .strip_prefix("s3://")
-            .ok_or_else(|| bad("not an s3:// URL"))?;
-        let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
-        if bucket.is_empty() {
-            return Err(bad("no bucket name"));
-        }
-        let prefix = prefix.trim_end_matches('/');
-        if !prefix.is_empty() && !prefix.split('/').all(is_plain_segment) {
-            return Err(bad("empty, '.' or '..' segments in the key"));
-        }
-        Ok(Self {
-            bucket: bucket.to_owned(),
-            prefix: prefix.to_owned(),
-        })
-    }
-
-    /// The key of `rel` (a `/`-separated path) under the prefix.
-    pub fn key(&self, rel: &str) -> String {
-        match (self.prefix.is_empty(), rel.is_empty()) {
-            (true, _) => rel.to_owned(),
-            (false, true) => self.prefix.clone(),
-            (false, false) => format!("{}/{rel}", self.prefix),
-        }
-    }
-
-    /// The prefix as a key prefix that lists what lies below it: `prefix/`, or empty.
-    pub fn dir(&self) -> String {
-        if self.prefix.is_empty() {
-            String::new()
-        } else {
-            format!("{}/", self.prefix)
-        }
-    }
-
-    /// The URL of `key` in this bucket.
-    pub fn of_key(&self, key: &str) -> String {
-        format!("s3://{}/{key}", self.bucket)
-    }
-
-    /// `key` relative to the prefix, if it lies below it.
-    pub fn rel<'k>(&self, key: &'k str) -> Option<&'k str> {
-        if self.prefix.is_empty() {
-            return Some(key);
-        }
-        key.strip_prefix(self.prefix.as_str())?.strip_prefix('/')
-    }
-}
-
-impl std::fmt::Display for Url {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "s3://{}/{}", self.bucket, self.prefix)
-    }
-}
-
-/// A key segment that maps to one local path component.
-pub fn is_plain_segment(s: &str) -> bool {
-    !s.is_empty() && s != "." && s != ".." && !s.contains('\0')
-}
+use super::aws_config;
+use super::error::RemoteError;
+use super::runtime::runtime;
+use super::url::Url;
 
 /// One object of a listing.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -196,7 +46,8 @@ pub struct Listing {
 /// thread on brainbrr's I/O runtime, so it may be used from any thread.
 #[derive(Clone)]
 pub struct Bucket {
-    store: Arc<AmazonS3>,
+    store: Arc<dyn ObjectStore>,
+    pages: Arc<dyn PaginatedListStore>,
     url: Url,
 }
 
@@ -206,68 +57,35 @@ impl std::fmt::Debug for Bucket {
     }
 }
 
-/// The I/O runtime: two threads drive every transfer in flight. Made anew in a
-/// forked child (a DataLoader worker), where the parent's threads do not exist.
-pub(crate) fn runtime() -> Arc<tokio::runtime::Runtime> {
-    /// The runtime and the process that started it.
-    type Owned = Option<(u32, Arc<tokio::runtime::Runtime>)>;
-    static RT: OnceLock<Mutex<Owned>> = OnceLock::new();
-    let slot = RT.get_or_init(|| Mutex::new(None));
-    let mut slot = slot.lock().unwrap_or_else(|p| p.into_inner());
-    let pid = std::process::id();
-    if let Some((owner, rt)) = slot.as_ref()
-        && *owner == pid
-    {
-        return rt.clone();
-    }
-    let rt = Arc::new(
-        tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .thread_name("brainbrr-io")
-            .enable_all()
-            .build()
-            // ok: no input reaches this; only an OS that refuses two threads fails it.
-            .unwrap_or_else(|e| panic!("cannot start the I/O runtime: {e}")),
-    );
-    // A runtime inherited over fork has no threads: it is leaked, never dropped
-    // (dropping would wait for threads that do not exist in this process).
-    if let Some((_, old)) = slot.replace((pid, rt.clone())) {
-        std::mem::forget(old);
-    }
-    rt
-}
-
 impl Bucket {
     /// A client for `url`'s bucket, configured from the environment and the
-    /// shared AWS files.
+    /// shared AWS files ([`super::aws_config`]).
     ///
     /// # Errors
     /// A configuration the client refuses (named).
     pub fn open(url: &Url) -> Result<Self, RemoteError> {
-        let settings = Settings::load();
-        let mut b = AmazonS3Builder::new()
-            .with_bucket_name(&url.bucket)
-            .with_region(settings.region.as_deref().unwrap_or("us-east-1"))
-            .with_retry(object_store::RetryConfig::default());
-        if let (Some(id), Some(secret)) = (&settings.key_id, &settings.secret) {
-            b = b.with_access_key_id(id).with_secret_access_key(secret);
-        }
-        if let Some(token) = &settings.token {
-            b = b.with_token(token);
-        }
-        if let Some(endpoint) = &settings.endpoint {
-            b = b
-                .with_endpoint(endpoint)
-                .with_allow_http(endpoint.starts_with("http://"));
-        }
-        let store = b.build().map_err(|e| RemoteError::Other {
-            url: url.to_string(),
-            reason: format!("cannot configure the S3 client: {e}"),
-        })?;
-        Ok(Self {
-            store: Arc::new(store),
+        let s3 = Arc::new(
+            aws_config::client(&url.bucket).map_err(|e| RemoteError::Other {
+                url: url.to_string(),
+                reason: format!("cannot configure the S3 client: {e}"),
+            })?,
+        );
+        Ok(Self::new(url, s3.clone(), s3))
+    }
+
+    /// A client for `url` over any object store: `store` for the objects,
+    /// `pages` for the listing, which steps page by page after a key (S3's
+    /// `start-after`), as [`Bucket::listing`] needs to step over odd keys.
+    pub(crate) fn new(
+        url: &Url,
+        store: Arc<dyn ObjectStore>,
+        pages: Arc<dyn PaginatedListStore>,
+    ) -> Self {
+        Self {
+            store,
+            pages,
             url: url.clone(),
-        })
+        }
     }
 
     /// The URL this client was opened for.
@@ -327,9 +145,8 @@ impl Bucket {
     /// # Errors
     /// A missing bucket, denied access, or a failure after retries.
     pub fn listing(&self, prefix: &str) -> Result<Listing, RemoteError> {
-        use object_store::list::{PaginatedListOptions, PaginatedListStore};
         const PAGE: usize = 1000;
-        let store = self.store.clone();
+        let pages = self.pages.clone();
         let within = (!prefix.is_empty()).then(|| prefix.to_owned());
         let listed = runtime().block_on(async move {
             let mut listing = Listing::default();
@@ -340,7 +157,7 @@ impl Bucket {
                     max_keys: Some(page),
                     ..PaginatedListOptions::default()
                 };
-                match store.list_paginated(within.as_deref(), opts).await {
+                match pages.list_paginated(within.as_deref(), opts).await {
                     Ok(got) => {
                         let objects = got.result.objects;
                         if let Some(last) = objects.last() {
@@ -460,7 +277,7 @@ impl Bucket {
             .await
             .map_err(|e| self.error(key, e))?;
         let mtime = got.meta.last_modified;
-        let tmp = tmp_beside(path);
+        let tmp = crate::process::tmp_beside(path);
         let mut file = tokio::fs::File::from_std(crate::nofollow::create_new(&tmp).map_err(local)?);
         let mut stream = got.into_stream();
         let mut size = 0u64;
@@ -502,8 +319,7 @@ impl Bucket {
             source,
         };
         let mut file = tokio::fs::File::open(path).await.map_err(local)?;
-        let store: Arc<dyn ObjectStore> = self.store.clone();
-        let mut writer = object_store::buffered::BufWriter::new(store, self.key(key)?);
+        let mut writer = object_store::buffered::BufWriter::new(self.store.clone(), self.key(key)?);
         let sent = async {
             tokio::io::copy(&mut file, &mut writer).await?;
             writer.shutdown().await
@@ -584,20 +400,6 @@ impl Bucket {
 /// what is wrong.
 pub type Check = dyn Fn(&Path) -> Result<(), String> + Send + Sync;
 
-/// A temporary name beside `path`, unique to this process and call.
-pub(crate) fn tmp_beside(path: &Path) -> PathBuf {
-    use std::sync::atomic::{AtomicU64, Ordering};
-    static N: AtomicU64 = AtomicU64::new(0);
-    let name = path
-        .file_name()
-        .map_or_else(Default::default, |n| n.to_string_lossy().into_owned());
-    path.with_file_name(format!(
-        ".{name}.{}.{}.part",
-        std::process::id(),
-        N.fetch_add(1, Ordering::Relaxed)
-    ))
-}
-
 /// The server's `<Code>` and `<Message>` when its reply carries them (an S3
 /// error document), else the error chain on one line.
 fn server_words(e: &dyn std::error::Error) -> String {
@@ -629,115 +431,132 @@ fn error_chain(e: &dyn std::error::Error) -> String {
     text
 }
 
-/// What the AWS tools would use: the environment first, then the profile's files.
-#[derive(Debug, Default)]
-struct Settings {
-    key_id: Option<String>,
-    secret: Option<String>,
-    token: Option<String>,
-    region: Option<String>,
-    endpoint: Option<String>,
-}
-
-impl Settings {
-    fn load() -> Self {
-        let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
-        let home = env("HOME").map(PathBuf::from);
-        let profile = env("AWS_PROFILE").unwrap_or_else(|| "default".to_owned());
-        let file = |var: &str, name: &str| {
-            env(var)
-                .map(PathBuf::from)
-                .or_else(|| home.as_ref().map(|h| h.join(".aws").join(name)))
-        };
-        let creds = file("AWS_SHARED_CREDENTIALS_FILE", "credentials")
-            .map(|p| ini_section(&p, &profile))
-            .unwrap_or_default();
-        // The config file names every profile but the default `profile NAME`.
-        let section = if profile == "default" {
-            profile.clone()
-        } else {
-            format!("profile {profile}")
-        };
-        let config = file("AWS_CONFIG_FILE", "config")
-            .map(|p| ini_section(&p, &section))
-            .unwrap_or_default();
-        let from_files = |k: &str| creds.get(k).or_else(|| config.get(k)).cloned();
-        Self {
-            key_id: env("AWS_ACCESS_KEY_ID").or_else(|| from_files("aws_access_key_id")),
-            secret: env("AWS_SECRET_ACCESS_KEY").or_else(|| from_files("aws_secret_access_key")),
-            token: env("AWS_SESSION_TOKEN").or_else(|| from_files("aws_session_token")),
-            region: env("AWS_REGION")
-                .or_else(|| env("AWS_DEFAULT_REGION"))
-                .or_else(|| from_files("region")),
-            endpoint: env("AWS_ENDPOINT_URL_S3")
-                .or_else(|| env("AWS_ENDPOINT_URL"))
-                .or_else(|| from_files("endpoint_url")),
-        }
-    }
-}
-
-/// The `key = value` pairs of `[section]` in an INI file (empty when unreadable).
-fn ini_section(path: &Path, section: &str) -> HashMap<String, String> {
-    let Ok(text) = std::fs::read_to_string(path) else {
-        return HashMap::new();
-    };
-    let mut inside = false;
-    let mut out = HashMap::new();
-    for line in text.lines().map(str::trim) {
-        if line.starts_with('#') || line.starts_with(';') || line.is_empty() {
-            continue;
-        }
-        if let Some(name) = line.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
-            inside = name.trim() == section;
-        } else if inside && let Some((k, v)) = line.split_once('=') {
-            out.insert(k.trim().to_ascii_lowercase(), v.trim().to_owned());
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::remote::memory;
+
+    fn put(bucket: &Bucket, key: &str, bytes: &[u8]) {
+        bucket
+            .block_on(bucket.put_opts(key, bytes.to_vec(), PutMode::Overwrite))
+            .expect("put");
+    }
 
     #[test]
-    fn urls_parse_or_name_the_problem() {
-        let u = Url::parse("s3://bucket/a/b/").expect("valid");
-        assert_eq!((u.bucket.as_str(), u.prefix.as_str()), ("bucket", "a/b"));
-        assert_eq!(u.key("x.edf"), "a/b/x.edf");
-        assert_eq!(u.rel("a/b/c/x.edf"), Some("c/x.edf"));
-        assert_eq!(u.rel("a/bc/x.edf"), None);
-        let whole = Url::parse("s3://bucket").expect("valid");
-        assert_eq!(
-            (whole.prefix.as_str(), whole.key("x")),
-            ("", "x".to_owned())
-        );
-        for bad in [
-            "s3://",
-            "s3:///x",
-            "http://b/x",
-            "s3://b/a/../x",
-            "s3://b//x",
-        ] {
-            let e = Url::parse(bad).expect_err(bad).to_string();
-            assert!(e.starts_with(bad), "{e}");
+    fn a_listing_steps_over_odd_keys_and_list_refuses_them_by_name() {
+        let odd = ["p/a//x.edf", "p/b/./y", "p/c/../z"];
+        let (bucket, _) = memory::bucket_with_odd("s3://b/p", &odd);
+        for key in ["p/a/1.edf", "p/b/2", "p/c/3", "p/d", "other/x", "p0/y"] {
+            put(&bucket, key, key.as_bytes());
+        }
+        let listing = bucket.listing(&bucket.url().dir()).expect("listing");
+        let keys: Vec<&str> = listing.objects.iter().map(|o| o.key.as_str()).collect();
+        assert_eq!(keys, ["p/a/1.edf", "p/b/2", "p/c/3", "p/d"]);
+        assert_eq!(listing.odd, odd);
+        assert_eq!(listing.objects[3].size, 3);
+        match bucket.list(&bucket.url().dir()) {
+            Err(RemoteError::Url { url, reason }) => {
+                assert_eq!(url, "s3://b/p/a//x.edf");
+                assert!(reason.contains("names no file"), "{reason}");
+            }
+            other => panic!("odd keys listed: {other:?}"),
         }
     }
 
     #[test]
-    fn profiles_come_from_their_section() {
-        let dir = std::env::temp_dir().join(format!("brainbrr-ini-{}", std::process::id()));
+    fn a_listing_longer_than_a_page_continues_after_its_last_key() {
+        let (bucket, _) = memory::bucket("s3://b");
+        let keys: Vec<String> = (0..1003).map(|i| format!("k/{i:05}")).collect();
+        for key in &keys {
+            put(&bucket, key, b"");
+        }
+        let listed: Vec<String> = bucket
+            .list("")
+            .expect("list")
+            .into_iter()
+            .map(|o| o.key)
+            .collect();
+        assert_eq!(listed, keys);
+    }
+
+    #[test]
+    fn writes_are_conditional_on_absence_or_on_the_entity_tag() {
+        let (bucket, _) = memory::bucket("s3://b/p");
+        let tag = bucket
+            .block_on(bucket.create("p/k", b"1".to_vec()))
+            .expect("created");
+        match bucket.block_on(bucket.create("p/k", b"x".to_vec())) {
+            Err(RemoteError::Conflict { url }) => assert_eq!(url, "s3://b/p/k"),
+            other => panic!("created twice: {other:?}"),
+        }
+        assert!(matches!(
+            bucket.block_on(bucket.replace("p/k", b"x".to_vec(), "another")),
+            Err(RemoteError::Conflict { .. })
+        ));
+        let new = bucket
+            .block_on(bucket.replace("p/k", b"2".to_vec(), &tag))
+            .expect("replaced");
+        assert_ne!(new, tag);
+        assert!(matches!(
+            bucket.block_on(bucket.replace("p/k", b"x".to_vec(), &tag)),
+            Err(RemoteError::Conflict { .. })
+        ));
+        let got = bucket.block_on(bucket.get_tagged("p/k")).expect("get");
+        assert_eq!(got, Some((new, b"2".to_vec())));
+        bucket.block_on(bucket.delete("p/k")).expect("delete");
+        bucket.block_on(bucket.delete("p/k")).expect("already gone");
+        assert_eq!(bucket.get("p/k").expect("get"), None);
+        assert!(matches!(
+            bucket.block_on(bucket.replace("p/k", b"x".to_vec(), &tag)),
+            Err(RemoteError::Conflict { .. })
+        ));
+    }
+
+    #[test]
+    fn a_download_takes_its_name_only_once_checked() {
+        let dir = std::env::temp_dir().join(format!("brainbrr-bucket-{}", std::process::id()));
         std::fs::create_dir_all(&dir).expect("mkdir");
-        let p = dir.join("config");
-        std::fs::write(
-            &p,
-            "[default]\nregion = eu-west-1\n# note\n[profile lab]\nregion=us-east-2\nendpoint_url = http://127.0.0.1:9000\n",
-        )
-        .expect("write");
-        assert_eq!(ini_section(&p, "default")["region"], "eu-west-1");
-        let lab = ini_section(&p, "profile lab");
-        assert_eq!(lab["endpoint_url"], "http://127.0.0.1:9000");
-        assert!(ini_section(&dir.join("missing"), "default").is_empty());
-        let _ = std::fs::remove_dir_all(dir);
+        let (bucket, _) = memory::bucket("s3://b");
+        let (src, dst) = (dir.join("src"), dir.join("dst"));
+        let bytes: Vec<u8> = (0..200_000u32).map(|i| (i % 251) as u8).collect();
+        std::fs::write(&src, &bytes).expect("write");
+        bucket
+            .block_on(bucket.upload(&src, "k/data"))
+            .expect("upload");
+        let size = bucket
+            .block_on(bucket.download("k/data", &dst, None))
+            .expect("download");
+        assert_eq!((size, std::fs::read(&dst).expect("read")), (200_000, bytes));
+        let object = &bucket.list("k/").expect("list")[0];
+        let mtime = std::fs::metadata(&dst)
+            .and_then(|m| m.modified())
+            .expect("mtime");
+        let ns = mtime
+            .duration_since(UNIX_EPOCH)
+            .expect("after 1970")
+            .as_nanos();
+        assert_eq!(ns as i64, object.mtime_ns, "the object's modification time");
+
+        let refuse: &Check = &|_| Err("bad bytes".to_owned());
+        let fresh = dir.join("fresh");
+        match bucket.block_on(bucket.download("k/data", &fresh, Some(refuse))) {
+            Err(RemoteError::Damaged { url, reason }) => {
+                assert_eq!(
+                    (url.as_str(), reason.as_str()),
+                    ("s3://b/k/data", "bad bytes")
+                );
+            }
+            other => panic!("a refused download: {other:?}"),
+        }
+        let names: Vec<_> = std::fs::read_dir(&dir)
+            .expect("list")
+            .map(|e| e.expect("entry").file_name())
+            .collect();
+        assert_eq!(names.len(), 2, "no temporary and no file left: {names:?}");
+        assert!(matches!(
+            bucket.block_on(bucket.download("k/none", &fresh, None)),
+            Err(RemoteError::NotFound { .. })
+        ));
+        std::fs::remove_dir_all(&dir).expect("cleanup");
     }
 }
