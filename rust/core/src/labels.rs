@@ -38,11 +38,13 @@ mod window;
 use std::io;
 use std::path::{Path, PathBuf};
 
-pub use annotation::{Annotations, Event, Interval, find_annotation, parse_annotation};
+pub use annotation::{
+    Annotations, DURATION_TOLERANCE_S, Event, Interval, find_annotation, parse_annotation,
+};
 pub use events::{SeizureEvent, seizure_events};
 pub use recording::{
-    DISAGREE_TOLERANCE_S, DURATION_TOLERANCE_S, LabelWarning, RecordingAnnotation,
-    read_recording_annotation, recording_samples,
+    DISAGREE_TOLERANCE_S, LabelWarning, RecordingAnnotation, read_recording_annotation,
+    recording_samples,
 };
 pub use samples::{
     BACKGROUND, SEIZURE, UNLABELED, recording_labels, sample_labels, sample_types, unlabeled,

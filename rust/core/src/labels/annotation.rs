@@ -14,11 +14,14 @@ use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use super::recording::DURATION_TOLERANCE_S;
 use super::types::{TypedInterval, resolve};
 use super::{BACKGROUND, LabelConfig, LabelError};
 
 mod tse;
+
+/// Largest difference between the annotated and the recording's duration
+/// that is not reported, seconds (TUSZ writes durations to 0.01 s or better).
+pub const DURATION_TOLERANCE_S: f64 = 1.0;
 
 const CHANNEL: &str = "channel";
 const START: &str = "start_time";

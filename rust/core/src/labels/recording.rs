@@ -13,7 +13,7 @@
 
 use std::path::{Path, PathBuf};
 
-use super::annotation::{beside, extension, is_binary};
+use super::annotation::{DURATION_TOLERANCE_S, beside, extension, is_binary};
 use super::samples::check_rate;
 use super::{
     Annotations, BACKGROUND, Interval, LabelConfig, LabelError, SEIZURE, TypedInterval,
@@ -168,10 +168,6 @@ pub enum LabelWarning {
         background_s: f64,
     },
 }
-
-/// Largest difference between the annotated and the recording's duration
-/// that is not reported, seconds (TUSZ writes durations to 0.01 s or better).
-pub const DURATION_TOLERANCE_S: f64 = 1.0;
 
 /// Largest disagreement between labels and types files that is not
 /// reported, seconds (TUSZ writes times to 0.1 ms).
