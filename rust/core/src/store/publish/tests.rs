@@ -132,7 +132,7 @@ fn recordings_go_arrays_first_then_their_marker_and_the_root_goes_last() {
             .filter(|(k, _)| k.starts_with(&dir) && **k != format!("{dir}zarr.json"))
             .map(|(_, t)| *t)
             .collect();
-        assert_eq!(arrays.len(), 6, "3 arrays and their chunks of {rid}");
+        assert_eq!(arrays.len(), 8, "{rid}: 4 arrays and their chunks: {tags:?}");
         assert!(arrays.iter().all(|t| *t < marker), "{rid}: {tags:?}");
         // Published means gone from the stage: the local disk holds what is in flight.
         assert!(!p.stage().join(&dir).join("signal/c").exists());
@@ -185,7 +185,7 @@ fn the_lease_is_a_conditional_put_renewed_on_its_own_tag() {
         }
         other => panic!("a second writer got {other:?}"),
     }
-    a.publish_root().expect("publish");
+    ingest(&a, &["r1"]).expect("publish");
     let (renewed, _) = lease_record(&bucket).expect("still held");
     assert_ne!(tag, renewed, "each publish renews the lease (If-Match)");
     drop(a);
