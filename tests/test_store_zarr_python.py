@@ -17,7 +17,8 @@ import numpy.typing as npt
 import pytest
 import zarr
 
-from brainbrr import _native, ingest
+from brainbrr import _native
+from brainbrr.ingest import ingest
 from brainbrr.errors import StoreError
 from brainbrr.synthetic import write_recording
 
