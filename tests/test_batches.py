@@ -83,18 +83,18 @@ def test_a_process_forked_while_a_prefetch_thread_holds_a_lock_can_take_it(store
     would never be released in the child."""
     import os
 
-    from brainbrr import dataset
+    from brainbrr import chunks, loader
 
     ds = ZarrWindowDataset(store)
     shape = (4, len(ds.channels), ds.window_samples)
-    ring = dataset._BufferRing.shared(shape, np.dtype("<f4"), 3)
-    with dataset._BufferRing._shared_lock, dataset._USE_LOCK, ring.lock:
+    ring = loader._BufferRing.shared(shape, np.dtype("<f4"), 3)
+    with loader._BufferRing._shared_lock, chunks._USE_LOCK, ring.lock:
         pid = os.fork()
         if pid == 0:  # the child: every lock it meets is free
             code = 1
             try:
-                fresh = dataset._BufferRing.shared(shape, np.dtype("<f4"), 3)  # takes the rings' lock
-                locks = [dataset._USE_LOCK, fresh.lock]
+                fresh = loader._BufferRing.shared(shape, np.dtype("<f4"), 3)  # takes the rings' lock
+                locks = [chunks._USE_LOCK, fresh.lock]
                 code = 0 if all(lock.acquire(timeout=5) for lock in locks) else 1
             finally:
                 os._exit(code)

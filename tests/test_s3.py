@@ -261,7 +261,7 @@ def test_eviction_goes_by_the_last_use_not_the_first(
     outlives one read once after it."""
 
     from brainbrr import ZarrWindowDataset
-    from brainbrr.dataset import USE_RECORD_S
+    from brainbrr.chunks import USE_RECORD_S
 
     _, store, url = remote_store
     cache = tmp_path / "cache"

@@ -23,12 +23,9 @@ import numpy.typing as npt
 import torch
 from torch.utils.data import Dataset, Sampler
 
-from brainbrr import _native, chunks
-from brainbrr.chunks import _MAX_OPEN_MAPS as _MAX_OPEN_MAPS
-from brainbrr.chunks import USE_RECORD_S as USE_RECORD_S
+from brainbrr import _native
 from brainbrr.chunks import _ChunkFiles, default_cache_dir, open_reader, read_index
 from brainbrr.loader import _Batches
-from brainbrr.loader import _BufferRing as _BufferRing
 from brainbrr.sampler import balanced_sampler, epoch_order
 from brainbrr.windows import LabelMode, _Recordings, _Windows, patient_split
 
@@ -36,13 +33,6 @@ if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
 __all__ = ["ZarrWindowDataset", "balanced_sampler"]
-
-
-def __getattr__(name: str) -> Any:
-    # The use records' lock is replaced in a forked child: read it where it lives.
-    if name == "_USE_LOCK":
-        return chunks._USE_LOCK
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 _V = TypeVar("_V")
