@@ -132,7 +132,11 @@ fn recordings_go_arrays_first_then_their_marker_and_the_root_goes_last() {
             .filter(|(k, _)| k.starts_with(&dir) && **k != format!("{dir}zarr.json"))
             .map(|(_, t)| *t)
             .collect();
-        assert_eq!(arrays.len(), 8, "{rid}: 4 arrays and their chunks: {tags:?}");
+        assert_eq!(
+            arrays.len(),
+            8,
+            "{rid}: 4 arrays and their chunks: {tags:?}"
+        );
         assert!(arrays.iter().all(|t| *t < marker), "{rid}: {tags:?}");
         // Published means gone from the stage: the local disk holds what is in flight.
         assert!(!p.stage().join(&dir).join("signal/c").exists());
