@@ -394,7 +394,7 @@ def main() -> int:
                 f.write("\n" + text)
         else:
             header = (
-                "# Regression: store integrity (e12fbad) against its baseline (c6d022e)\n\n"
+                "# Regression: this checkout against a baseline install (commits in each run's lines)\n\n"
                 "Written by `bench/bench_regression.py` (docstring: what is measured and how). "
                 "Medians, never best-of; a re-run is appended as its own section.\n\n"
             )
