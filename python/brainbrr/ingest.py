@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -150,12 +149,12 @@ def ingest_with(
     if client is not None:
         return _ingest_on_dask(client, source, out, config_json, options, progress)
     summary = _native.ingest(location(source), location(out), config_json, options, progress=_typed(progress))
-    return Summary.from_dict(json.loads(summary))
+    return Summary.from_dict(summary)
 
 
-def _typed(progress: Callable[[Event], object] | None) -> Callable[[str], object] | None:
-    """The native module's callback (an event as JSON) for a typed one."""
-    return None if progress is None else (lambda event: progress(event_from_dict(json.loads(event))))
+def _typed(progress: Callable[[Event], object] | None) -> Callable[[dict[str, Any]], object] | None:
+    """The native module's callback (an event in the core's serde form) for a typed one."""
+    return None if progress is None else (lambda event: progress(event_from_dict(event)))
 
 
 #: Tasks per Dask thread: enough for the load to balance (the last tasks are
@@ -203,7 +202,7 @@ def _ingest_on_dask(
     driver = _native.IngestDriver(location(source), location(out), config_json, options)
     futures: list[Any] = []
     try:
-        emit(event_from_dict(json.loads(driver.started())))
+        emit(event_from_dict(driver.started()))
         threads = sum(client.nthreads().values())
         if threads == 0:
             raise IngestError(f"the Dask cluster at {client.scheduler.address} has no workers")
@@ -221,7 +220,7 @@ def _ingest_on_dask(
             summary, events = _batch_result(future, [(rel_of[p], b) for p, b in batch_of[future.key]])
             if summary.get("cancelled"):
                 raise IngestError(f"{out}: a task was stopped: the store is no longer ingested by run {driver.run_id}")
-            stop = driver.absorb(json.dumps(summary))
+            stop = driver.absorb(summary)
             for event in events:
                 emit(event)
             if stop:
@@ -239,20 +238,20 @@ def _ingest_on_dask(
             client.cancel(futures)
             driver.finish(cancelled=True)
         raise
-    return Summary.from_dict(json.loads(driver.finish(progress=_typed(progress))))
+    return Summary.from_dict(driver.finish(progress=_typed(progress)))
 
 
-def _ingest_batch(batch: list[tuple[str, int, str | None]], source: str, out: str, **kwargs: Any) -> str:
+def _ingest_batch(batch: list[tuple[str, int, dict[str, Any] | None]], source: str, out: str, **kwargs: Any) -> dict[str, Any]:
     """A Dask task: one batch into the store (see ``_native.ingest_batch``).
 
-    Its result stays JSON on the wire (a plain string pickles anywhere, and the
-    partial summary goes back to the native driver as JSON); the driver types it.
+    Its result is the core's serde form in plain dicts and lists, which pickle
+    anywhere; the partial summary goes back to the native driver as it came.
     """
     return _native.ingest_batch(location(source), location(out), batch=batch, **kwargs)
 
 
 def _batch_result(future: Any, batch: list[tuple[str, int]]) -> tuple[dict[str, Any], list[Event]]:
-    """What a task did: its partial summary (the native JSON object, for
+    """What a task did: its partial summary (the core's serde form, for
     ``IngestDriver.absorb``) and its events. A task that raised fails each of its
     recordings (``batch``: path relative to the source, bytes) with the reason.
 
@@ -260,7 +259,7 @@ def _batch_result(future: Any, batch: list[tuple[str, int]]) -> tuple[dict[str, 
     workers died more often than Dask allows (``KilledWorker``).
     """
     try:
-        part = json.loads(future.result())
+        part = future.result()
     except Exception as e:  # noqa: BLE001 - any task error is the batch's recordings' reason
         reason = f"on Dask worker: {type(e).__name__}: {e}"
         summary = {"failed": [(path, f"{path}: {reason}") for path, _ in batch], "source_bytes": 0}

@@ -1,9 +1,10 @@
 """Typed ingest results: the progress events and the summary.
 
-The native module hands them over as JSON (the Rust core's serde form, also
-what crosses process boundaries in a Dask ingest); they are typed here once,
-on the driver, so callers read attributes instead of dict keys. ``to_dict()``
-gives back exactly that JSON's object, which ``brainbrr-ingest --json`` prints.
+The native module hands them over in the Rust core's serde form, as plain
+dicts and lists (what also crosses process boundaries in a Dask ingest); they
+are typed here once, on the driver, so callers read attributes instead of dict
+keys. ``to_dict()`` gives back exactly that object, which ``brainbrr-ingest
+--json`` prints.
 """
 
 from __future__ import annotations
@@ -19,12 +20,12 @@ Pairs: TypeAlias = tuple[tuple[str, str], ...]
 
 
 class _Event:
-    """What every event has: its kind, and the native JSON object."""
+    """What every event has: its kind, and its serde form."""
 
     kind: ClassVar[str]
 
     def to_dict(self) -> dict[str, Any]:
-        """The event as the native JSON object (an ``"event"`` tag, then the fields)."""
+        """The event in the core's serde form (an ``"event"`` tag, then the fields)."""
         return {"event": self.kind, **dataclasses.asdict(self)}  # type: ignore[call-overload]  # subclasses are dataclasses
 
 
@@ -92,7 +93,7 @@ _EVENTS: dict[str, type[Event]] = {cls.kind: cls for cls in (Started, Recording,
 
 
 def event_from_dict(d: dict[str, Any]) -> Event:
-    """The typed event of the native JSON object ``d``.
+    """The typed event of ``d``, an event in the core's serde form.
 
     Raises
     ------
@@ -143,11 +144,11 @@ class SplitStats:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> SplitStats:
-        """From the native JSON object; absent fields default as in the Rust core, unknown ones are ignored."""
+        """From the core's serde form; absent fields default as in the Rust core, unknown ones are ignored."""
         return cls(**_known(cls, d))
 
     def to_dict(self) -> dict[str, Any]:
-        """The native JSON object."""
+        """The core's serde form."""
         return dataclasses.asdict(self)
 
 
@@ -204,7 +205,7 @@ class Summary:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Summary:
-        """From the native JSON object (or a store's index metadata, which holds the
+        """From the core's serde form (or a store's index metadata, which holds the
         same fields); absent fields default as in the Rust core, unknown ones are ignored."""
         known = _known(cls, d)
         for name in ("skipped", "failed", "warnings"):
@@ -215,7 +216,7 @@ class Summary:
         return cls(**known)
 
     def to_dict(self) -> dict[str, Any]:
-        """The native JSON object: pairs as lists, as ``json.loads`` reads them."""
+        """The core's serde form: pairs as lists, as ``json.loads`` reads them."""
         d = dataclasses.asdict(self)
         for name in ("skipped", "failed", "warnings"):
             d[name] = [list(pair) for pair in d[name]]

@@ -1,7 +1,10 @@
 //! `ingest`: the corpus into a store, with progress and Ctrl-C handled on the
 //! Python main thread while Rust workers run with the GIL released; and the
 //! two halves of a distributed ingest, `IngestDriver` and `ingest_batch`. All
-//! three take the run's options whole, as one `IngestOptions`.
+//! three take the run's options whole, as one `IngestOptions`. The summary,
+//! the progress events and a remote recording's objects cross as Python
+//! objects in the core's serde form (dicts and lists), typed once by
+//! `brainbrr.ingest_types`; a Dask task's result is one such dict.
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -16,6 +19,9 @@ use brainbrr_core::ingest::{
 use pyo3::exceptions::PyRuntimeError;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyTuple};
+use pythonize::{depythonize, pythonize};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
 
 use crate::error::PyBrainbrrError;
 
@@ -57,12 +63,6 @@ impl PyIngestOptions {
         )
     }
 
-    /// The options as JSON (the core's serde form: the keywords and their values).
-    #[getter]
-    fn json(&self) -> PyResult<String> {
-        to_json(&self.0)
-    }
-
     /// Pickled as the keywords that build it again.
     fn __getnewargs_ex__<'py>(
         &self,
@@ -83,9 +83,9 @@ impl PyIngestOptions {
 }
 
 impl PyIngestOptions {
-    /// The keywords as a dict, from the serde form.
+    /// The keywords as a dict: the serde form.
     fn keywords<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        py.import("json")?.call_method1("loads", (self.json()?,))
+        to_py(py, &self.0)
     }
 }
 
@@ -94,10 +94,10 @@ fn options(options: Option<PyRef<'_, PyIngestOptions>>) -> IngestOptions {
     options.map(|o| o.0.clone()).unwrap_or_default()
 }
 
-/// Runs the ingest on a worker thread; returns the summary as JSON.
+/// Runs the ingest on a worker thread; returns the summary (a dict).
 ///
 /// `progress`, if given, is called on this (the main) thread with each event
-/// as a JSON string. A KeyboardInterrupt (Ctrl-C) cancels the workers, waits
+/// (a dict). A KeyboardInterrupt (Ctrl-C) cancels the workers, waits
 /// for them to stop (what was committed stays), and is then re-raised.
 #[pyfunction]
 #[pyo3(signature = (source, out, config_json = None, options = None, *, progress = None))]
@@ -108,18 +108,18 @@ fn ingest(
     config_json: Option<&str>,
     options: Option<PyRef<'_, PyIngestOptions>>,
     progress: Option<Bound<'_, PyAny>>,
-) -> PyResult<String> {
+) -> PyResult<Py<PyAny>> {
     let cfg = config(config_json)?;
     let opts = self::options(options);
     let cancel = Arc::new(AtomicBool::new(false));
-    let (tx, mut rx) = mpsc::channel::<String>();
+    let (tx, mut rx) = mpsc::channel::<Event>();
     let worker = {
         let cancel = Arc::clone(&cancel);
         let tx = Mutex::new(tx);
         std::thread::spawn(move || -> brainbrr_core::Result<Summary> {
             let on_event = |e: &Event| {
-                if let (Ok(tx), Ok(json)) = (tx.lock(), serde_json::to_string(e)) {
-                    let _ = tx.send(json);
+                if let Ok(tx) = tx.lock() {
+                    let _ = tx.send(e.clone());
                 }
             };
             core_ingest(&source, &out, &cfg, &opts, &cancel, &on_event)
@@ -134,8 +134,8 @@ fn ingest(
         let receiver = &mut rx;
         let event = py.detach(move || receiver.recv_timeout(Duration::from_millis(100)));
         let step = match event {
-            Ok(json) => match (&progress, &interrupt) {
-                (Some(cb), None) => cb.call1((json,)).map(drop),
+            Ok(event) => match (&progress, &interrupt) {
+                (Some(cb), None) => to_py(py, &event).and_then(|e| cb.call1((e,)).map(drop)),
                 _ => Ok(()),
             },
             Err(mpsc::RecvTimeoutError::Timeout) => Ok(()),
@@ -152,7 +152,7 @@ fn ingest(
     if let Some(e) = interrupt {
         return Err(e);
     }
-    to_json(&result.map_err(PyBrainbrrError::from)?)
+    Ok(to_py(py, &result.map_err(PyBrainbrrError::from)?)?.unbind())
 }
 
 fn config(config_json: Option<&str>) -> PyResult<PreprocessConfig> {
@@ -162,13 +162,19 @@ fn config(config_json: Option<&str>) -> PyResult<PreprocessConfig> {
     })
 }
 
-fn to_json(value: &impl serde::Serialize) -> PyResult<String> {
-    serde_json::to_string(value).map_err(|e| PyRuntimeError::new_err(e.to_string()))
+/// `value`'s serde form as Python objects.
+fn to_py<'py>(py: Python<'py>, value: &impl Serialize) -> PyResult<Bound<'py, PyAny>> {
+    pythonize(py, value).map_err(|e| PyRuntimeError::new_err(e.to_string()))
+}
+
+/// The value whose serde form `obj` is; `what` names it in the error.
+fn from_py<T: DeserializeOwned>(obj: &Bound<'_, PyAny>, what: &str) -> PyResult<T> {
+    depythonize(obj).map_err(|e| PyRuntimeError::new_err(format!("{what}: {e}")))
 }
 
 /// A recording of the driver's queue: path, path relative to the source,
-/// bytes, and the objects of a remote one as JSON.
-type QueueEntry = (PathBuf, String, u64, Option<String>);
+/// bytes, and the objects of a remote one.
+type QueueEntry<'py> = (PathBuf, String, u64, Option<Bound<'py, PyAny>>);
 
 /// The driver of a distributed ingest: holds the store's writer lock from
 /// construction (validate, find sources, open the store, plan) until `finish`.
@@ -217,30 +223,29 @@ impl IngestDriver {
         self.with(|d| d.run_id().to_owned())
     }
 
-    /// The `started` progress event, as JSON.
-    fn started(&self) -> PyResult<String> {
-        self.with(|d| to_json(&d.started()))?
+    /// The `started` progress event.
+    fn started<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        self.with(|d| to_py(py, &d.started()))?
     }
 
     /// The recordings to ingest, largest first: (path, path relative to the
-    /// source, bytes, and for a remote source its objects as JSON).
-    fn queue(&self) -> PyResult<Vec<QueueEntry>> {
+    /// source, bytes, and for a remote source its objects).
+    fn queue<'py>(&self, py: Python<'py>) -> PyResult<Vec<QueueEntry<'py>>> {
         self.with(|d| {
             d.queue()
                 .iter()
                 .map(|(s, b)| {
-                    let remote = s.remote.as_deref().map(to_json).transpose()?;
+                    let remote = s.remote.as_deref().map(|r| to_py(py, r)).transpose()?;
                     Ok((s.path.clone(), s.rel.clone(), *b, remote))
                 })
                 .collect()
         })?
     }
 
-    /// Adds a batch's partial summary (JSON); returns whether the run should
-    /// stop (`strict`, and a recording failed).
-    fn absorb(&self, summary_json: &str) -> PyResult<bool> {
-        let part: Summary = serde_json::from_str(summary_json)
-            .map_err(|e| PyRuntimeError::new_err(e.to_string()))?;
+    /// Adds a batch's partial summary; returns whether the run should stop
+    /// (`strict`, and a recording failed).
+    fn absorb(&self, summary: &Bound<'_, PyAny>) -> PyResult<bool> {
+        let part: Summary = from_py(summary, "a batch's summary")?;
         self.with(|d| d.absorb(part).map(|()| d.should_stop()))?
             .map_err(|e| PyBrainbrrError::from(e).into())
     }
@@ -252,15 +257,15 @@ impl IngestDriver {
     }
 
     /// Rebuilds the index on the options' `n_jobs` threads (or, `cancelled`,
-    /// leaves it incomplete) and releases the lock; returns the summary as
-    /// JSON. `progress` gets the `indexing` event.
+    /// leaves it incomplete) and releases the lock; returns the summary.
+    /// `progress` gets the `indexing` event.
     #[pyo3(signature = (*, cancelled = false, progress = None))]
     fn finish(
         &self,
         py: Python<'_>,
         cancelled: bool,
         progress: Option<Py<PyAny>>,
-    ) -> PyResult<String> {
+    ) -> PyResult<Py<PyAny>> {
         let driver = self
             .inner
             .lock()
@@ -269,10 +274,10 @@ impl IngestDriver {
             .ok_or_else(|| PyRuntimeError::new_err("the ingest driver is finished"))?;
         let failed_callback: Mutex<Option<PyErr>> = Mutex::new(None);
         let on_event = |e: &Event| {
-            let (Some(cb), Ok(json)) = (&progress, serde_json::to_string(e)) else {
+            let Some(cb) = &progress else {
                 return;
             };
-            if let Err(err) = Python::attach(|py| cb.call1(py, (json,)))
+            if let Err(err) = Python::attach(|py| cb.call1(py, (to_py(py, e)?,)))
                 && let Ok(mut slot) = failed_callback.lock()
             {
                 slot.get_or_insert(err);
@@ -284,14 +289,13 @@ impl IngestDriver {
         if let Some(err) = failed_callback.into_inner().ok().flatten() {
             return Err(err);
         }
-        to_json(&summary)
+        Ok(to_py(py, &summary)?.unbind())
     }
 }
 
 /// One batch of a distributed ingest, run as a delegate of the driver of run
-/// `run` with the run's `options`: (path, bytes, remote objects as JSON) as
-/// the driver's queue gives them; returns `{"summary": ..., "events": [...]}`
-/// as JSON.
+/// `run` with the run's `options`: (path, bytes, remote objects) as the
+/// driver's queue gives them; returns `{"summary": ..., "events": [...]}`.
 #[pyfunction]
 #[pyo3(signature = (source, out, config_json, run, batch, options = None))]
 fn ingest_batch(
@@ -300,18 +304,17 @@ fn ingest_batch(
     out: PathBuf,
     config_json: &str,
     run: &str,
-    batch: Vec<(PathBuf, u64, Option<String>)>,
+    batch: Vec<(PathBuf, u64, Option<Bound<'_, PyAny>>)>,
     options: Option<PyRef<'_, PyIngestOptions>>,
-) -> PyResult<String> {
+) -> PyResult<Py<PyAny>> {
     let cfg = config(Some(config_json))?;
     let opts = self::options(options);
     let batch = batch
         .into_iter()
         .map(|(path, bytes, remote)| {
             let remote = remote
-                .map(|j| serde_json::from_str(&j))
-                .transpose()
-                .map_err(|e| PyRuntimeError::new_err(format!("{}: {e}", path.display())))?;
+                .map(|r| from_py(&r, &path.display().to_string()))
+                .transpose()?;
             Ok((path, bytes, remote))
         })
         .collect::<PyResult<Vec<_>>>()?;
@@ -319,7 +322,7 @@ fn ingest_batch(
     let result = py
         .detach(|| core_batch(&source, &out, &cfg, run, &batch, &opts, &cancel))
         .map_err(PyBrainbrrError::from)?;
-    to_json(&result)
+    Ok(to_py(py, &result)?.unbind())
 }
 
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
