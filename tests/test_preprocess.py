@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from fractions import Fraction
 
 import numpy as np
 import numpy.typing as npt
@@ -12,10 +13,21 @@ import scipy.signal as ss
 
 import brainbrr
 from brainbrr.preprocessing import PreprocessConfig, default_config
-from tests.test_dsp import eeg_like
 
 N_CHANNELS = 19
 
+
+
+def eeg_like(n: int, fs: float, seed: int = 0) -> npt.NDArray[np.float64]:
+    """Pink noise plus a 10 Hz alpha rhythm, 60 Hz line noise and a DC offset, in µV."""
+    rng = np.random.default_rng(seed)
+    spectrum = np.fft.rfft(rng.standard_normal(n))
+    f = np.fft.rfftfreq(n, 1.0 / fs)
+    spectrum[1:] /= np.sqrt(f[1:])
+    pink = np.fft.irfft(spectrum, n)
+    pink *= 30.0 / pink.std()
+    t = np.arange(n) / fs
+    return pink + 20.0 * np.sin(2 * np.pi * 10.0 * t) + 5.0 * np.sin(2 * np.pi * 60.0 * t) + 40.0
 
 def recording(fs: float, seconds: float = 30.0, seed: int = 0) -> npt.NDArray[np.float64]:
     n = int(round(seconds * fs))
@@ -71,7 +83,9 @@ def test_sos_form_matches_the_transfer_function() -> None:
 @pytest.mark.parametrize("fs", [250.0, 500.0, 250.3])
 def test_poly_resampling_matches_resample_poly(fs: float) -> None:
     x = recording(fs, seconds=20.0)
-    up, down = brainbrr._native._rational_ratio(fs, 256.0)
+    # The exact ratio of the rates as written (256/250.3 = 2560/2503).
+    ratio = Fraction(256) / Fraction(str(fs))
+    up, down = ratio.numerator, ratio.denominator
     y, fs_out = brainbrr.preprocess(x, fs, {"resample": "poly"})
     assert fs_out == pytest.approx(256.0, rel=1e-12)
     assert np.max(np.abs(y - reference(x, fs, poly=(up, down)))) < 1e-4

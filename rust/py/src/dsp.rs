@@ -1,20 +1,17 @@
 //! Bindings of `brainbrr_core::{preprocess, config, dsp}`: argument
 //! conversion, GIL release and error mapping only. Configs arrive as
-//! `PreprocessConfig` JSON (`None`: defaults). The `_`-prefixed functions
-//! expose the DSP primitives for the parity tests against scipy.
+//! `PreprocessConfig` JSON (`None`: defaults). The DSP primitives are tested
+//! against scipy in the core (`rust/core/tests/dsp_scipy.rs`), not through
+//! the extension.
 
 use brainbrr_core::config::PreprocessConfig;
-use brainbrr_core::dsp::butter::{self, Band};
-use brainbrr_core::dsp::filter::{self, Ba, Iir, Sos};
-use brainbrr_core::dsp::{DspError, poly, resample};
+use brainbrr_core::dsp::DspError;
 use brainbrr_core::preprocess::preprocess as core_preprocess;
 use numpy::ndarray::Array2;
-use numpy::{IntoPyArray, PyArray1, PyArray2, PyArrayMethods, PyReadonlyArray1, PyReadonlyArray2};
+use numpy::{IntoPyArray, PyArray2, PyReadonlyArray2};
 use pyo3::prelude::*;
 
 use crate::error::{PyBrainbrrError, to_py};
-
-type Array1Py<'py> = Bound<'py, PyArray1<f64>>;
 
 fn config(json: Option<&str>) -> PyResult<PreprocessConfig> {
     json.map_or_else(
@@ -132,218 +129,9 @@ impl PyPreprocessConfig {
     }
 }
 
-fn band(cutoff: &[f64], btype: &str) -> PyResult<Band> {
-    match (btype, cutoff) {
-        ("lowpass", &[f]) => Ok(Band::Lowpass(f)),
-        ("highpass", &[f]) => Ok(Band::Highpass(f)),
-        ("bandpass", &[lo, hi]) => Ok(Band::Bandpass(lo, hi)),
-        _ => Err(to_py(DspError::Config(format!(
-            "btype {btype:?} with cutoff {cutoff:?}: expected lowpass/highpass with one cutoff or bandpass with two"
-        )))),
-    }
-}
-
-/// `scipy.signal.butter(order, cutoff, btype, fs=fs)`: `(b, a)`.
-#[pyfunction]
-fn _butter_ba<'py>(
-    py: Python<'py>,
-    order: usize,
-    cutoff: Vec<f64>,
-    btype: &str,
-    fs: f64,
-) -> PyResult<(Array1Py<'py>, Array1Py<'py>)> {
-    let ba = butter::butter(order, band(&cutoff, btype)?, fs)
-        .map_err(to_py)?
-        .to_ba();
-    Ok((
-        PyArray1::from_slice(py, ba.b()),
-        PyArray1::from_slice(py, ba.a()),
-    ))
-}
-
-/// `scipy.signal.butter(order, cutoff, btype, fs=fs, output="sos")`.
-#[pyfunction]
-fn _butter_sos<'py>(
-    py: Python<'py>,
-    order: usize,
-    cutoff: Vec<f64>,
-    btype: &str,
-    fs: f64,
-) -> PyResult<Bound<'py, PyArray2<f64>>> {
-    let sos = butter::butter(order, band(&cutoff, btype)?, fs)
-        .and_then(|z| z.to_sos())
-        .map_err(to_py)?;
-    sos_to_py(py, &sos)
-}
-
-/// `scipy.signal.iirnotch(f0, q, fs)`: `(b, a)`.
-#[pyfunction]
-fn _iirnotch<'py>(
-    py: Python<'py>,
-    f0: f64,
-    q: f64,
-    fs: f64,
-) -> PyResult<(Array1Py<'py>, Array1Py<'py>)> {
-    let ba = butter::iirnotch(f0, q, fs).map_err(to_py)?;
-    Ok((
-        PyArray1::from_slice(py, ba.b()),
-        PyArray1::from_slice(py, ba.a()),
-    ))
-}
-
-fn sos_to_py<'py>(py: Python<'py>, sos: &Sos) -> PyResult<Bound<'py, PyArray2<f64>>> {
-    let flat: Vec<f64> = sos.sections().iter().flatten().copied().collect();
-    PyArray1::from_vec(py, flat).reshape([sos.sections().len(), 6])
-}
-
-fn ba(b: &PyReadonlyArray1<'_, f64>, a: &PyReadonlyArray1<'_, f64>) -> PyResult<Ba> {
-    Ba::new(&b.to_vec()?, &a.to_vec()?).map_err(to_py)
-}
-
-fn sections(s: &PyReadonlyArray2<'_, f64>) -> PyResult<Sos> {
-    let s = s.as_array();
-    if s.ncols() != 6 {
-        return Err(to_py(DspError::Config(format!(
-            "sos must have shape (n_sections, 6), got {:?}",
-            s.shape()
-        ))));
-    }
-    let rows: Vec<[f64; 6]> = s
-        .rows()
-        .into_iter()
-        .map(|r| std::array::from_fn(|i| r[i]))
-        .collect();
-    Sos::new(&rows).map_err(to_py)
-}
-
-/// Runs `f` on a copy of `x` with the GIL released.
-fn apply<'py>(
-    py: Python<'py>,
-    x: &PyReadonlyArray1<'py, f64>,
-    f: impl FnOnce(&mut Vec<f64>) + Send,
-) -> PyResult<Array1Py<'py>> {
-    let mut y = x.to_vec()?;
-    py.detach(|| f(&mut y));
-    Ok(y.into_pyarray(py))
-}
-
-/// `scipy.signal.lfilter(b, a, x)`.
-#[pyfunction]
-fn _lfilter<'py>(
-    py: Python<'py>,
-    b: PyReadonlyArray1<'py, f64>,
-    a: PyReadonlyArray1<'py, f64>,
-    x: PyReadonlyArray1<'py, f64>,
-) -> PyResult<Array1Py<'py>> {
-    let f = ba(&b, &a)?;
-    apply(py, &x, |y| filter::lfilter(&f, y))
-}
-
-/// `scipy.signal.sosfilt(sos, x)`.
-#[pyfunction]
-fn _sosfilt<'py>(
-    py: Python<'py>,
-    sos: PyReadonlyArray2<'py, f64>,
-    x: PyReadonlyArray1<'py, f64>,
-) -> PyResult<Array1Py<'py>> {
-    let f = sections(&sos)?;
-    apply(py, &x, |y| filter::lfilter(&f, y))
-}
-
-/// `scipy.signal.filtfilt(b, a, x, padlen=padlen)`.
-#[pyfunction]
-#[pyo3(signature = (b, a, x, padlen=None))]
-fn _filtfilt<'py>(
-    py: Python<'py>,
-    b: PyReadonlyArray1<'py, f64>,
-    a: PyReadonlyArray1<'py, f64>,
-    x: PyReadonlyArray1<'py, f64>,
-    padlen: Option<usize>,
-) -> PyResult<Array1Py<'py>> {
-    let f = ba(&b, &a)?;
-    apply(py, &x, |y| filter::filtfilt(&f, y, padlen, &mut Vec::new()))
-}
-
-/// `scipy.signal.sosfiltfilt(sos, x, padlen=padlen)`.
-#[pyfunction]
-#[pyo3(signature = (sos, x, padlen=None))]
-fn _sosfiltfilt<'py>(
-    py: Python<'py>,
-    sos: PyReadonlyArray2<'py, f64>,
-    x: PyReadonlyArray1<'py, f64>,
-    padlen: Option<usize>,
-) -> PyResult<Array1Py<'py>> {
-    let f = sections(&sos)?;
-    apply(py, &x, |y| filter::filtfilt(&f, y, padlen, &mut Vec::new()))
-}
-
-/// `scipy.signal.lfilter_zi(b, a)`.
-#[pyfunction]
-fn _lfilter_zi<'py>(
-    py: Python<'py>,
-    b: PyReadonlyArray1<'py, f64>,
-    a: PyReadonlyArray1<'py, f64>,
-) -> PyResult<Array1Py<'py>> {
-    Ok(ba(&b, &a)?.steady_state().into_pyarray(py))
-}
-
-/// `scipy.signal.sosfilt_zi(sos)`, shape `[n_sections, 2]`.
-#[pyfunction]
-fn _sosfilt_zi<'py>(
-    py: Python<'py>,
-    sos: PyReadonlyArray2<'py, f64>,
-) -> PyResult<Bound<'py, PyArray2<f64>>> {
-    let f = sections(&sos)?;
-    PyArray1::from_vec(py, f.steady_state()).reshape([f.sections().len(), 2])
-}
-
-/// `scipy.signal.resample(x, num)`.
-#[pyfunction]
-fn _resample<'py>(
-    py: Python<'py>,
-    x: PyReadonlyArray1<'py, f64>,
-    num: usize,
-) -> PyResult<Array1Py<'py>> {
-    let x = x.to_vec()?;
-    Ok(py.detach(|| resample::resample(&x, num)).into_pyarray(py))
-}
-
-/// `scipy.signal.resample_poly(x, up, down)`.
-#[pyfunction]
-fn _resample_poly<'py>(
-    py: Python<'py>,
-    x: PyReadonlyArray1<'py, f64>,
-    up: usize,
-    down: usize,
-) -> PyResult<Array1Py<'py>> {
-    let x = x.to_vec()?;
-    Ok(py
-        .detach(|| poly::resample_poly(&x, up, down))
-        .map_err(to_py)?
-        .into_pyarray(py))
-}
-
-/// `(up, down)` that polyphase resampling uses from `fs_in` to `fs_out`.
-#[pyfunction]
-fn _rational_ratio(fs_in: f64, fs_out: f64) -> PyResult<(usize, usize)> {
-    poly::rational_ratio(fs_in, fs_out).map_err(to_py)
-}
-
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(preprocess, m)?)?;
     m.add_function(wrap_pyfunction!(default_config_json, m)?)?;
     m.add_class::<PyPreprocessConfig>()?;
-    m.add_function(wrap_pyfunction!(_butter_ba, m)?)?;
-    m.add_function(wrap_pyfunction!(_butter_sos, m)?)?;
-    m.add_function(wrap_pyfunction!(_iirnotch, m)?)?;
-    m.add_function(wrap_pyfunction!(_lfilter, m)?)?;
-    m.add_function(wrap_pyfunction!(_sosfilt, m)?)?;
-    m.add_function(wrap_pyfunction!(_filtfilt, m)?)?;
-    m.add_function(wrap_pyfunction!(_sosfiltfilt, m)?)?;
-    m.add_function(wrap_pyfunction!(_lfilter_zi, m)?)?;
-    m.add_function(wrap_pyfunction!(_sosfilt_zi, m)?)?;
-    m.add_function(wrap_pyfunction!(_resample, m)?)?;
-    m.add_function(wrap_pyfunction!(_resample_poly, m)?)?;
-    m.add_function(wrap_pyfunction!(_rational_ratio, m)?)?;
     Ok(())
 }
