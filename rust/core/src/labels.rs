@@ -49,7 +49,9 @@ pub use recording::{
 pub use samples::{
     BACKGROUND, SEIZURE, UNLABELED, recording_labels, sample_labels, sample_types, unlabeled,
 };
-pub use types::{TYPE_CODES, TypedInterval, type_code, type_name};
+pub use types::{
+    FIRST_NON_TUSZ, SZCORE_NAMES, TYPE_CODES, TypedInterval, szcore_name, type_code, type_name,
+};
 pub use window::{RecordingIndex, Window, WindowSpec, majority_type, recording_index, windows};
 
 use serde::{Deserialize, Serialize};
@@ -103,10 +105,11 @@ impl Default for LabelConfig {
     fn default() -> Self {
         let s = |v: &[&str]| v.iter().map(|x| (*x).to_owned()).collect::<Vec<_>>();
         Self {
-            // Code 0 is background; every other named code is a seizure label.
+            // TUSZ's seizure labels: code 0 is background. The types of other
+            // corpora are seizures through their SzCORE ancestors (`classify`).
             seizure_labels: TYPE_CODES
                 .iter()
-                .filter(|(code, ..)| *code != BACKGROUND && *code != UNLABELED)
+                .filter(|(code, ..)| (SEIZURE..FIRST_NON_TUSZ).contains(code))
                 .map(|(_, name, _)| (*name).to_owned())
                 .collect(),
             background_labels: s(&TUH_NON_SEIZURE_LABELS),
@@ -137,12 +140,13 @@ impl LabelConfig {
     /// `unknown_labels: "fail"`.
     pub fn classify(&self, label: &str) -> Option<u8> {
         let label = label.trim();
-        let listed = |list: &[String]| list.iter().any(|s| s.trim().eq_ignore_ascii_case(label));
+        let listed =
+            |list: &[String], name: &str| list.iter().any(|s| s.trim().eq_ignore_ascii_case(name));
         let code = type_code(label);
-        if listed(&self.seizure_labels) {
+        if types::lineage(label).any(|name| listed(&self.seizure_labels, name)) {
             return Some(code.filter(|&c| c != BACKGROUND).unwrap_or(SEIZURE));
         }
-        if code.is_some() || listed(&self.background_labels) {
+        if code.is_some() || listed(&self.background_labels, label) {
             return Some(BACKGROUND);
         }
         match self.unknown_labels {

@@ -8,6 +8,12 @@
 //! counts once per type however many of its rows overlap. Rows without a
 //! channel (`.tse`) all count as one channel, like the `TERM` rows of a
 //! `.csv_bi`.
+//!
+//! Each code also has its SzCORE name ([`SZCORE_NAMES`]: the HED-SCORE
+//! vocabulary of BIDS `events.tsv` files, as epilepsy2bids maps TUSZ's types),
+//! so a label of either vocabulary has one code. A SzCORE name without a code
+//! of its own is a subtype and takes its nearest ancestor's
+//! (`sz_foc_a_m_automatisms` is `sz_foc_a`, 4).
 
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, HashMap};
@@ -16,8 +22,9 @@ use super::{BACKGROUND, Event, SEIZURE, UNLABELED};
 
 /// The per-sample seizure type codes: `(code, name, description)`. Fixed: the
 /// codes are stored, so an entry is never renumbered. Names are the TUSZ
-/// labels, lower-case.
-pub const TYPE_CODES: [(u8, &str, &str); 13] = [
+/// labels, lower-case, then (from [`FIRST_NON_TUSZ`]) the types other corpora
+/// name that TUSZ has no label for.
+pub const TYPE_CODES: [(u8, &str, &str); 14] = [
     (BACKGROUND, "bckg", "background: no seizure"),
     (SEIZURE, "seiz", "seizure of unknown type"),
     (2, "fnsz", "focal non-specific seizure"),
@@ -30,20 +37,86 @@ pub const TYPE_CODES: [(u8, &str, &str); 13] = [
     (9, "tcsz", "tonic-clonic seizure"),
     (10, "atsz", "atonic seizure"),
     (11, "mysz", "myoclonic seizure"),
+    (12, "fbtc", "focal to bilateral tonic-clonic seizure"),
     (UNLABELED, "unlabeled", "no annotation file"),
 ];
 
-/// Codes below this are the labelled ones (every code but [`UNLABELED`]).
-const N_CODES: usize = 12;
+/// The first code that is not a TUSZ label: TUSZ's are `0..FIRST_NON_TUSZ`.
+pub const FIRST_NON_TUSZ: u8 = 12;
 
-/// The code of a TUSZ label (`bckg`, `seiz` or a seizure type; case and
-/// surrounding blanks ignored), or `None`.
+/// Codes below this are the labelled ones (every code but [`UNLABELED`]).
+const N_CODES: usize = 13;
+
+/// The SzCORE (HED-SCORE) name of each labelled code.
+pub const SZCORE_NAMES: [(u8, &str); N_CODES] = [
+    (BACKGROUND, "bckg"),
+    (SEIZURE, "sz"),
+    (2, "sz_foc"),
+    (3, "sz_gen"),
+    (4, "sz_foc_a"),
+    (5, "sz_foc_ia"),
+    (6, "sz_gen_nm"),
+    (7, "sz_gen_m_tonic"),
+    (8, "sz_gen_m_clonic"),
+    (9, "sz_gen_m_tonicClonic"),
+    (10, "sz_gen_m_atonic"),
+    (11, "sz_gen_nm_myoclonic"),
+    (12, "sz_foc_f2b"),
+];
+
+/// The code of a label (case and surrounding blanks ignored), or `None`: a
+/// TUSZ label (`bckg`, `seiz`, `fnsz`, ...) or a SzCORE name (`sz_foc_ia`,
+/// or a subtype of one, which takes its nearest ancestor's code).
 pub fn type_code(label: &str) -> Option<u8> {
     let label = label.trim();
     TYPE_CODES
         .iter()
         .find(|(code, name, _)| *code != UNLABELED && name.eq_ignore_ascii_case(label))
         .map(|(code, ..)| *code)
+        .or_else(|| szcore_ancestors(label).find_map(szcore_code))
+}
+
+/// The SzCORE name of a code (`sz_foc_ia`), or `None` (255, unknown codes).
+pub fn szcore_name(code: u8) -> Option<&'static str> {
+    SZCORE_NAMES
+        .iter()
+        .find(|(c, _)| *c == code)
+        .map(|(_, name)| *name)
+}
+
+/// The code of exactly this SzCORE name, case ignored.
+fn szcore_code(name: &str) -> Option<u8> {
+    SZCORE_NAMES
+        .iter()
+        .find(|(_, n)| n.eq_ignore_ascii_case(name))
+        .map(|(code, _)| *code)
+}
+
+/// `name` and its ancestors in the SzCORE hierarchy, nearest first
+/// (`sz_foc_a_m` then `sz_foc_a`, `sz_foc`, `sz`); nothing for a name outside
+/// it (the hierarchy is written into the names: one `_` segment per level).
+fn szcore_ancestors(name: &str) -> impl Iterator<Item = &str> {
+    let inside = name.eq_ignore_ascii_case("sz")
+        || name.get(..3).is_some_and(|p| p.eq_ignore_ascii_case("sz_"));
+    let mut next = inside.then_some(name);
+    std::iter::from_fn(move || {
+        let current = next?;
+        next = current.rsplit_once('_').map(|(parent, _)| parent);
+        Some(current)
+    })
+}
+
+/// The names a label answers to in a list of labels: itself, and for a
+/// SzCORE name the TUSZ label of it and of each of its ancestors
+/// (`sz_foc_f2b`: `fbtc`, `fnsz`, `seiz`), so that TUSZ's seizure list
+/// covers the SzCORE names under it.
+pub(super) fn lineage<'a>(label: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+    let label = label.trim();
+    std::iter::once(label).chain(
+        szcore_ancestors(label)
+            .filter_map(szcore_code)
+            .filter_map(|code| -> Option<&'a str> { type_name(code) }),
+    )
 }
 
 /// The name of a type code (`fnsz`, `unlabeled`), or `None` if it has none.
@@ -178,6 +251,7 @@ mod tests {
                 "tcsz",
                 "atsz",
                 "mysz",
+                "fbtc",
                 "unlabeled"
             ]
         );
@@ -192,7 +266,44 @@ mod tests {
         // 255 has a name for the store's table but is no label.
         assert_eq!(type_name(UNLABELED), Some("unlabeled"));
         assert_eq!((type_code("unlabeled"), type_code("artf")), (None, None));
-        assert_eq!(type_name(12), None);
+        assert_eq!(type_name(13), None);
+        assert_eq!(type_name(FIRST_NON_TUSZ), Some("fbtc"));
+    }
+
+    #[test]
+    fn szcore_names_have_the_codes_of_their_tusz_labels() {
+        // epilepsy2bids' mapping of TUSZ's types to SzCORE's.
+        for (tusz, szcore) in [
+            ("bckg", "bckg"),
+            ("seiz", "sz"),
+            ("fnsz", "sz_foc"),
+            ("gnsz", "sz_gen"),
+            ("spsz", "sz_foc_a"),
+            ("cpsz", "sz_foc_ia"),
+            ("absz", "sz_gen_nm"),
+            ("tnsz", "sz_gen_m_tonic"),
+            ("cnsz", "sz_gen_m_clonic"),
+            ("tcsz", "sz_gen_m_tonicClonic"),
+            ("atsz", "sz_gen_m_atonic"),
+            ("mysz", "sz_gen_nm_myoclonic"),
+        ] {
+            let code = type_code(tusz).unwrap();
+            assert_eq!(type_code(szcore), Some(code), "{szcore}");
+            assert_eq!(szcore_name(code), Some(szcore));
+        }
+        assert_eq!(type_code("SZ_GEN_M_TONICCLONIC"), Some(9));
+        assert_eq!(type_code("sz_foc_f2b"), Some(12));
+        // Subtypes take their nearest ancestor's code.
+        assert_eq!(type_code("sz_foc_a_m_automatisms"), Some(4));
+        assert_eq!(type_code("sz_uc"), Some(SEIZURE));
+        assert_eq!(type_code("sz_gen_m"), Some(3));
+        for outside in ["szx", "s", "", "_sz", "bckg_x", "seiz_foc"] {
+            assert_eq!(type_code(outside), None, "{outside:?}");
+        }
+        assert_eq!(szcore_name(UNLABELED), None);
+        let names: Vec<&str> = lineage("sz_foc_f2b").collect();
+        assert_eq!(names, ["sz_foc_f2b", "fbtc", "fnsz", "seiz"]);
+        assert_eq!(lineage(" cpsz ").collect::<Vec<_>>(), ["cpsz"]);
     }
 
     #[test]
