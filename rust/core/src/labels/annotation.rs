@@ -17,7 +17,14 @@ use std::path::{Path, PathBuf};
 use super::types::{TypedInterval, resolve};
 use super::{BACKGROUND, LabelConfig, LabelError};
 
+mod bids;
+mod chbmit;
+mod seizeit;
 mod tse;
+
+pub use bids::parse_bids_events;
+pub use chbmit::parse_chbmit_summary;
+pub use seizeit::parse_seizeit_tsv;
 
 /// Largest difference between the annotated and the recording's duration
 /// that is not reported, seconds (TUSZ writes durations to 0.01 s or better).
@@ -56,6 +63,23 @@ pub struct Annotations {
     pub label_counts: BTreeMap<String, usize>,
     /// Every event row, in file order.
     pub events: Vec<Event>,
+}
+
+/// A file that lists the recordings of a folder with their seizures
+/// (CHB-MIT's summary): each listed recording's annotations, by file name.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Listing {
+    /// Listed recordings by file name, as written.
+    pub recordings: BTreeMap<String, Listed>,
+}
+
+/// One recording of a [`Listing`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct Listed {
+    /// The line that names it, 1-based.
+    pub line: usize,
+    /// Its seizures; none for a recording listed without one (background).
+    pub annotations: Annotations,
 }
 
 /// One event row of an annotation file.
@@ -183,6 +207,15 @@ pub(super) fn extension(path: &Path) -> std::borrow::Cow<'_, str> {
 /// [`LabelError::Truncated`] if its rows end before its stated `# duration`
 /// (a truncated file).
 pub fn parse_annotation(path: &Path, cfg: &LabelConfig) -> Result<Annotations, LabelError> {
+    parse(&read_text(path)?, path, cfg)
+}
+
+/// The text of the annotation file `path`, bytes that are not UTF-8 replaced.
+///
+/// # Errors
+/// [`LabelError::Io`] if it cannot be read, [`LabelError::NotAFile`] if it is
+/// not a regular file.
+fn read_text(path: &Path) -> Result<String, LabelError> {
     let meta = fs::metadata(path).map_err(|e| LabelError::io(path, e))?;
     if !meta.is_file() {
         return Err(LabelError::NotAFile {
@@ -195,12 +228,11 @@ pub fn parse_annotation(path: &Path, cfg: &LabelConfig) -> Result<Annotations, L
         });
     }
     let bytes = fs::read(path).map_err(|e| LabelError::io(path, e))?;
-    parse(&String::from_utf8_lossy(&bytes), path, cfg)
+    Ok(String::from_utf8_lossy(&bytes).into_owned())
 }
 
 /// Parses `text`, the content of `path`, in the format its extension says.
 fn parse(text: &str, path: &Path, cfg: &LabelConfig) -> Result<Annotations, LabelError> {
-    let text = text.trim_start_matches('\u{feff}');
     let ext = extension(path);
     if ext.eq_ignore_ascii_case("tse") || ext.eq_ignore_ascii_case("tse_bi") {
         tse::parse(text, path, cfg)
@@ -225,11 +257,22 @@ struct Line<'a> {
 }
 
 impl<'a> Line<'a> {
+    /// [`LabelError::Malformed`] at this line.
+    fn malformed(&self, problem: impl Into<String>) -> LabelError {
+        LabelError::Malformed {
+            path: self.path.to_owned(),
+            line: self.line,
+            problem: problem.into(),
+            text: self.text.to_owned(),
+        }
+    }
+
     /// The lines of `text` that are not blank, trimmed, with their 1-based
     /// numbers; `end` is set to the number just past the last line (where an
     /// error about the end of the file points).
     fn all(text: &'a str, path: &'a Path, end: &'a mut usize) -> impl Iterator<Item = Line<'a>> {
-        text.lines()
+        text.trim_start_matches('\u{feff}')
+            .lines()
             .enumerate()
             .inspect(|(i, _)| *end = i + 2)
             .map(move |(i, raw)| Line {
@@ -362,6 +405,18 @@ impl<'a> Builder<'a> {
     ) -> Result<(), LabelError> {
         let start = line.number(start, START)?;
         let stop = line.number(stop, STOP)?;
+        self.event(line, channel, start, stop, label)
+    }
+
+    /// One event, its times read.
+    fn event(
+        &mut self,
+        line: &Line<'_>,
+        channel: Option<&str>,
+        start: f64,
+        stop: f64,
+        label: &str,
+    ) -> Result<(), LabelError> {
         if stop < start {
             return Err(LabelError::StopBeforeStart {
                 path: line.path.to_owned(),
@@ -401,7 +456,7 @@ impl<'a> Builder<'a> {
     /// The file's annotations, once its last line (`end`, just past it) is
     /// read: [`LabelError::NoEvents`] without a row, [`LabelError::Truncated`]
     /// when the rows end before its stated duration.
-    fn finish(mut self, path: &Path, end: usize) -> Result<Annotations, LabelError> {
+    fn finish(self, path: &Path, end: usize) -> Result<Annotations, LabelError> {
         if self.out.events.is_empty() {
             return Err(LabelError::NoEvents {
                 path: path.to_owned(),
@@ -411,6 +466,12 @@ impl<'a> Builder<'a> {
         if let Some(d) = self.out.duration {
             self.out.covers(path, d, true)?;
         }
+        Ok(self.merged())
+    }
+
+    /// The annotations of a format that lists seizures only, where a
+    /// recording without a row is seizure-free rather than damaged.
+    fn merged(mut self) -> Annotations {
         let seizures = self
             .out
             .events
@@ -422,7 +483,7 @@ impl<'a> Builder<'a> {
             })
             .collect();
         self.out.seizures = merge(seizures);
-        Ok(self.out)
+        self.out
     }
 }
 
