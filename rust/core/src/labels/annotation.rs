@@ -20,11 +20,13 @@ use super::{BACKGROUND, LabelConfig, LabelError};
 mod bids;
 mod chbmit;
 mod seizeit;
+mod siena;
 mod tse;
 
 pub use bids::parse_bids_events;
 pub use chbmit::parse_chbmit_summary;
 pub use seizeit::parse_seizeit_tsv;
+pub use siena::{SienaFile, SienaList, parse_siena_list, parse_subject_info};
 
 /// Largest difference between the annotated and the recording's duration
 /// that is not reported, seconds (TUSZ writes durations to 0.01 s or better).
@@ -63,6 +65,8 @@ pub struct Annotations {
     pub label_counts: BTreeMap<String, usize>,
     /// Every event row, in file order.
     pub events: Vec<Event>,
+    /// What the reader corrected or found doubtful, naming file and line.
+    pub notes: Vec<String>,
 }
 
 /// A file that lists the recordings of a folder with their seizures

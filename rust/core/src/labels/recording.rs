@@ -150,6 +150,10 @@ pub enum LabelWarning {
         /// The recording's duration, seconds.
         duration_s: f64,
     },
+    /// What the reader corrected or found doubtful in a hand-written file
+    /// (Siena's lists), naming the file and line.
+    #[error("{0}")]
+    Noted(String),
     /// The typed file's seizures differ from the labels file's (within the
     /// recording) by more than [`DISAGREE_TOLERANCE_S`].
     #[error(
@@ -181,7 +185,7 @@ impl RecordingAnnotation {
     pub fn warnings(&self, duration_s: f64) -> Vec<LabelWarning> {
         let a = &self.annotations;
         let path = || self.path.clone();
-        let mut out = Vec::new();
+        let mut out: Vec<LabelWarning> = a.notes.iter().cloned().map(LabelWarning::Noted).collect();
         let outside = |start: f64, stop: f64| stop <= 0.0 || start >= duration_s;
         let (mut rows, mut seizure_rows) = (0, 0);
         for e in a.events.iter().filter(|e| outside(e.start, e.stop)) {
