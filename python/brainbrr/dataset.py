@@ -81,6 +81,10 @@ class ZarrWindowDataset(_Batches, Dataset[tuple[torch.Tensor, torch.Tensor]]):
         A split the store does not hold raises ``ValueError`` listing those it has.
     patients : sequence of str, optional
         Keep the recordings of these patients (each must be in the store).
+    corpus : str or sequence of str, optional
+        Keep the recordings of these corpora (``"tusz"``, ``"chbmit"``,
+        ``"siena"``, ``"seizeit"``, ``"bids"``; :attr:`corpora` lists the
+        store's). A corpus the store does not hold raises ``ValueError``.
     window_s, stride_s : float, optional
         Window length and stride in seconds; default the ingest's. Other values
         rebuild the window index from the recordings' stored labels (in Rust,
@@ -156,6 +160,7 @@ class ZarrWindowDataset(_Batches, Dataset[tuple[torch.Tensor, torch.Tensor]]):
         require_channels: bool = False,
         cache_dir: str | os.PathLike[str] | None = None,
         cache_bytes: int | None = None,
+        corpus: str | Sequence[str] | None = None,
     ) -> None:
         if label not in ("any", "fraction", "per_sample", "type"):
             raise ValueError(
@@ -179,7 +184,7 @@ class ZarrWindowDataset(_Batches, Dataset[tuple[torch.Tensor, torch.Tensor]]):
         self.fs = float(self.meta["fs"])
         self.type_names: dict[int, str] = {int(k): v for k, v in self.meta.get("type_names", {}).items()}
 
-        recordings, rows = _Recordings.select(index["recordings"], split, patients, require_channels)
+        recordings, rows = _Recordings.select(index["recordings"], split, patients, require_channels, corpus)
         ingest_t, ingest_s = int(index["window_samples"]), int(index["stride_samples"])
         if window_s is None and stride_s is None:
             windows = _Windows.of_index(index["windows"], rows, len(index["recordings"]["rid"]))
@@ -215,6 +220,7 @@ class ZarrWindowDataset(_Batches, Dataset[tuple[torch.Tensor, torch.Tensor]]):
     patients: _Part[list[str]] = _Part("_recordings")
     splits: _Part[list[str]] = _Part("_recordings")
     sessions: _Part[list[str]] = _Part("_recordings")
+    runs: _Part[list[str]] = _Part("_recordings")
     n_samples: _Part[npt.NDArray[np.int64]] = _Part("_recordings")
     #: ``[recording, channel]``: False where a channel is zeros (an optional electrode missing).
     channel_present: _Part[npt.NDArray[np.bool_]] = _Part("_recordings")
@@ -278,17 +284,26 @@ class ZarrWindowDataset(_Batches, Dataset[tuple[torch.Tensor, torch.Tensor]]):
         a = int(self._windows.start[i])
         return self._read("label", int(self._windows.rec[i]))[a : a + self.window_samples]
 
+    @property
+    def corpora(self) -> list[str]:
+        """The corpora of the dataset's recordings, sorted (``""``: a store
+        written before corpora were recorded)."""
+        return sorted(set(self._recordings.corpus))
+
     def info(self, i: int) -> dict[str, Any]:
-        """Where window ``i`` comes from: recording id and index, patient,
-        session, split, start in samples and seconds, label, seizure fraction."""
+        """Where window ``i`` comes from: recording id and index, corpus,
+        patient, session, run, split, start in samples and seconds, label,
+        seizure fraction."""
         i = self._check(i)
         w = self._windows
         r, start, code = int(w.rec[i]), int(w.start[i]), int(w.type[i])
         return {
             "recording": self.rids[r],
             "recording_index": r,
+            "corpus": self._recordings.corpus[r],
             "patient": self.patients[r],
             "session": self.sessions[r],
+            "run": self.runs[r],
             "split": self.splits[r],
             "start": start,
             "start_s": start / self.fs,

@@ -35,6 +35,7 @@ def ingest(
     progress: Callable[[Event], object] | None = None,
     client: Client | None = None,
     stage: str | os.PathLike[str] | None = None,
+    corpus: str | None = None,
 ) -> Summary:
     """Ingest every EDF/BDF file under ``source`` into the store ``out``.
 
@@ -84,7 +85,14 @@ def ingest(
         ``"{patient}/*"`` (tokens ``{split}`` ``{patient}`` ``{session}``
         ``{montage}`` ``{tusz}``, ``*`` one segment, ``**`` any number). A
         path that does not fit is ingested with the fields it lacks empty and
-        named in the summary's ``warnings``.
+        named in the summary's ``warnings``. A corpus other than TUSZ reads
+        them from its own names (see ``corpus``) unless a pattern is given.
+    corpus : {"tusz", "chbmit", "siena", "seizeit", "bids"}, optional
+        Read ``source`` as this corpus: where its annotations are (CHB-MIT's
+        summaries, Siena's seizure lists, SeizeIT's ``_a1.tsv``, BIDS
+        ``_events.tsv``) and how it names patients, sessions and runs. Default:
+        the corpus the recordings' names fit (TUSZ when none does; names that
+        fit several raise ``ConfigError`` naming them).
     progress : callable, optional
         Called with each progress event: :class:`Started` once the sources are
         listed, :class:`Recording` as each recording is done, :class:`Indexing`
@@ -130,6 +138,7 @@ def ingest(
         files=files,
         layout=layout,
         stage=stage,
+        corpus=corpus,
     )
     return ingest_with(source, out, config, options, progress=progress, client=client)
 
@@ -213,7 +222,7 @@ def _ingest_on_dask(
         tasks = [[(p, b, remote_of[p]) for p, b in batch] for batch in work]
         keys = [f"brainbrr-ingest-{driver.run_id}-{i}" for i in range(len(work))]
         futures = client.map(
-            _ingest_batch, tasks, source=source, out=out, config_json=config_json, run=driver.run_id, options=options, key=keys
+            _ingest_batch, tasks, source=source, out=out, config_json=config_json, run=driver.run_id, options=driver.options, key=keys
         )
         batch_of = {f.key: b for f, b in zip(futures, work, strict=True)}
         for future in distributed.as_completed(futures):

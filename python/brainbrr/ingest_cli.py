@@ -92,6 +92,7 @@ def ingest_options(args: argparse.Namespace) -> IngestOptions:
         files=args.files,
         layout=args.layout,
         stage=getattr(args, "stage", None),
+        corpus=args.corpus,
     )
 
 
@@ -114,7 +115,19 @@ def run_ingest(source: str | Path, out: str | Path, args: argparse.Namespace) ->
         if client is not None:
             client.close()
     print(json.dumps(summary.to_dict(), indent=1) if args.json else format_summary(summary))
+    if summary.found and not summary.ingested and not summary.current:
+        print_error(nothing_ingested(summary))
+        return 2
     return 1 if summary.failed else 0
+
+
+def nothing_ingested(summary: Summary) -> str:
+    """Why a run that found recordings left none in the store: the first reason of each kind."""
+    parts = [f"none of the {summary.found} recordings found was ingested"]
+    for what, pairs in (("skipped", summary.skipped), ("failed", summary.failed)):
+        if pairs:
+            parts.append(f"{len(pairs)} {what}, e.g. {pairs[0][1]}")
+    return "; ".join(parts)
 
 
 def _dask_client(address: str) -> Any:
@@ -151,7 +164,8 @@ EXIT_CODES = """exit status:
        (montage channels missing); skips are listed in the summary and index/failures
   1    at least one recording failed (listed with its reason); the rest were ingested
        (with --strict: the run stopped at the first failure; what was committed stays)
-  2    nothing was ingested: bad arguments, unreadable source, a store another
+  2    nothing was ingested: recordings were found but every one was skipped or
+       failed (the first reason of each is named), bad arguments, unreadable source, a store another
        ingest is writing (its pid and host are named; --wait queues behind it), or a
        store built with another config (the differing parameters are named; use
        --overwrite to rebuild), a Dask scheduler that cannot be reached
@@ -213,7 +227,13 @@ def ingest_arguments(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
         "--layout",
         metavar="PATTERN",
         help="how split/patient/session are read from paths, e.g. '{split}/{patient}/**' "
-        "(default: the TUSZ v1 and v2 layouts)",
+        "(default: the TUSZ v1 and v2 layouts, or the corpus's own names)",
+    )
+    p.add_argument(
+        "--corpus",
+        choices=["tusz", "chbmit", "siena", "seizeit", "bids"],
+        help="read SOURCE as this corpus: its annotations, patients, sessions and runs "
+        "(default: found from the recordings' names; TUSZ when none fits)",
     )
     ingest_flags(p)
     p.set_defaults(run=lambda args: run_ingest(args.source, args.out, args))

@@ -44,6 +44,9 @@ class _Recordings:
     patients: list[str]
     splits: list[str]
     sessions: list[str]
+    runs: list[str]
+    #: The corpus each recording was read as (``""`` in stores written before corpora).
+    corpus: list[str]
     n_samples: npt.NDArray[np.int64]
     #: ``[recording, channel]``: False where a channel is zeros (an optional electrode missing).
     channel_present: npt.NDArray[np.bool_]
@@ -55,19 +58,24 @@ class _Recordings:
         split: str | Sequence[str] | None,
         patients: Sequence[str] | None,
         require_channels: bool,
+        corpus: str | Sequence[str] | None = None,
     ) -> tuple[_Recordings, npt.NDArray[np.int64]]:
         """The recordings of the index table ``recs`` that the filters keep, and their rows in it."""
         all_splits, all_patients = list(recs["split"]), list(recs["patient"])
+        all_corpora = list(recs.get("corpus", [""] * len(all_splits)))
         keep = np.ones(len(all_splits), dtype=bool)
         if split is not None:
             keep &= _member(all_splits, [split] if isinstance(split, str) else split, "split")
         if patients is not None:
             keep &= _member(all_patients, patients, "patient")
+        if corpus is not None:
+            keep &= _member(all_corpora, [corpus] if isinstance(corpus, str) else corpus, "corpus")
         present = np.asarray(recs["channel_present"], dtype=bool).reshape(keep.size, -1)
         if require_channels:
             keep &= present.all(axis=1)
         n_samples = np.asarray(recs["n_samples"], dtype=np.int64)
-        every = cls(list(recs["rid"]), all_patients, all_splits, list(recs["session"]), n_samples, present)
+        runs = list(recs.get("run", [""] * len(all_splits)))
+        every = cls(list(recs["rid"]), all_patients, all_splits, list(recs["session"]), runs, all_corpora, n_samples, present)
         rows = np.flatnonzero(keep)
         return every.take(rows), rows
 
@@ -141,6 +149,8 @@ class _Windows:
             "patient": recordings.patients,
             "split": recordings.splits,
             "session": recordings.sessions,
+            "run": recordings.runs,
+            "corpus": recordings.corpus,
         }
         names = np.array([type_names.get(c, str(c)) for c in range(256)], dtype=object)
         columns: dict[str, npt.NDArray[Any]] = {

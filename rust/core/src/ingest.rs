@@ -18,6 +18,7 @@ mod recording;
 mod run;
 mod source;
 
+use crate::corpus::Corpus;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
@@ -57,6 +58,9 @@ pub struct IngestOptions {
     /// For a store at an `s3://` URL: the local staging folder (default: one
     /// per URL under the system's temporary folder).
     pub stage: Option<PathBuf>,
+    /// The source's corpus; `None`: found from its recordings' names
+    /// ([`Corpus::detect`]).
+    pub corpus: Option<Corpus>,
 }
 
 /// [`IngestOptions`] as a user gives them (the Python `IngestOptions`, the
@@ -82,6 +86,8 @@ pub struct IngestOptionsForm {
     pub layout: Option<String>,
     /// [`IngestOptions::stage`].
     pub stage: Option<PathBuf>,
+    /// [`IngestOptions::corpus`].
+    pub corpus: Option<Corpus>,
 }
 
 impl From<IngestOptionsForm> for IngestOptions {
@@ -97,6 +103,7 @@ impl From<IngestOptionsForm> for IngestOptions {
             files: f.files,
             layout: f.layout.map_or(PathLayout::Tusz, PathLayout::Pattern),
             stage: f.stage,
+            corpus: f.corpus,
         }
     }
 }
@@ -118,6 +125,7 @@ impl From<IngestOptions> for IngestOptionsForm {
                 PathLayout::Pattern(p) => Some(p),
             },
             stage: o.stage,
+            corpus: o.corpus,
         }
     }
 }

@@ -39,7 +39,9 @@ use std::io;
 use std::path::{Path, PathBuf};
 
 pub use annotation::{
-    Annotations, DURATION_TOLERANCE_S, Event, Interval, find_annotation, parse_annotation,
+    Annotations, DURATION_TOLERANCE_S, Event, Interval, Listed, Listing, SienaFile, SienaList,
+    find_annotation, parse_annotation, parse_bids_events, parse_chbmit_summary, parse_seizeit_tsv,
+    parse_siena_list, parse_subject_info,
 };
 pub use events::{SeizureEvent, seizure_events};
 pub use recording::{
@@ -223,6 +225,18 @@ pub enum LabelError {
         /// The empty column.
         column: &'static str,
         /// The row.
+        text: String,
+    },
+    /// A line of an annotation file that does not say what its format needs.
+    #[error("{}:{line}: {problem}: {text:?}", path.display())]
+    Malformed {
+        /// The file.
+        path: PathBuf,
+        /// The line, 1-based.
+        line: usize,
+        /// What is wrong.
+        problem: String,
+        /// The line's text.
         text: String,
     },
     /// A time or the duration that is not a number.

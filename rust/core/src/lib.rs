@@ -6,6 +6,7 @@
 //! the `brainbrr-py` crate only converts arguments and maps errors.
 
 pub mod config;
+pub mod corpus;
 pub mod dsp;
 pub mod edf;
 pub mod error;

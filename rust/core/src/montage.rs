@@ -18,7 +18,7 @@ mod spline;
 
 use std::collections::BTreeMap;
 
-pub use derive::{Montage, TCP_PAIRS, Term, derive};
+pub use derive::{Montage, TCP_PAIRS, Term, derive, records_tcp_pairs};
 pub use label::normalize_label;
 pub use pick::{ChannelSource, Pick, pick};
 pub use spline::interpolation_matrix;

@@ -67,6 +67,8 @@ fn meta(root: &RootMeta, n: u64, labeled: bool) -> RecordingMeta {
         split: Some("train".into()),
         patient: Some("p1".into()),
         session: None,
+        run: None,
+        corpus: None,
         montage: Some("01_tcp_ar".into()),
         annotation: labeled.then(|| "train/p1/s1/rec.csv_bi".into()),
         type_annotation: None,

@@ -12,11 +12,12 @@ use std::sync::{Arc, Mutex, mpsc};
 use std::time::Duration;
 
 use brainbrr_core::config::PreprocessConfig;
+use brainbrr_core::corpus::Corpus;
 use brainbrr_core::ingest::{
     Driver, Event, IngestOptions, IngestOptionsForm, Summary, ingest as core_ingest,
     ingest_batch as core_batch,
 };
-use pyo3::exceptions::PyRuntimeError;
+use pyo3::exceptions::{PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyTuple};
 use pythonize::{depythonize, pythonize};
@@ -36,7 +37,7 @@ pub struct PyIngestOptions(IngestOptions);
 #[pymethods]
 impl PyIngestOptions {
     #[new]
-    #[pyo3(signature = (*, n_jobs = 0, overwrite = false, wait = false, strict = false, zstd_level = None, files = None, layout = None, stage = None))]
+    #[pyo3(signature = (*, n_jobs = 0, overwrite = false, wait = false, strict = false, zstd_level = None, files = None, layout = None, stage = None, corpus = None))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         n_jobs: usize,
@@ -47,8 +48,13 @@ impl PyIngestOptions {
         files: Option<PathBuf>,
         layout: Option<String>,
         stage: Option<PathBuf>,
-    ) -> Self {
-        Self(
+        corpus: Option<&str>,
+    ) -> PyResult<Self> {
+        let corpus = corpus
+            .map(Corpus::from_name)
+            .transpose()
+            .map_err(PyValueError::new_err)?;
+        Ok(Self(
             IngestOptionsForm {
                 n_jobs,
                 overwrite,
@@ -58,9 +64,10 @@ impl PyIngestOptions {
                 files,
                 layout,
                 stage,
+                corpus,
             }
             .into(),
-        )
+        ))
     }
 
     /// Pickled as the keywords that build it again.
@@ -181,6 +188,8 @@ type QueueEntry<'py> = (PathBuf, String, u64, Option<Bound<'py, PyAny>>);
 #[pyclass(frozen, module = "brainbrr._native")]
 struct IngestDriver {
     inner: Mutex<Option<Driver>>,
+    /// The options it was built with, its corpus resolved: its tasks' options.
+    options: IngestOptions,
 }
 
 impl IngestDriver {
@@ -212,9 +221,21 @@ impl IngestDriver {
         let driver = py
             .detach(|| Driver::prepare(&source, &out, &cfg, &opts))
             .map_err(PyBrainbrrError::from)?;
+        let options = IngestOptions {
+            corpus: Some(driver.corpus()),
+            ..opts
+        };
         Ok(Self {
             inner: Mutex::new(Some(driver)),
+            options,
         })
+    }
+
+    /// The options its tasks run with: the driver's, with the corpus it
+    /// found, so that every task reads the sources alike.
+    #[getter]
+    fn options(&self) -> PyIngestOptions {
+        PyIngestOptions(self.options.clone())
     }
 
     /// The run id the delegates present.

@@ -232,6 +232,8 @@ fn index_dict(py: Python<'_>, t: IndexTables, n_channels: usize) -> PyResult<Bou
         ("split", r.split),
         ("patient", r.patient),
         ("session", r.session),
+        ("run", r.run),
+        ("corpus", r.corpus),
     ] {
         recordings.set_item(name, col)?;
     }

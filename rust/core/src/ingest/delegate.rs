@@ -183,12 +183,17 @@ fn task_source(
             format!("not a recording below {}", source.display()),
         ),
     };
+    // The driver resolved the corpus; its options say which.
+    let corpus = opts.corpus.unwrap_or_default();
     match (bucket, remote) {
-        (None, None) => Ok(SourceFile::new(source, path.clone(), &opts.layout)),
+        (None, None) => {
+            Ok(SourceFile::new(source, path.clone(), &opts.layout).in_corpus(corpus, &opts.layout))
+        }
         (Some(bucket), Some(remote)) => Ok(remote
             .clone()
             .source(bucket.url(), &opts.layout)
-            .ok_or_else(not_below)?),
+            .ok_or_else(not_below)?
+            .in_corpus(corpus, &opts.layout)),
         _ => Err(not_below().into()),
     }
 }

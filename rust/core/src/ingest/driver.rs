@@ -22,6 +22,7 @@ use super::source::SourceFile;
 use super::{Event, IngestError, IngestOptions, Summary};
 use crate::Result;
 use crate::config::PreprocessConfig;
+use crate::corpus::Corpus;
 use crate::remote::Bucket;
 use crate::store::Publisher;
 use crate::store::Store;
@@ -44,6 +45,8 @@ pub struct Driver {
     /// Threads of the local pool and of the index rebuild (0: one per core).
     jobs: usize,
     strict: bool,
+    /// The corpus the sources are read as (given, or found from their names).
+    corpus: Corpus,
     t0: Instant,
 }
 
@@ -86,6 +89,10 @@ impl Driver {
             publisher,
             jobs: opts.jobs,
             strict: opts.strict,
+            corpus: opts
+                .corpus
+                .or_else(|| sources.first().map(|s| s.corpus))
+                .unwrap_or_default(),
             t0,
         })
     }
@@ -201,6 +208,12 @@ impl Driver {
             p.unpublish_recording(rid)?;
         }
         Ok(())
+    }
+
+    /// The corpus the sources are read as: what a delegate's options must
+    /// say, so that it reads them alike.
+    pub fn corpus(&self) -> Corpus {
+        self.corpus
     }
 
     /// Whether the run should stop: `strict`, and a recording failed.

@@ -36,6 +36,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::corpus::tusz_name;
+
 /// How the fields of a recording are read from its path.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -128,26 +130,6 @@ fn segments(path: &str) -> Vec<&str> {
     path.split('/')
         .filter(|s| !s.is_empty() && *s != ".")
         .collect()
-}
-
-/// Patient and session of a TUSZ file name `<patient>_s<NNN>_t<NNN>.<ext>`.
-fn tusz_name(file: &str) -> Result<(String, String), String> {
-    let stem = file.split_once('.').map_or(file, |(stem, _)| stem);
-    let numbered = |part: &str, prefix: char| {
-        part.strip_prefix(prefix)
-            .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
-    };
-    let mut parts = stem.rsplitn(3, '_');
-    match (parts.next(), parts.next(), parts.next()) {
-        (Some(take), Some(session), Some(patient))
-            if numbered(take, 't') && numbered(session, 's') && !patient.is_empty() =>
-        {
-            Ok((patient.to_owned(), session.to_owned()))
-        }
-        _ => Err(format!(
-            "file name {file:?} is not <patient>_s<NNN>_t<NNN>: no patient or session"
-        )),
-    }
 }
 
 fn is_montage(folder: &str) -> bool {

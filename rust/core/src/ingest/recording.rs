@@ -4,11 +4,12 @@ use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::config::{Dtype, PreprocessConfig};
+use crate::corpus::RecordingFile;
 use crate::dsp::filter::LANES;
 use crate::edf::{Edf, RawSignals};
-use crate::labels::{read_recording_annotation, recording_samples};
+use crate::labels::recording_samples;
 use crate::mem;
-use crate::montage::{ChannelSource, Montage, MontageError, Term, derive};
+use crate::montage::{ChannelSource, Montage, MontageError, Term, derive, records_tcp_pairs};
 use crate::preprocess::{self, Plan, Preprocessor, check_finite};
 use crate::store::{RecordingMeta, RecordingWriter, SignalData, Store, StoreError};
 
@@ -93,7 +94,18 @@ pub(crate) fn ingest_one(
                 source.n_in, source.fs_in
             )));
         }
-        let annotation = read_recording_annotation(&src.path, &cfg.labels)
+        let start_clock_s = source.edf.header().start.map(|t| {
+            f64::from(u32::from(t.hour) * 3600 + u32::from(t.minute) * 60 + u32::from(t.second))
+        });
+        let file = RecordingFile {
+            edf: &src.path,
+            root: &src.root(),
+            start_clock_s,
+            duration_s: source.n_in as f64 / source.fs_in,
+        };
+        let annotation = src
+            .corpus
+            .annotation(&file, &cfg.labels)
             .map_err(|e| Outcome::Failed(e.to_string()))?;
         let (label, types) = recording_samples(annotation.as_ref(), n, fs)
             .map_err(|e| Outcome::Failed(e.to_string()))?;
@@ -112,6 +124,7 @@ pub(crate) fn ingest_one(
             .filter(|a| a.types_path != a.path)
             .and_then(|a| beside(&a.types_path));
         let mut notes: Vec<String> = src.issues.clone();
+        notes.extend(source.montage.warnings().iter().cloned());
         if let Some(a) = &annotation {
             notes.extend(a.warnings(n as f64 / fs).iter().map(ToString::to_string));
         }
@@ -129,6 +142,8 @@ pub(crate) fn ingest_one(
             split: src.split.clone(),
             patient: src.patient.clone(),
             session: src.session.clone(),
+            run: src.run.clone(),
+            corpus: Some(src.corpus.name().to_owned()),
             montage: src.montage.clone(),
             labeled: rel_annotation.is_some(),
             annotation: rel_annotation,
@@ -192,7 +207,15 @@ impl<'a> Source<'a> {
         let montage = match derive(&labels, &cfg.montage) {
             Ok(m) => m,
             Err(e @ MontageError::MissingChannels(_)) => {
-                return Err(Outcome::Skipped(format!("{}: {e}", src.path.display())));
+                let hint = if records_tcp_pairs(&labels, &cfg.montage) {
+                    "; the file records bipolar pairs (FP1-F7, ...), which a referential montage cannot use: ingest with --montage tcp"
+                } else {
+                    ""
+                };
+                return Err(Outcome::Skipped(format!(
+                    "{}: {e}{hint}",
+                    src.path.display()
+                )));
             }
             Err(e) => return Err(src.failed(&e)),
         };

@@ -15,6 +15,7 @@ use super::recording::{Outcome, ingest_one};
 use super::source::SourceFile;
 use super::{Event, IngestError, IngestOptions, SplitStats, Summary};
 use crate::config::PreprocessConfig;
+use crate::corpus::Corpus;
 use crate::labels::{
     RecordingIndex, SEIZURE, UNLABELED, WindowSpec, recording_index, seizure_events, type_name,
 };
@@ -41,6 +42,17 @@ pub(super) fn find_sources(
         };
         let bucket = Bucket::open(&url)?;
         let (found, warnings) = discover_remote(&bucket, files.as_deref(), &opts.layout)?;
+        let found = in_corpus(found, opts)?;
+        if let Some(s) = found.first().filter(|s| s.corpus != Corpus::Tusz) {
+            // A remote recording is staged with the files that share its
+            // stem; the other corpora keep annotations under other names.
+            return Err(IngestError::Config(format!(
+                "{}: a {} corpus is read from local folders only (its annotation files are not beside each EDF under its stem); copy it locally",
+                source.display(),
+                s.corpus.name()
+            ))
+            .into());
+        }
         return Ok((found, Some(bucket), warnings));
     }
     let (found, path) = match &opts.files {
@@ -51,7 +63,21 @@ pub(super) fn find_sources(
         path: path.clone(),
         source: e,
     })?;
-    Ok((found, None, Vec::new()))
+    Ok((in_corpus(found, opts)?, None, Vec::new()))
+}
+
+/// The sources read as the options' corpus, or the one their names say.
+fn in_corpus(found: Vec<SourceFile>, opts: &IngestOptions) -> Result<Vec<SourceFile>> {
+    let corpus = match opts.corpus {
+        Some(c) => c,
+        None => {
+            Corpus::detect(found.iter().map(|s| s.rel.as_str())).map_err(IngestError::Config)?
+        }
+    };
+    Ok(found
+        .into_iter()
+        .map(|s| s.in_corpus(corpus, &opts.layout))
+        .collect())
 }
 
 /// The object-storage side of a run: remote sources staged ahead, a remote
@@ -393,6 +419,8 @@ fn build_index(
         recordings
             .session
             .push(m.session.clone().unwrap_or_default());
+        recordings.run.push(m.run.clone().unwrap_or_default());
+        recordings.corpus.push(m.corpus.clone().unwrap_or_default());
         recordings.n_samples.push(m.n_samples as i64);
         recordings.n_windows.push(index.windows.len() as i64);
         recordings.window_offset.push(rows.start.len() as i64);

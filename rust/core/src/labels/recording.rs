@@ -36,6 +36,18 @@ pub struct RecordingAnnotation {
     pub types: Vec<TypedInterval>,
 }
 
+impl RecordingAnnotation {
+    /// One file that gives both the labels and the types.
+    pub fn of(path: PathBuf, annotations: Annotations) -> Self {
+        Self {
+            types_path: path.clone(),
+            types: annotations.types(),
+            path,
+            annotations,
+        }
+    }
+}
+
 /// Reads the annotations beside `edf` as the module doc says; `None` when no
 /// file of [`LabelConfig::files`] is there (the recording is unlabeled).
 ///

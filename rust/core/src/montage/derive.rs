@@ -1,7 +1,7 @@
 //! Output channels from electrodes: referential (each electrode as recorded)
 //! or bipolar (the difference of two electrodes' referential signals).
 
-use super::{ChannelSource, MontageConfig, MontageError, Pick, pick};
+use super::{ChannelSource, MontageConfig, MontageError, MontageKind, Pick, normalize_label, pick};
 
 /// The 22 pairs of the TCP bipolar montage ("double banana"), in the order of
 /// TUSZ's per-channel `.csv` annotations.
@@ -34,6 +34,7 @@ pub struct Montage {
     pick: Pick,
     channels: Vec<String>,
     terms: Vec<Term>,
+    warnings: Vec<String>,
 }
 
 /// Matches EDF `labels` to the montage of `cfg`: the electrodes by [`pick`]
@@ -48,6 +49,11 @@ pub struct Montage {
 /// # Errors
 /// As [`pick`].
 pub fn derive<S: AsRef<str>>(labels: &[S], cfg: &MontageConfig) -> Result<Montage, MontageError> {
+    if cfg.kind != MontageKind::Referential
+        && let Some(m) = derive_recorded(labels, cfg)?
+    {
+        return Ok(m);
+    }
     let pick = pick(labels, cfg)?;
     let channels = cfg.output_channels()?;
     let index = |name: &str| {
@@ -79,6 +85,97 @@ pub fn derive<S: AsRef<str>>(labels: &[S], cfg: &MontageConfig) -> Result<Montag
         pick,
         channels,
         terms,
+        warnings: Vec::new(),
+    })
+}
+
+/// The pair a label records (`T7-P7` is `T3-T5`: each side normalised and
+/// aliased like an electrode), or `None` for a label of one electrode.
+fn recorded_pair(label: &str, cfg: &MontageConfig) -> Option<String> {
+    let name = normalize_label(label, cfg);
+    let (a, b) = name.split_once('-')?;
+    let side = |e: &str| normalize_label(e, cfg);
+    (!a.is_empty() && !b.is_empty()).then(|| format!("{}-{}", side(a), side(b)))
+}
+
+/// The bipolar montage of a file that records some of its pairs (CHB-MIT's
+/// `FP1-F7`...): those taken as recorded (the first label of each, a
+/// repeated one reported), the others derived from the file's electrodes
+/// where it has both, else zeros marked absent. `None` when the file records
+/// none of the pairs: it is then derived from its electrodes as usual.
+fn derive_recorded<S: AsRef<str>>(
+    labels: &[S],
+    cfg: &MontageConfig,
+) -> Result<Option<Montage>, MontageError> {
+    let channels = cfg.output_channels()?;
+    let mut recorded: Vec<Vec<usize>> = vec![Vec::new(); channels.len()];
+    for (i, label) in labels.iter().enumerate() {
+        if let Some(pair) = recorded_pair(label.as_ref(), cfg)
+            && let Some(c) = channels
+                .iter()
+                .position(|ch| ch.eq_ignore_ascii_case(&pair))
+        {
+            recorded[c].push(i);
+        }
+    }
+    if recorded.iter().all(Vec::is_empty) {
+        return Ok(None);
+    }
+    let warnings = recorded
+        .iter()
+        .zip(&channels)
+        .filter(|(idx, _)| idx.len() > 1)
+        .map(|(idx, ch)| {
+            let names: Vec<&str> = idx.iter().map(|&i| labels[i].as_ref()).collect();
+            format!(
+                "channel {ch} is recorded {} times ({names:?}): the first copy is used",
+                idx.len()
+            )
+        })
+        .collect();
+    // The pairs it does not record come from electrodes, where both are there.
+    let relaxed = MontageConfig {
+        optional: Some(cfg.electrodes()?),
+        interpolate: Vec::new(),
+        ..cfg.clone()
+    };
+    let mut pick = pick(labels, &relaxed)?;
+    let index = |pick: &Pick, name: &str| pick.channels().iter().position(|e| e == name);
+    let mut terms = Vec::with_capacity(channels.len());
+    for (ch, idx) in channels.iter().zip(&recorded) {
+        let term = match idx.first() {
+            Some(&label) => Term {
+                plus: pick.push_recorded(ch, label),
+                minus: None,
+            },
+            None => {
+                let (a, b) = ch.split_once('-').unwrap_or((ch, ""));
+                let missing = || MontageError::BadParameter {
+                    name: "montage.pairs",
+                    reason: format!("electrode of {ch} is not in the montage"),
+                };
+                Term {
+                    plus: index(&pick, a).ok_or_else(missing)?,
+                    minus: Some(index(&pick, b).ok_or_else(missing)?),
+                }
+            }
+        };
+        terms.push(term);
+    }
+    Ok(Some(Montage {
+        pick,
+        channels,
+        terms,
+        warnings,
+    }))
+}
+
+/// Whether `labels` record pairs of the TCP montage (a bipolar file, which a
+/// referential montage cannot read).
+pub fn records_tcp_pairs<S: AsRef<str>>(labels: &[S], cfg: &MontageConfig) -> bool {
+    labels.iter().any(|l| {
+        recorded_pair(l.as_ref(), cfg)
+            .is_some_and(|p| TCP_PAIRS.iter().any(|t| t.eq_ignore_ascii_case(&p)))
     })
 }
 
@@ -93,6 +190,12 @@ impl Montage {
     #[must_use]
     pub fn terms(&self) -> &[Term] {
         &self.terms
+    }
+
+    /// What looked wrong in the labels (a pair recorded twice).
+    #[must_use]
+    pub fn warnings(&self) -> &[String] {
+        &self.warnings
     }
 
     /// The electrodes and where each comes from.

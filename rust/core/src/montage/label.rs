@@ -2,12 +2,19 @@
 
 use super::MontageConfig;
 
+/// The suffix of SzCORE's common-average channels (`Fp1-Avg`), removed after
+/// the config's suffixes. Built in rather than a default of the config's
+/// list: that list is hashed into every store's config, and TUSZ has no such
+/// label, so no existing store changes.
+pub const COMMON_AVERAGE: &str = "-AVG";
+
 /// The montage name an EDF label stands for: whitespace trimmed, upper case,
 /// the first matching prefix and suffix of the config removed (case-insensitive),
-/// then aliases applied.
+/// else [`COMMON_AVERAGE`], then aliases applied.
 ///
-/// `"EEG Fp1-REF"` -> `"FP1"`, `"EEG T7-LE"` -> `"T3"`, `"PHOTIC-REF"` -> `"PHOTIC"`
-/// (which no montage channel matches, so picking ignores it).
+/// `"EEG Fp1-REF"` -> `"FP1"`, `"EEG T7-LE"` -> `"T3"`, `"Fp1-Avg"` -> `"FP1"`,
+/// `"PHOTIC-REF"` -> `"PHOTIC"` (which no montage channel matches, so picking
+/// ignores it).
 #[must_use]
 pub fn normalize_label(label: &str, cfg: &MontageConfig) -> String {
     // ASCII upper-casing keeps byte lengths, so the prefix/suffix slicing below
@@ -24,9 +31,11 @@ pub fn normalize_label(label: &str, cfg: &MontageConfig) -> String {
     if let Some(rest) = cfg
         .strip_suffixes
         .iter()
-        .find_map(|p| s.strip_suffix(p.to_ascii_uppercase().as_str()))
+        .map(|p| p.to_ascii_uppercase())
+        .chain([COMMON_AVERAGE.to_owned()])
+        .find_map(|p| s.strip_suffix(p.as_str()).map(str::len))
     {
-        s = rest;
+        s = &s[..rest];
     }
     let s = s.trim();
     cfg.aliases
@@ -61,6 +70,9 @@ mod tests {
             ("BURSTS", "BURSTS"),
             ("EEG ROC-REF", "ROC"),
             ("EEG 26-REF", "26"),
+            ("Fp1-Avg", "FP1"),
+            ("EEG Fp1", "FP1"),
+            ("T7-Avg", "T3"),
             ("", ""),
         ] {
             assert_eq!(normalize_label(label, &cfg), want, "{label:?}");

@@ -114,6 +114,14 @@ pub fn pick<S: AsRef<str>>(labels: &[S], cfg: &MontageConfig) -> Result<Pick, Mo
 }
 
 impl Pick {
+    /// Adds a row read as recorded from label `label`: a bipolar pair the file
+    /// records (`FP1-F7`), which is then one of [`Pick::channels`].
+    pub(super) fn push_recorded(&mut self, name: &str, label: usize) -> usize {
+        self.channels.push(name.to_owned());
+        self.sources.push(ChannelSource::Label(label));
+        self.channels.len() - 1
+    }
+
     /// The electrode names, in order ([`MontageConfig::electrodes`]).
     #[must_use]
     pub fn channels(&self) -> &[String] {

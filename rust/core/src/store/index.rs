@@ -34,6 +34,11 @@ pub struct RecordingRows {
     pub patient: Vec<String>,
     /// Session id, `""` when unknown.
     pub session: Vec<String>,
+    /// Run, `""` when unknown.
+    pub run: Vec<String>,
+    /// The corpus the recording was read as (`tusz`, `chbmit`, ...), `""` in
+    /// stores written before it.
+    pub corpus: Vec<String>,
     /// Stored length in samples.
     pub n_samples: Vec<i64>,
     /// Number of window rows of this recording.
@@ -154,6 +159,8 @@ impl IndexTables {
             r.split.len(),
             r.patient.len(),
             r.session.len(),
+            r.run.len(),
+            r.corpus.len(),
             r.n_samples.len(),
             r.n_windows.len(),
             r.window_offset.len(),
@@ -324,12 +331,14 @@ fn write_tree(dir: &Path, t: &IndexTables, n_channels: usize) -> Result<(), Stor
     let store = Arc::new(FilesystemStore::new(dir).map_err(|e| StoreError::zarr(dir, e))?);
     let (r, w, f) = (&t.recordings, &t.windows, &t.failures);
     let kinds: Vec<String> = f.kind.iter().map(|k| k.as_str().to_owned()).collect();
-    let text: [(&str, &[String]); 8] = [
+    let text: [(&str, &[String]); 10] = [
         ("/recordings/rid", &r.rid),
         ("/recordings/path", &r.path),
         ("/recordings/split", &r.split),
         ("/recordings/patient", &r.patient),
         ("/recordings/session", &r.session),
+        ("/recordings/run", &r.run),
+        ("/recordings/corpus", &r.corpus),
         ("/failures/path", &f.path),
         ("/failures/kind", &kinds),
         ("/failures/reason", &f.reason),
@@ -479,15 +488,19 @@ impl Store {
                     reason: format!("no {INDEX_KEY}.{key}"),
                 })
         };
+        let rid: Vec<String> = self.column("recordings/rid")?;
+        let n = rid.len();
         let tables = IndexTables {
             window_samples: geometry("window_samples")?,
             stride_samples: geometry("stride_samples")?,
             recordings: RecordingRows {
-                rid: self.column("recordings/rid")?,
+                rid,
                 path: self.column("recordings/path")?,
                 split: self.column("recordings/split")?,
                 patient: self.column("recordings/patient")?,
                 session: self.column("recordings/session")?,
+                run: self.text_or_empty("recordings/run", n)?,
+                corpus: self.text_or_empty("recordings/corpus", n)?,
                 n_samples: self.column("recordings/n_samples")?,
                 n_windows: self.column("recordings/n_windows")?,
                 window_offset: self.column("recordings/window_offset")?,
@@ -569,6 +582,15 @@ impl Store {
         Ok(flat.chunks(width.max(1)).map(<[bool]>::to_vec).collect())
     }
 
+    /// A text column of `n` rows; `""` each in a store written before it.
+    fn text_or_empty(&self, name: &str, n: usize) -> Result<Vec<String>, StoreError> {
+        if self.path().join("index").join(name).exists() {
+            self.column(name)
+        } else {
+            Ok(vec![String::new(); n])
+        }
+    }
+
     fn column<T: ElementOwned>(&self, name: &str) -> Result<Vec<T>, StoreError> {
         let path = self.path().join("index").join(name);
         let array = Array::open(self.zarr_store(), &format!("/index/{name}"))
@@ -599,6 +621,8 @@ mod tests {
                 &mut r.split,
                 &mut r.patient,
                 &mut r.session,
+                &mut r.run,
+                &mut r.corpus,
             ] {
                 col.push(rid.to_owned());
             }

@@ -230,6 +230,13 @@ pub struct RecordingMeta {
     pub patient: Option<String>,
     /// Session id, when the layout tells it.
     pub session: Option<String>,
+    /// Run, as the corpus names it. Absent in TUSZ and in stores written before it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub run: Option<String>,
+    /// The corpus the source was read as (`tusz`, `chbmit`, ...). Absent in
+    /// stores written before it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub corpus: Option<String>,
     /// Montage folder (`01_tcp_ar`, ...), when the layout tells it.
     pub montage: Option<String>,
     /// Annotation file used, relative to the corpus root; `None` means unlabeled.

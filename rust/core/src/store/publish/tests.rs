@@ -58,6 +58,8 @@ fn write(store: &Store, rid: &str) -> Result<(), StoreError> {
         split: Some("train".into()),
         patient: None,
         session: None,
+        run: None,
+        corpus: None,
         montage: None,
         annotation: None,
         type_annotation: None,
