@@ -25,7 +25,7 @@ def native_run(tusz_corpus: TuszCorpus, tmp_path_factory: pytest.TempPathFactory
     field of the summary is filled."""
     events: list[dict[str, Any]] = []
     store = tmp_path_factory.mktemp("types") / "s.zarr"
-    summary = _native.ingest(tusz_corpus.root, store, options=_native.IngestOptions(n_jobs=2), progress=events.append)
+    summary = _native.ingest([tusz_corpus.root], store, options=_native.IngestOptions(n_jobs=2), progress=events.append)
     return summary, events
 
 

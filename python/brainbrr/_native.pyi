@@ -211,7 +211,7 @@ class IngestOptions:
     def __getnewargs_ex__(self) -> tuple[tuple[()], dict[str, _Any]]: ...
 
 def ingest(
-    source: str | _os.PathLike[str],
+    sources: _Sequence[str | _os.PathLike[str]],
     out: str | _os.PathLike[str],
     config_json: str | None = None,
     options: IngestOptions | None = None,
@@ -232,7 +232,7 @@ class IngestDriver:
 
     def __new__(
         cls,
-        source: str | _os.PathLike[str],
+        sources: _Sequence[str | _os.PathLike[str]],
         out: str | _os.PathLike[str],
         config_json: str | None = None,
         options: IngestOptions | None = None,

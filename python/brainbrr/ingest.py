@@ -6,7 +6,7 @@ import contextlib
 import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 from brainbrr import _native
 from brainbrr._native import IngestOptions
@@ -20,8 +20,12 @@ if TYPE_CHECKING:
 __all__ = ["Event", "Indexing", "IngestOptions", "Recording", "SplitStats", "Started", "Summary", "ingest", "ingest_with"]
 
 
+#: One source, or several local folders.
+Sources: TypeAlias = str | os.PathLike[str] | Sequence[str | os.PathLike[str]]
+
+
 def ingest(
-    source: str | os.PathLike[str],
+    source: Sources,
     out: str | os.PathLike[str],
     config: ConfigLike = None,
     *,
@@ -41,12 +45,15 @@ def ingest(
 
     Parameters
     ----------
-    source : path-like or str
+    source : path-like or str, or a sequence of them
         Corpus root; every ``*.edf``, ``*.EDF`` and ``*.bdf`` below it is ingested.
         An ``s3://bucket/prefix`` URL lists the bucket instead (credentials and
         endpoint as the AWS tools take them: ``AWS_*`` variables, ``~/.aws``);
         each recording is downloaded with its annotations, a few ahead of the
-        workers, and deleted once committed.
+        workers, and deleted once committed. Several local folders
+        (``["tusz", "chbmit", "siena"]``) go into one store, each read as its
+        own corpus; a recording's path then starts with its folder's name
+        (``chbmit/chb01/chb01_03.edf``), so folders must have distinct names.
     out : path-like or str
         The Zarr store; created, or continued when it exists with the same config.
         An ``s3://bucket/prefix`` URL writes the store to object storage: the
@@ -144,7 +151,7 @@ def ingest(
 
 
 def ingest_with(
-    source: str | os.PathLike[str],
+    source: Sources,
     out: str | os.PathLike[str],
     config: ConfigLike,
     options: IngestOptions,
@@ -155,9 +162,12 @@ def ingest_with(
     """:func:`ingest` with its options built once (by :func:`ingest` or the CLI),
     passed whole to the local run or, with ``client``, to the driver and its tasks."""
     config_json = PreprocessConfig.from_overrides(config).json
+    sources = [source] if isinstance(source, (str, os.PathLike)) else list(source)
     if client is not None:
-        return _ingest_on_dask(client, source, out, config_json, options, progress)
-    summary = _native.ingest(location(source), location(out), config_json, options, progress=_typed(progress))
+        if len(sources) != 1:
+            raise IngestError(f"a Dask ingest takes one source, not {len(sources)}: ingest each into the store in turn")
+        return _ingest_on_dask(client, sources[0], out, config_json, options, progress)
+    summary = _native.ingest([location(s) for s in sources], location(out), config_json, options, progress=_typed(progress))
     return Summary.from_dict(summary)
 
 
@@ -208,7 +218,7 @@ def _ingest_on_dask(
     emit = progress or (lambda event: None)
     # Local paths absolute, so that workers started elsewhere resolve the same ones.
     source, out = (p if isinstance(p, str) and p.startswith("s3://") else os.path.abspath(p) for p in (source, out))
-    driver = _native.IngestDriver(location(source), location(out), config_json, options)
+    driver = _native.IngestDriver([location(source)], location(out), config_json, options)
     futures: list[Any] = []
     try:
         emit(event_from_dict(driver.started()))

@@ -96,7 +96,7 @@ def ingest_options(args: argparse.Namespace) -> IngestOptions:
     )
 
 
-def run_ingest(source: str | Path, out: str | Path, args: argparse.Namespace) -> int:
+def run_ingest(source: str | Path | list[str], out: str | Path, args: argparse.Namespace) -> int:
     config = config_overrides(args)
     show = None if args.json else Progress()
     client = _dask_client(args.scheduler) if getattr(args, "scheduler", None) else None
@@ -202,7 +202,11 @@ INGEST_HELP = "Decode, preprocess, label and window every EDF/BDF under SOURCE i
 
 def ingest_arguments(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
     p.add_argument(
-        "source", help="corpus root (e.g. data_ext4/tusz, or s3://bucket/tusz); every *.edf, *.EDF, *.bdf below it"
+        "source",
+        nargs="+",
+        help="corpus root (e.g. data_ext4/tusz, or s3://bucket/tusz); every *.edf, *.EDF, *.bdf below it. "
+        "Several local folders (tusz/ chbmit/ siena/) go into one store, each read as its own corpus, "
+        "its recordings' paths starting with the folder's name",
     )
     p.add_argument(
         "--out", required=True, help="the store (created, or continued if it exists); a folder or s3://bucket/prefix"

@@ -101,16 +101,17 @@ fn options(options: Option<PyRef<'_, PyIngestOptions>>) -> IngestOptions {
     options.map(|o| o.0.clone()).unwrap_or_default()
 }
 
-/// Runs the ingest on a worker thread; returns the summary (a dict).
+/// Runs the ingest of `sources` (one, or several local folders) on a worker
+/// thread; returns the summary (a dict).
 ///
 /// `progress`, if given, is called on this (the main) thread with each event
 /// (a dict). A KeyboardInterrupt (Ctrl-C) cancels the workers, waits
 /// for them to stop (what was committed stays), and is then re-raised.
 #[pyfunction]
-#[pyo3(signature = (source, out, config_json = None, options = None, *, progress = None))]
+#[pyo3(signature = (sources, out, config_json = None, options = None, *, progress = None))]
 fn ingest(
     py: Python<'_>,
-    source: PathBuf,
+    sources: Vec<PathBuf>,
     out: PathBuf,
     config_json: Option<&str>,
     options: Option<PyRef<'_, PyIngestOptions>>,
@@ -129,7 +130,7 @@ fn ingest(
                     let _ = tx.send(e.clone());
                 }
             };
-            core_ingest(&source, &out, &cfg, &opts, &cancel, &on_event)
+            core_ingest(&sources, &out, &cfg, &opts, &cancel, &on_event)
         })
     };
     // Until the workers are done: report progress, watch for Ctrl-C. Any Python
@@ -208,10 +209,10 @@ impl IngestDriver {
 #[pymethods]
 impl IngestDriver {
     #[new]
-    #[pyo3(signature = (source, out, config_json = None, options = None))]
+    #[pyo3(signature = (sources, out, config_json = None, options = None))]
     fn new(
         py: Python<'_>,
-        source: PathBuf,
+        sources: Vec<PathBuf>,
         out: PathBuf,
         config_json: Option<&str>,
         options: Option<PyRef<'_, PyIngestOptions>>,
@@ -219,7 +220,7 @@ impl IngestDriver {
         let cfg = config(config_json)?;
         let opts = self::options(options);
         let driver = py
-            .detach(|| Driver::prepare(&source, &out, &cfg, &opts))
+            .detach(|| Driver::prepare(&sources, &out, &cfg, &opts))
             .map_err(PyBrainbrrError::from)?;
         let options = IngestOptions {
             corpus: Some(driver.corpus()),

@@ -10,7 +10,7 @@
 //! the lock while the recordings run, [`Driver::absorb`]s what each batch did,
 //! and [`Driver::finish`] rebuilds the index once.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
@@ -55,12 +55,16 @@ impl Driver {
     /// at `out` under its writer lock, marks its index incomplete for a new run,
     /// and plans: the recordings already current, and the others largest first.
     ///
+    /// `source` is one folder or `s3://` URL, or several local folders: each
+    /// is read as its own corpus, and its recordings' paths start with its
+    /// folder's name, so that they stay unique across sources.
+    ///
     /// # Errors
     /// An invalid config, an unreadable source, a store another process writes,
     /// a store built with another config (named differences; left untouched),
     /// store I/O errors.
     pub fn prepare(
-        source: &Path,
+        source: &[PathBuf],
         out: &Path,
         cfg: &PreprocessConfig,
         opts: &IngestOptions,
@@ -331,7 +335,8 @@ impl Driver {
     }
 }
 
-/// Ingests the EDF files under `source` into the store at `out`: the stages of
+/// Ingests the EDF files under the sources (one, or several local folders:
+/// see [`Driver::prepare`]) into the store at `out`: the stages of
 /// [`Driver::prepare`], then [`Driver::run_local`].
 ///
 /// # Errors
@@ -339,7 +344,7 @@ impl Driver {
 /// store built with another config (named differences; the store is
 /// untouched), store I/O errors, and with `strict` the first failed recording.
 pub fn ingest(
-    source: &Path,
+    source: &[PathBuf],
     out: &Path,
     cfg: &PreprocessConfig,
     opts: &IngestOptions,

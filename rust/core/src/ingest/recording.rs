@@ -99,7 +99,7 @@ pub(crate) fn ingest_one(
         });
         let file = RecordingFile {
             edf: &src.path,
-            root: &src.root(),
+            root: &src.root,
             start_clock_s,
             duration_s: source.n_in as f64 / source.fs_in,
         };

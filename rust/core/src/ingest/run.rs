@@ -3,7 +3,7 @@
 //! index rebuild. Nothing here drives; nothing here knows the driver.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
@@ -27,10 +27,58 @@ use crate::store::{
 };
 use crate::{Error, Result};
 
+/// The recordings found in the sources, with the bucket of a remote source
+/// and warnings `(path, why)` about what was left out. One source is read as
+/// [`find_source`] says; several are local folders whose recordings' paths
+/// start with the folder's name (`tusz/edf/...`, `chbmit/chb01/...`), each
+/// folder read as its own corpus.
+pub(super) fn find_sources(
+    sources: &[PathBuf],
+    opts: &IngestOptions,
+) -> Result<(Vec<SourceFile>, Option<Bucket>, Vec<super::Warning>)> {
+    let [_, _, ..] = sources else {
+        let Some(source) = sources.first() else {
+            return Err(IngestError::Config("no source to ingest".to_owned()).into());
+        };
+        return find_source(source, opts);
+    };
+    let config = |why: String| Error::from(IngestError::Config(why));
+    if opts.files.is_some() {
+        return Err(config("a list of files (--files) names the recordings of one source".to_owned()));
+    }
+    let mut names: BTreeMap<String, &Path> = BTreeMap::new();
+    let (mut all, mut warnings) = (Vec::new(), Vec::new());
+    for source in sources {
+        if source_url(source)?.is_some() {
+            return Err(config(format!(
+                "{}: several sources are local folders; ingest an s3:// source on its own",
+                source.display()
+            )));
+        }
+        let name = source
+            .canonicalize()
+            .ok()
+            .and_then(|p| Some(p.file_name()?.to_string_lossy().into_owned()))
+            .ok_or_else(|| config(format!("{}: a source must be a folder with a name", source.display())))?;
+        if let Some(first) = names.insert(name.clone(), source) {
+            return Err(config(format!(
+                "two sources named {name:?} ({} and {}): each source's recordings are stored under its folder's name",
+                first.display(),
+                source.display()
+            )));
+        }
+        let (found, _, w) = find_source(source, opts)?;
+        all.extend(found.into_iter().map(|f| f.under(&name)));
+        warnings.extend(w);
+    }
+    all.sort_by(|a, b| a.rel.cmp(&b.rel));
+    Ok((all, None, warnings))
+}
+
 /// The recordings to ingest: the list's, or every one under `source` (a
 /// folder, or an `s3://` URL whose objects are listed), the bucket of a
 /// remote source, and warnings `(path, why)` about what was left out.
-pub(super) fn find_sources(
+fn find_source(
     source: &Path,
     opts: &IngestOptions,
 ) -> Result<(Vec<SourceFile>, Option<Bucket>, Vec<super::Warning>)> {
@@ -107,7 +155,7 @@ fn read_list(list: &Path) -> Result<Vec<String>> {
 /// rebuilt. A store at an `s3://` URL is written through a local staging
 /// store, under the remote store's lease, by the returned [`Publisher`].
 pub(super) fn open_store(
-    source: &Path,
+    sources: &[PathBuf],
     out: &Path,
     cfg: &PreprocessConfig,
     opts: &IngestOptions,
@@ -122,9 +170,9 @@ pub(super) fn open_store(
         publisher.publish_root()?;
         return Ok((store, Some(publisher)));
     }
-    if opts.overwrite && is_inside(source, out) {
+    if let Some(source) = sources.iter().find(|s| opts.overwrite && is_inside(s, out)) {
         return Err(IngestError::SourceInsideStore {
-            corpus: source.to_owned(),
+            corpus: source.clone(),
             store: out.to_owned(),
         }
         .into());

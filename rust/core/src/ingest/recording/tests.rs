@@ -167,7 +167,7 @@ fn ingest(driver: &Driver, edf: &Path, bytes: &[u8]) -> Outcome {
 fn driver(dir: &Path, edf: &Path) -> Driver {
     let cfg = PreprocessConfig::default();
     let driver = Driver::prepare(
-        edf.parent().unwrap(),
+        &[edf.parent().unwrap().to_owned()],
         &dir.join("store.zarr"),
         &cfg,
         &IngestOptions::default(),
