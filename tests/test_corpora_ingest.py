@@ -56,7 +56,7 @@ DEPARTURES: dict[str, str] = {
     "PN10/PN10-2.edf": "'A opure B' end: the first time",
     # The list's registration start is 3 h before the EDF header's start: epilepsy2bids counts the
     # seizure from the list's (10805 s, past the end of a 20 s file); brainbrr counts from the header's
-    # start, as the generator does (with a warning, see test_warnings_name_the_defects_read_around).
+    # start, as the generator does (with a warning: test_siena_registration_start_disagreement_is_a_warning).
     "PN14/PN14-3.edf": "registration start disagrees with the header: the header's counts",
     # No _a1.tsv: epilepsy2bids raises FileNotFoundError; brainbrr ingests it unlabeled.
     "P_ID83/P_ID83_r1.edf": "no TSV: unlabeled, not an error",
@@ -183,7 +183,7 @@ def test_labels_agree_with_epilepsy2bids(corpus: str, corpora: dict[str, Ingeste
 
 
 def test_where_brainbrr_departs_from_epilepsy2bids(corpora: dict[str, Ingested]) -> None:
-    """Every file epilepsy2bids reads otherwise is a documented departure, where brainbrr keeps the generator's labels."""
+    """Each file epilepsy2bids reads otherwise is a documented departure; brainbrr keeps the generator's labels."""
     assert sorted(DEPARTURES) == sorted({*DIFFERS, *FAILS})
     by_rel = {rec.rel: (c, rec) for c in corpora.values() for rec in c.records}
     for rel in DEPARTURES:
@@ -241,19 +241,27 @@ def line_of(path: Path, prefix: str) -> int:
     return next(i for i, line in enumerate(lines, 1) if line.startswith(prefix))
 
 
-def test_warnings_name_the_defects_read_around(corpora: dict[str, Ingested]) -> None:
-    """Siena's corrected hour typo (PN00-3), its registration start 3 h off the header's (PN14-3), and
-    CHB-MIT's T8-P8 recorded twice are reported, each with the file (and line) it comes from."""
+def test_siena_hour_typo_is_corrected_with_a_warning(corpora: dict[str, Ingested]) -> None:
+    """PN00-3's listed end is an hour late: read an hour earlier (the labels test checks that), and
+    reported at the line that holds the wrong hour, the end's."""
     siena = corpora["siena"]
-    warned = dict(siena.summary.warnings)
     pn00 = siena.root / "PN00" / "Seizures-list-PN00.txt"
-    hour = warned.get("PN00/PN00-3.edf", "")
-    assert f"{pn00}:{line_of(pn00, 'Seizure end time:')}:" in hour and "hour" in hour, warned
+    hour = dict(siena.summary.warnings).get("PN00/PN00-3.edf", "")
+    assert f"{pn00}:{line_of(pn00, 'Seizure end time:')}:" in hour and "an hour" in hour, siena.summary.warnings
+
+
+def test_siena_registration_start_disagreement_is_a_warning(corpora: dict[str, Ingested]) -> None:
+    """PN14-3's listed registration start is 3 h before its EDF header's start: the header's counts, with a
+    warning at the registration line."""
+    siena = corpora["siena"]
     pn14 = siena.root / "PN14" / "Seizures-list-PN14.txt"
-    start = warned.get("PN14/PN14-3.edf", "")
-    assert f"{pn14}:{line_of(pn14, 'Registration start time:')}:" in start, warned
+    start = dict(siena.summary.warnings).get("PN14/PN14-3.edf", "")
+    assert f"{pn14}:{line_of(pn14, 'Registration start time:')}:" in start, siena.summary.warnings
     assert "registration start" in start and "header" in start and "10800 s" in start, start
 
+
+def test_chbmit_duplicate_channel_is_a_warning(corpora: dict[str, Ingested]) -> None:
+    """Every CHB-MIT file records T8-P8 twice: the first copy is T4-T6, and each file says so."""
     chbmit = corpora["chbmit"]
     for rec in chbmit.records:
         notes = [text for path, text in chbmit.summary.warnings if path == rec.rel]
@@ -444,22 +452,33 @@ def test_malformed_annotation_fails_its_recordings(case: str, corpora: dict[str,
 # --- A source whose names fit two corpora -------------------------------------------
 
 
-def test_mixed_source_is_ambiguous_until_a_corpus_is_given(corpora: dict[str, Ingested], tmp_path: Path) -> None:
-    """A CHB-MIT and a Siena file in one source: an error naming both candidates, no store created (also
-    from the CLI: exit 2, one line); ``corpus="siena"`` reads both as Siena."""
-    mixed = tmp_path / "mixed"
-    shutil.copytree(corpora["chbmit"].root / "chb17", mixed / "chb17")
-    shutil.copytree(corpora["siena"].root / "PN14", mixed / "PN14")
-    shutil.copyfile(corpora["siena"].root / "subject_info.csv", mixed / "subject_info.csv")
+def _mixed(corpora: dict[str, Ingested], root: Path) -> Path:
+    """A source holding CHB-MIT's chb17 and Siena's PN14 (with Siena's subject_info.csv)."""
+    shutil.copytree(corpora["chbmit"].root / "chb17", root / "chb17")
+    shutil.copytree(corpora["siena"].root / "PN14", root / "PN14")
+    shutil.copyfile(corpora["siena"].root / "subject_info.csv", root / "subject_info.csv")
+    return root
+
+
+def test_mixed_source_is_ambiguous(corpora: dict[str, Ingested], tmp_path: Path) -> None:
+    """A CHB-MIT and a Siena file in one source: the CLI exits 2 with one line naming both candidates,
+    the API raises ConfigError (as ``ingest``'s docstring says) with the same; no store is created."""
+    mixed = _mixed(corpora, tmp_path / "mixed")
     store = tmp_path / "s.zarr"
     candidates = r"chbmit \(chb17/chb17a_03\.edf\).*siena \(PN14/PN14-3\.edf\)"
-    with pytest.raises(ConfigError, match=candidates):
-        ingest(mixed, store, CONFIG, n_jobs=2)
-    assert not store.exists()
     proc = run_cli("brainbrr-ingest", mixed, "--out", store, "--montage", "tcp")
     err = proc.stderr.strip()
     assert proc.returncode == 2 and len(err.splitlines()) == 1 and re.search(candidates, err), (proc.returncode, err)
+    assert not store.exists()
+    with pytest.raises(ConfigError, match=candidates):
+        ingest(mixed, store, CONFIG, n_jobs=2)
+    assert not store.exists()
 
+
+def test_mixed_source_read_as_the_corpus_given(corpora: dict[str, Ingested], tmp_path: Path) -> None:
+    """``corpus="siena"`` reads both files as Siena: PN14-3 labelled from its list, the CHB-MIT file unlabeled."""
+    mixed = _mixed(corpora, tmp_path / "mixed")
+    store = tmp_path / "s.zarr"
     s = ingest(mixed, store, CONFIG, n_jobs=2, corpus="siena")
     assert (s.found, s.ingested, s.failed, s.skipped) == (2, 2, (), ())
     rows = index_rows(store)

@@ -37,7 +37,11 @@ def format_summary(s: Summary, run: str = "this run") -> str:
     lines += [f"  skipped {path}: {reason}" for path, reason in s.skipped]
     lines += [f"  FAILED  {path}: {reason}" for path, reason in s.failed]
     lines += [f"  warning {path or 'store'}: {text}" for path, text in s.warnings]
-    if s.splits:
+    if len(s.corpora) > 1:
+        for corpus, splits in sorted(s.corpora.items()):
+            lines.append(f"corpus {corpus or '(unrecorded)'}:")
+            lines.append(format_splits(splits))
+    elif s.splits:
         lines.append(format_splits(s.splits))
     if s.cancelled:
         lines.append("interrupted: committed recordings are kept; run the same command again to continue")

@@ -183,6 +183,9 @@ class Summary:
         Wall time of this run.
     splits : dict of str to SplitStats
         The store's totals per split (``""``: recordings without one).
+    corpora : dict of str to (dict of str to SplitStats)
+        The same per corpus, then per split (``""``: recordings ingested
+        before corpora were recorded).
     """
 
     store: str = ""
@@ -202,6 +205,7 @@ class Summary:
     source_bytes: int = 0
     seconds: float = 0.0
     splits: dict[str, SplitStats] = field(default_factory=dict)
+    corpora: dict[str, dict[str, SplitStats]] = field(default_factory=dict)
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Summary:
@@ -213,6 +217,10 @@ class Summary:
                 known[name] = tuple((str(p), str(r)) for p, r in known[name])
         if "splits" in known:
             known["splits"] = {k: SplitStats.from_dict(v) for k, v in known["splits"].items()}
+        if "corpora" in known:
+            known["corpora"] = {
+                c: {k: SplitStats.from_dict(v) for k, v in splits.items()} for c, splits in known["corpora"].items()
+            }
         return cls(**known)
 
     def to_dict(self) -> dict[str, Any]:

@@ -205,6 +205,10 @@ pub struct Summary {
     pub seconds: f64,
     /// The store's totals per split (`""`: recordings without one).
     pub splits: BTreeMap<String, SplitStats>,
+    /// The same per corpus (`"tusz"`, `"chbmit"`, ...; `""` for recordings
+    /// written before corpora were recorded), then per split.
+    #[serde(default)]
+    pub corpora: BTreeMap<String, BTreeMap<String, SplitStats>>,
 }
 
 /// The numbers a researcher checks first, for one split of the store.

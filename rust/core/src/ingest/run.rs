@@ -44,7 +44,9 @@ pub(super) fn find_sources(
     };
     let config = |why: String| Error::from(IngestError::Config(why));
     if opts.files.is_some() {
-        return Err(config("a list of files (--files) names the recordings of one source".to_owned()));
+        return Err(config(
+            "a list of files (--files) names the recordings of one source".to_owned(),
+        ));
     }
     let mut names: BTreeMap<String, &Path> = BTreeMap::new();
     let (mut all, mut warnings) = (Vec::new(), Vec::new());
@@ -59,7 +61,12 @@ pub(super) fn find_sources(
             .canonicalize()
             .ok()
             .and_then(|p| Some(p.file_name()?.to_string_lossy().into_owned()))
-            .ok_or_else(|| config(format!("{}: a source must be a folder with a name", source.display())))?;
+            .ok_or_else(|| {
+                config(format!(
+                    "{}: a source must be a folder with a name",
+                    source.display()
+                ))
+            })?;
         if let Some(first) = names.insert(name.clone(), source) {
             return Err(config(format!(
                 "two sources named {name:?} ({} and {}): each source's recordings are stored under its folder's name",
@@ -381,7 +388,19 @@ pub(super) fn write_index(
         recordings: committed.len(),
     });
     let (tables, per_recording) = pool.install(|| build_index(&store, &committed, cfg, summary))?;
-    summary.splits = split_stats(&committed, &tables, &per_recording);
+    summary.splits = stats_by(&committed, &tables, &per_recording, |m| {
+        m.split.clone().unwrap_or_default()
+    });
+    let by_corpus = stats_by(&committed, &tables, &per_recording, |m| {
+        (
+            m.corpus.clone().unwrap_or_default(),
+            m.split.clone().unwrap_or_default(),
+        )
+    });
+    summary.corpora = BTreeMap::new();
+    for ((corpus, split), st) in by_corpus {
+        summary.corpora.entry(corpus).or_default().insert(split, st);
+    }
     summary
         .warnings
         .extend(store_warnings(&committed, &summary.splits));
@@ -501,17 +520,19 @@ fn build_index(
     Ok((tables, per_recording.into_iter().map(|(_, c)| c).collect()))
 }
 
-/// The store's totals per split, from the index and each recording's label counts.
-fn split_stats(
+/// The store's totals per group of recordings (per split; per corpus and
+/// split), from the index and each recording's label counts.
+fn stats_by<K: Ord + Clone>(
     committed: &BTreeMap<String, RecordingMeta>,
     tables: &IndexTables,
     counts: &[LabelCounts],
-) -> BTreeMap<String, SplitStats> {
-    let mut splits: BTreeMap<String, SplitStats> = BTreeMap::new();
-    let mut patients: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    key: impl Fn(&RecordingMeta) -> K,
+) -> BTreeMap<K, SplitStats> {
+    let mut splits: BTreeMap<K, SplitStats> = BTreeMap::new();
+    let mut patients: BTreeMap<K, BTreeSet<String>> = BTreeMap::new();
     let r = &tables.recordings;
     for (i, (m, c)) in committed.values().zip(counts).enumerate() {
-        let split = m.split.clone().unwrap_or_default();
+        let split = key(m);
         let st = splits.entry(split.clone()).or_default();
         st.recordings += 1;
         st.hours += m.n_samples as f64 / m.fs / 3600.0;
