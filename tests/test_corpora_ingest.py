@@ -19,7 +19,7 @@ import numpy as np
 import numpy.typing as npt
 import pytest
 
-from brainbrr import ConfigError, read_edf
+from brainbrr import IngestError, read_edf
 from brainbrr.ingest import Summary, ingest
 from brainbrr.preprocessing import preprocess
 from tests.conftest import ExpectedRecording, read_array, read_attrs, read_column, run_cli, run_ingest
@@ -205,7 +205,7 @@ def test_montage_channels_present_and_absent(corpus: str, corpora: dict[str, Ing
     for rec in c.records:
         # SzCORE's BIDS copy of CHB-MIT (sub-01) is bipolar too.
         bipolar = BIPOLAR_PAIRS[corpus] if corpus == "chbmit" or rec.patient == "sub-01" else None
-        want = [ch in bipolar if bipolar else not {"A1", "A2"} & set(ch.split("-")) for ch in channels]
+        want = [ch in bipolar if bipolar is not None else not {"A1", "A2"} & set(ch.split("-")) for ch in channels]
         assert rows[rec.rel]["channel_present"].tolist() == want, rec.rel
         signal = stored(c.store, rec.rel, "signal")
         assert [bool(np.any(row)) for row in signal] == want, rec.rel
@@ -220,13 +220,13 @@ def test_bipolar_pairs_are_used_as_recorded(corpora: dict[str, Ingested]) -> Non
     channels: list[str] = read_attrs(c.store)["brainbrr"]["channels"]
     signal = stored(c.store, rec.rel, "signal")
     labels = list(edf.labels)
+    candidates = {
+        i: preprocess(edf.signal(i)[None, :], rec.fs, CONFIG)[0][0]
+        for i, label in enumerate(labels)
+        if label in ("T7-P7", "P7-T7", "T8-P8")
+    }
     for montage_pair, edf_index in (("T3-T5", labels.index("T7-P7")), ("T4-T6", labels.index("T8-P8"))):
         got = signal[channels.index(montage_pair)]
-        candidates = {
-            i: preprocess(edf.signal(i)[None, :], rec.fs, CONFIG)[0][0]
-            for i, label in enumerate(labels)
-            if label in ("T7-P7", "P7-T7", "T8-P8")
-        }
         closest = min(candidates, key=lambda i: float(np.max(np.abs(candidates[i] - got))))
         assert closest == edf_index, (montage_pair, labels[closest], closest)
         np.testing.assert_allclose(got, candidates[edf_index], atol=1e-4, err_msg=montage_pair)
@@ -462,7 +462,7 @@ def _mixed(corpora: dict[str, Ingested], root: Path) -> Path:
 
 def test_mixed_source_is_ambiguous(corpora: dict[str, Ingested], tmp_path: Path) -> None:
     """A CHB-MIT and a Siena file in one source: the CLI exits 2 with one line naming both candidates,
-    the API raises ConfigError (as ``ingest``'s docstring says) with the same; no store is created."""
+    the API raises IngestError (as ``ingest``'s docstring says) with the same; no store is created."""
     mixed = _mixed(corpora, tmp_path / "mixed")
     store = tmp_path / "s.zarr"
     candidates = r"chbmit \(chb17/chb17a_03\.edf\).*siena \(PN14/PN14-3\.edf\)"
@@ -470,7 +470,7 @@ def test_mixed_source_is_ambiguous(corpora: dict[str, Ingested], tmp_path: Path)
     err = proc.stderr.strip()
     assert proc.returncode == 2 and len(err.splitlines()) == 1 and re.search(candidates, err), (proc.returncode, err)
     assert not store.exists()
-    with pytest.raises(ConfigError, match=candidates):
+    with pytest.raises(IngestError, match=candidates):
         ingest(mixed, store, CONFIG, n_jobs=2)
     assert not store.exists()
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import copy
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar, overload
 
@@ -94,8 +94,18 @@ class ZarrWindowDataset(_Batches, Dataset[tuple[torch.Tensor, torch.Tensor]]):
         ``y`` of an item: the window label (int64: 0 background, 1 seizure,
         255 unlabeled), the seizure fraction (float32), the per-sample
         labels (uint8 ``[T]``, a view like ``x``), or the window's seizure
-        type (int64 code, the type most of its seizure samples carry; 0
-        background; names in :attr:`type_names`).
+        type as a class id (int64, ``0 .. num_classes - 1``, of the type
+        most of its seizure samples carry; class names in :attr:`classes`).
+    types : {"tusz", "szcore"} or dict of str to int
+        The classes of ``label="type"``: one per type, named by TUSZ's labels
+        (``bckg``, ``seiz``, ``fnsz`` ... ``mysz``, ``fbtc``) or by SzCORE's
+        (``bckg``, ``sz``, ``sz_foc`` ...), the same ids either way (0
+        background, 1 seizure of unknown type); or a dict of type names (of
+        either vocabulary) to class ids ``0..K-1`` that merges types: each
+        type takes the class of its name, else of its nearest SzCORE
+        ancestor the dict names (``{"bckg": 0, "sz_foc": 1, "sz_gen": 2,
+        "sz": 3}`` puts ``cpsz`` in 1). A type the dict leaves without a
+        class raises ``ValueError``.
     drop_unlabeled : bool
         Leave out windows of unlabeled recordings (label 255, no annotation
         file), the default for training: a BCE loss must never see y=255.
@@ -161,12 +171,16 @@ class ZarrWindowDataset(_Batches, Dataset[tuple[torch.Tensor, torch.Tensor]]):
         cache_dir: str | os.PathLike[str] | None = None,
         cache_bytes: int | None = None,
         corpus: str | Sequence[str] | None = None,
+        types: str | Mapping[str, int] = "tusz",
     ) -> None:
         if label not in ("any", "fraction", "per_sample", "type"):
             raise ValueError(
                 f"label must be 'any', 'fraction', 'per_sample' or 'type', not {label!r}"
             )
         self.label = label
+        #: The class of each stored type code, and the name of each class (``label="type"``).
+        class_of, self.classes = _native.type_classes(dict(types) if isinstance(types, Mapping) else types)
+        self._class_of = np.asarray(class_of, dtype=np.int64)
         self.transform = transform
         self.verify = verify
         #: The ``s3://`` URL of a remote store, and where its local copy lives.
@@ -269,9 +283,16 @@ class ZarrWindowDataset(_Batches, Dataset[tuple[torch.Tensor, torch.Tensor]]):
             x = self.transform(x.clone())
         return x, self._targets(i)
 
+    @property
+    def num_classes(self) -> int:
+        """The number of classes of ``label="type"``: ``len(classes)``."""
+        return len(self.classes)
+
     def _targets(self, idx: int | npt.NDArray[np.int64]) -> torch.Tensor:
         """``y`` of window ``idx`` (an item) or windows ``idx`` (a batch), as :attr:`label` says."""
         y = self._windows.target(self.label, idx)
+        if self.label == "type":
+            y = np.asarray(self._class_of[y])
         if y is None:  # per-sample labels: an item's is a view, like ``x``
             if isinstance(idx, int):
                 return torch.from_numpy(self._sample_labels(idx))

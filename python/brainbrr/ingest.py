@@ -99,7 +99,7 @@ def ingest(
         summaries, Siena's seizure lists, SeizeIT's ``_a1.tsv``, BIDS
         ``_events.tsv``) and how it names patients, sessions and runs. Default:
         the corpus the recordings' names fit (TUSZ when none does; names that
-        fit several raise ``ConfigError`` naming them).
+        fit several raise ``IngestError`` naming them).
     progress : callable, optional
         Called with each progress event: :class:`Started` once the sources are
         listed, :class:`Recording` as each recording is done, :class:`Indexing`

@@ -255,6 +255,10 @@ pub enum IngestError {
     /// The config could not be turned into the store's JSON.
     #[error("config: {0}")]
     Config(String),
+    /// The sources cannot be read as given: names that fit several corpora,
+    /// two sources of one name, several sources where one is needed.
+    #[error("{0}")]
+    Sources(String),
     /// `--overwrite` would delete the corpus being ingested.
     #[error(
         "{}: the source lies inside the store {}; --overwrite would delete it (move the corpus out of the store)",

@@ -29,6 +29,7 @@
 //!    `seizure`. An unknown label is never silently background.
 
 mod annotation;
+mod classes;
 mod events;
 mod recording;
 mod samples;
@@ -39,10 +40,11 @@ use std::io;
 use std::path::{Path, PathBuf};
 
 pub use annotation::{
-    Annotations, DURATION_TOLERANCE_S, Event, Interval, Listed, Listing, SienaFile, SienaList,
-    find_annotation, parse_annotation, parse_bids_events, parse_chbmit_summary, parse_seizeit_tsv,
-    parse_siena_list, parse_subject_info,
+    Annotations, DURATION_TOLERANCE_S, Event, Interval, Listed, ListedSeizure, Listing, SienaFile,
+    SienaList, find_annotation, parse_annotation, parse_bids_events, parse_chbmit_summary,
+    parse_seizeit_tsv, parse_siena_list, parse_subject_info,
 };
+pub use classes::{Classes, Vocabulary};
 pub use events::{SeizureEvent, seizure_events};
 pub use recording::{
     DISAGREE_TOLERANCE_S, LabelWarning, RecordingAnnotation, read_recording_annotation,

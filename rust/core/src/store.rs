@@ -7,7 +7,8 @@
 //!                             {format: 1, config, config_hash, channels, fs,
 //!                              label_names: {"0": "bckg", "1": "seiz", "255": "unlabeled"},
 //!                              type_names: {"0": "bckg", "1": "seiz", "2": "fnsz", ...},
-//!                              version, store_id, index: {complete, splits, ...summary}}
+//!                              szcore_names: {"0": "bckg", "1": "sz", "2": "sz_foc", ...},
+//!                              version, store_id, index: {complete, splits, corpora, ...summary}}
 //!   recordings/zarr.json      plain group
 //!   recordings/<rid>/         group; attributes["brainbrr_recording"] = RecordingMeta
 //!     signal/                 float32 (or float16) [C, n], ONE chunk [C, n], codecs:
@@ -18,7 +19,7 @@
 //!       c/0
 //!     type/                   uint8 [n] seizure type codes, one chunk, fill 255, crc32c
 //!   index/                    group; attributes["brainbrr_index"] = {window_samples, stride_samples, counts}
-//!     recordings/{rid, path, split, patient, session}   string (vlen-utf8)
+//!     recordings/{rid, path, split, patient, session, run, corpus}   string (vlen-utf8)
 //!     recordings/{n_samples, n_windows, window_offset}  int64
 //!     windows/{recording int32, start int64, label uint8, seizure_fraction float32, type uint8}
 //!     failures/{path, kind, reason}                     string; kind `failed` or `skipped`
@@ -48,7 +49,9 @@
 //! - The store layer treats the config as opaque JSON; a store built with another
 //!   config hash is refused with the differing JSON paths and left untouched.
 //! - Root `zarr.json` updates go through a temporary file and a rename.
-//! - Missing optional text fields (split, patient, session) are `""` in the index.
+//! - Missing optional text fields (split, patient, session, run, corpus) are
+//!   `""` in the index; `run` and `corpus` are absent in stores written before
+//!   them, and read as `""`.
 
 mod commit;
 mod error;

@@ -1,10 +1,12 @@
 //! Bindings of `brainbrr_core::labels`: argument conversion, GIL release and
 //! error mapping only. Configs arrive as `LabelConfig` JSON (`None`: defaults).
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use brainbrr_core::labels::{self, LabelConfig, LabelError, WindowSpec};
+use brainbrr_core::labels::{self, Classes, LabelConfig, LabelError, Vocabulary, WindowSpec};
 use numpy::{IntoPyArray, PyArray1, PyReadonlyArray1};
+use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
@@ -109,7 +111,33 @@ fn windows<'py>(
     ))
 }
 
+/// The classes of a type vocabulary (`"tusz"`, `"szcore"`, or a dict of type
+/// names to class ids): the class of each stored type code (a uint8 array of
+/// 256, 255 where none) and the class names.
+#[pyfunction]
+fn type_classes<'py>(
+    py: Python<'py>,
+    types: &Bound<'py, PyAny>,
+) -> PyResult<(Bound<'py, PyArray1<u8>>, Vec<String>)> {
+    let vocabulary = if let Ok(name) = types.extract::<String>() {
+        match name.as_str() {
+            "tusz" => Vocabulary::Tusz,
+            "szcore" => Vocabulary::Szcore,
+            _ => {
+                return Err(PyValueError::new_err(format!(
+                    "types must be \"tusz\", \"szcore\" or a dict of type names to class ids, not {name:?}"
+                )));
+            }
+        }
+    } else {
+        Vocabulary::Mapping(types.extract::<BTreeMap<String, u8>>()?)
+    };
+    let classes = Classes::of(&vocabulary).map_err(PyValueError::new_err)?;
+    Ok((classes.of_code.into_pyarray(py), classes.names))
+}
+
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_function(wrap_pyfunction!(type_classes, m)?)?;
     m.add_function(wrap_pyfunction!(find_annotation, m)?)?;
     m.add_function(wrap_pyfunction!(parse_annotation, m)?)?;
     m.add_function(wrap_pyfunction!(sample_labels, m)?)?;

@@ -38,11 +38,11 @@ pub(super) fn find_sources(
 ) -> Result<(Vec<SourceFile>, Option<Bucket>, Vec<super::Warning>)> {
     let [_, _, ..] = sources else {
         let Some(source) = sources.first() else {
-            return Err(IngestError::Config("no source to ingest".to_owned()).into());
+            return Err(IngestError::Sources("no source to ingest".to_owned()).into());
         };
         return find_source(source, opts);
     };
-    let config = |why: String| Error::from(IngestError::Config(why));
+    let config = |why: String| Error::from(IngestError::Sources(why));
     if opts.files.is_some() {
         return Err(config(
             "a list of files (--files) names the recordings of one source".to_owned(),

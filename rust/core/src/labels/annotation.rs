@@ -26,7 +26,7 @@ mod tse;
 pub use bids::parse_bids_events;
 pub use chbmit::parse_chbmit_summary;
 pub use seizeit::parse_seizeit_tsv;
-pub use siena::{SienaFile, SienaList, parse_siena_list, parse_subject_info};
+pub use siena::{ListedSeizure, SienaFile, SienaList, parse_siena_list, parse_subject_info};
 
 /// Largest difference between the annotated and the recording's duration
 /// that is not reported, seconds (TUSZ writes durations to 0.01 s or better).

@@ -45,7 +45,7 @@ pub const TYPE_CODES: [(u8, &str, &str); 14] = [
 pub const FIRST_NON_TUSZ: u8 = 12;
 
 /// Codes below this are the labelled ones (every code but [`UNLABELED`]).
-const N_CODES: usize = 13;
+pub(super) const N_CODES: usize = 13;
 
 /// The SzCORE (HED-SCORE) name of each labelled code.
 pub const SZCORE_NAMES: [(u8, &str); N_CODES] = [
@@ -85,7 +85,7 @@ pub fn szcore_name(code: u8) -> Option<&'static str> {
 }
 
 /// The code of exactly this SzCORE name, case ignored.
-fn szcore_code(name: &str) -> Option<u8> {
+pub(super) fn szcore_code(name: &str) -> Option<u8> {
     SZCORE_NAMES
         .iter()
         .find(|(_, n)| n.eq_ignore_ascii_case(name))
@@ -95,7 +95,7 @@ fn szcore_code(name: &str) -> Option<u8> {
 /// `name` and its ancestors in the SzCORE hierarchy, nearest first
 /// (`sz_foc_a_m` then `sz_foc_a`, `sz_foc`, `sz`); nothing for a name outside
 /// it (the hierarchy is written into the names: one `_` segment per level).
-fn szcore_ancestors(name: &str) -> impl Iterator<Item = &str> {
+pub(super) fn szcore_ancestors(name: &str) -> impl Iterator<Item = &str> {
     let inside = name.eq_ignore_ascii_case("sz")
         || name.get(..3).is_some_and(|p| p.eq_ignore_ascii_case("sz_"));
     let mut next = inside.then_some(name);

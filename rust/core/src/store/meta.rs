@@ -41,6 +41,10 @@ pub struct RootMeta {
     /// the window index's `type` column. Empty in stores written before types.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub type_names: BTreeMap<String, String>,
+    /// The same codes' SzCORE (HED-SCORE) names: the mapping between the two
+    /// vocabularies. Empty in stores written before it.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub szcore_names: BTreeMap<String, String>,
     /// The brainbrr version that created the store.
     pub version: String,
     /// Index state: `complete` plus whatever summary the ingest adds (counts, times).
@@ -69,6 +73,10 @@ impl RootMeta {
             .iter()
             .map(|&(code, name, _)| (code.to_string(), name.to_owned()))
             .collect();
+        let szcore_names = crate::labels::SZCORE_NAMES
+            .iter()
+            .map(|&(code, name)| (code.to_string(), name.to_owned()))
+            .collect();
         Self {
             format: FORMAT,
             config,
@@ -77,6 +85,7 @@ impl RootMeta {
             fs,
             label_names,
             type_names,
+            szcore_names,
             version: env!("CARGO_PKG_VERSION").to_owned(),
             index: serde_json::json!({ "complete": false }),
             store_id: None,

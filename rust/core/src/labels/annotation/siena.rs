@@ -68,14 +68,28 @@ pub struct SienaFile {
     pub line: usize,
     /// The registration start: clock seconds and the line.
     pub registration: Option<(f64, usize)>,
-    /// Its seizures: start and end in clock seconds, the start's line.
-    pub seizures: Vec<(f64, f64, usize)>,
+    /// Its seizures: start and end in clock seconds, the lines of each.
+    pub seizures: Vec<ListedSeizure>,
+}
+
+/// One seizure of a list, in clock seconds.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ListedSeizure {
+    /// Start, seconds of the day.
+    pub start: f64,
+    /// End, seconds of the day.
+    pub end: f64,
+    /// The start's line.
+    pub start_line: usize,
+    /// The end's line.
+    pub end_line: usize,
 }
 
 /// A seizure start waiting for its end.
 struct Open {
     start: f64,
     line: usize,
+    text: String,
 }
 
 /// Reads a Siena seizure list.
@@ -136,12 +150,18 @@ pub fn parse_siena_list(path: &Path) -> Result<SienaList, LabelError> {
             open = Some(Open {
                 start: clock,
                 line: line.line,
+                text: line.text.to_owned(),
             });
         } else {
             let Some(o) = open.take() else {
                 return Err(line.malformed("a seizure end without its start"));
             };
-            file.seizures.push((o.start, clock, o.line));
+            file.seizures.push(ListedSeizure {
+                start: o.start,
+                end: clock,
+                start_line: o.line,
+                end_line: line.line,
+            });
         }
     }
     match &open {
@@ -155,7 +175,7 @@ fn unclosed(path: &Path, o: &Open) -> LabelError {
         path: path.to_owned(),
         line: o.line,
         problem: "a seizure start without its end".to_owned(),
-        text: String::new(),
+        text: o.text.clone(),
     }
 }
 
@@ -249,19 +269,20 @@ impl SienaFile {
                 list.display()
             ));
         }
-        for &(start, end, at) in &self.seizures {
-            let s = offset(origin, start);
-            let mut e = offset(origin, end);
+        for z in &self.seizures {
+            let s = offset(origin, z.start);
+            let mut e = offset(origin, z.end);
             if e > duration_s && e - HOUR_S > s && e - HOUR_S <= duration_s {
                 e -= HOUR_S;
                 rows.out.notes.push(format!(
-                    "{}:{at}: the seizure's end lies an hour past the recording; read as an hour earlier (a typo of the hour)",
-                    list.display()
+                    "{}:{}: the seizure's end lies an hour past the recording; read as an hour earlier (a typo of the hour)",
+                    list.display(),
+                    z.end_line
                 ));
             }
             let line = Line {
                 path: list,
-                line: at,
+                line: z.start_line,
                 text: "",
             };
             rows.event(&line, None, s, e, label)?;
@@ -481,7 +502,7 @@ mod tests {
         );
         assert_eq!(a.notes.len(), 2, "{:?}", a.notes);
         assert!(a.notes[0].contains(":2: the registration start is 10800 s from the EDF header's"));
-        assert!(a.notes[1].contains(":3: the seizure's end lies an hour past the recording"));
+        assert!(a.notes[1].contains(":4: the seizure's end lies an hour past the recording"));
         assert_eq!(a.types()[0].code, 5);
     }
 
