@@ -235,6 +235,8 @@ class ZarrWindowDataset(_Batches, Dataset[tuple[torch.Tensor, torch.Tensor]]):
     splits: _Part[list[str]] = _Part("_recordings")
     sessions: _Part[list[str]] = _Part("_recordings")
     runs: _Part[list[str]] = _Part("_recordings")
+    #: Each recording's start from its EDF header (``2016-01-01T18:28:27``; ``""`` when unknown).
+    start_times: _Part[list[str]] = _Part("_recordings")
     n_samples: _Part[npt.NDArray[np.int64]] = _Part("_recordings")
     #: ``[recording, channel]``: False where a channel is zeros (an optional electrode missing).
     channel_present: _Part[npt.NDArray[np.bool_]] = _Part("_recordings")
@@ -325,6 +327,7 @@ class ZarrWindowDataset(_Batches, Dataset[tuple[torch.Tensor, torch.Tensor]]):
             "patient": self.patients[r],
             "session": self.sessions[r],
             "run": self.runs[r],
+            "recording_start": self.start_times[r],
             "split": self.splits[r],
             "start": start,
             "start_s": start / self.fs,

@@ -47,6 +47,8 @@ class _Recordings:
     runs: list[str]
     #: The corpus each recording was read as (``""`` in stores written before corpora).
     corpus: list[str]
+    #: Each recording's start from its EDF header (``2016-01-01T18:28:27``; ``""`` when unknown).
+    start_times: list[str]
     n_samples: npt.NDArray[np.int64]
     #: ``[recording, channel]``: False where a channel is zeros (an optional electrode missing).
     channel_present: npt.NDArray[np.bool_]
@@ -74,8 +76,10 @@ class _Recordings:
         if require_channels:
             keep &= present.all(axis=1)
         n_samples = np.asarray(recs["n_samples"], dtype=np.int64)
-        runs = list(recs.get("run", [""] * len(all_splits)))
-        every = cls(list(recs["rid"]), all_patients, all_splits, list(recs["session"]), runs, all_corpora, n_samples, present)
+        runs, starts = (list(recs.get(k, [""] * len(all_splits))) for k in ("run", "start_time"))
+        every = cls(
+            list(recs["rid"]), all_patients, all_splits, list(recs["session"]), runs, all_corpora, starts, n_samples, present
+        )
         rows = np.flatnonzero(keep)
         return every.take(rows), rows
 

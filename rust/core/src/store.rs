@@ -19,7 +19,7 @@
 //!       c/0
 //!     type/                   uint8 [n] seizure type codes, one chunk, fill 255, crc32c
 //!   index/                    group; attributes["brainbrr_index"] = {window_samples, stride_samples, counts}
-//!     recordings/{rid, path, split, patient, session, run, corpus}   string (vlen-utf8)
+//!     recordings/{rid, path, split, patient, session, run, corpus, start_time}   string (vlen-utf8)
 //!     recordings/{n_samples, n_windows, window_offset}  int64
 //!     windows/{recording int32, start int64, label uint8, seizure_fraction float32, type uint8}
 //!     failures/{path, kind, reason}                     string; kind `failed` or `skipped`
@@ -49,9 +49,9 @@
 //! - The store layer treats the config as opaque JSON; a store built with another
 //!   config hash is refused with the differing JSON paths and left untouched.
 //! - Root `zarr.json` updates go through a temporary file and a rename.
-//! - Missing optional text fields (split, patient, session, run, corpus) are
-//!   `""` in the index; `run` and `corpus` are absent in stores written before
-//!   them, and read as `""`.
+//! - Missing optional text fields (split, patient, session, run, corpus,
+//!   start_time) are `""` in the index; the last three are absent in stores
+//!   written before them, and read as `""`.
 
 mod commit;
 mod error;

@@ -69,6 +69,7 @@ fn meta(root: &RootMeta, n: u64, labeled: bool) -> RecordingMeta {
         session: None,
         run: None,
         corpus: None,
+        start_time: None,
         montage: Some("01_tcp_ar".into()),
         annotation: labeled.then(|| "train/p1/s1/rec.csv_bi".into()),
         type_annotation: None,

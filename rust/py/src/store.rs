@@ -234,6 +234,7 @@ fn index_dict(py: Python<'_>, t: IndexTables, n_channels: usize) -> PyResult<Bou
         ("session", r.session),
         ("run", r.run),
         ("corpus", r.corpus),
+        ("start_time", r.start_time),
     ] {
         recordings.set_item(name, col)?;
     }

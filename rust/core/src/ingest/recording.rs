@@ -144,6 +144,12 @@ pub(crate) fn ingest_one(
             session: src.session.clone(),
             run: src.run.clone(),
             corpus: Some(src.corpus.name().to_owned()),
+            start_time: source.edf.header().start.map(|t| {
+                format!(
+                    "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}",
+                    t.year, t.month, t.day, t.hour, t.minute, t.second
+                )
+            }),
             montage: src.montage.clone(),
             labeled: rel_annotation.is_some(),
             annotation: rel_annotation,

@@ -488,6 +488,9 @@ fn build_index(
             .push(m.session.clone().unwrap_or_default());
         recordings.run.push(m.run.clone().unwrap_or_default());
         recordings.corpus.push(m.corpus.clone().unwrap_or_default());
+        recordings
+            .start_time
+            .push(m.start_time.clone().unwrap_or_default());
         recordings.n_samples.push(m.n_samples as i64);
         recordings.n_windows.push(index.windows.len() as i64);
         recordings.window_offset.push(rows.start.len() as i64);

@@ -39,6 +39,9 @@ pub struct RecordingRows {
     /// The corpus the recording was read as (`tusz`, `chbmit`, ...), `""` in
     /// stores written before it.
     pub corpus: Vec<String>,
+    /// The recording's start from its EDF header (`2016-01-01T18:28:27`),
+    /// `""` when unknown.
+    pub start_time: Vec<String>,
     /// Stored length in samples.
     pub n_samples: Vec<i64>,
     /// Number of window rows of this recording.
@@ -161,6 +164,7 @@ impl IndexTables {
             r.session.len(),
             r.run.len(),
             r.corpus.len(),
+            r.start_time.len(),
             r.n_samples.len(),
             r.n_windows.len(),
             r.window_offset.len(),
@@ -331,7 +335,7 @@ fn write_tree(dir: &Path, t: &IndexTables, n_channels: usize) -> Result<(), Stor
     let store = Arc::new(FilesystemStore::new(dir).map_err(|e| StoreError::zarr(dir, e))?);
     let (r, w, f) = (&t.recordings, &t.windows, &t.failures);
     let kinds: Vec<String> = f.kind.iter().map(|k| k.as_str().to_owned()).collect();
-    let text: [(&str, &[String]); 10] = [
+    let text: [(&str, &[String]); 11] = [
         ("/recordings/rid", &r.rid),
         ("/recordings/path", &r.path),
         ("/recordings/split", &r.split),
@@ -339,6 +343,7 @@ fn write_tree(dir: &Path, t: &IndexTables, n_channels: usize) -> Result<(), Stor
         ("/recordings/session", &r.session),
         ("/recordings/run", &r.run),
         ("/recordings/corpus", &r.corpus),
+        ("/recordings/start_time", &r.start_time),
         ("/failures/path", &f.path),
         ("/failures/kind", &kinds),
         ("/failures/reason", &f.reason),
@@ -501,6 +506,7 @@ impl Store {
                 session: self.column("recordings/session")?,
                 run: self.text_or_empty("recordings/run", n)?,
                 corpus: self.text_or_empty("recordings/corpus", n)?,
+                start_time: self.text_or_empty("recordings/start_time", n)?,
                 n_samples: self.column("recordings/n_samples")?,
                 n_windows: self.column("recordings/n_windows")?,
                 window_offset: self.column("recordings/window_offset")?,
@@ -623,6 +629,7 @@ mod tests {
                 &mut r.session,
                 &mut r.run,
                 &mut r.corpus,
+                &mut r.start_time,
             ] {
                 col.push(rid.to_owned());
             }

@@ -246,6 +246,11 @@ pub struct RecordingMeta {
     /// stores written before it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub corpus: Option<String>,
+    /// The recording's start as its EDF header gives it, local time without a
+    /// zone (`2016-01-01T18:28:27`); absent when unreadable and in stores
+    /// written before it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start_time: Option<String>,
     /// Montage folder (`01_tcp_ar`, ...), when the layout tells it.
     pub montage: Option<String>,
     /// Annotation file used, relative to the corpus root; `None` means unlabeled.

@@ -60,6 +60,7 @@ fn write(store: &Store, rid: &str) -> Result<(), StoreError> {
         session: None,
         run: None,
         corpus: None,
+        start_time: None,
         montage: None,
         annotation: None,
         type_annotation: None,
