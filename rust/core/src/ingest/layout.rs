@@ -86,7 +86,11 @@ impl PathLayout {
             return fail("`**` may appear once");
         }
         let mut seen: Vec<&str> = Vec::new();
-        for s in segments.iter().filter(|s| s.starts_with('{')) {
+        for (segment, s) in segments.iter().filter_map(|seg| Some((seg, token(seg)?.1))) {
+            if s == "{tusz}" && *segment != s {
+                return fail("{tusz} is a whole file name: it takes its segment alone");
+            }
+            let s = &s;
             if !["{split}", "{patient}", "{session}", "{montage}", "{tusz}"].contains(s) {
                 return fail(&format!(
                     "unknown field {s}: use {{split}}, {{patient}}, {{session}}, {{montage}} or {{tusz}}"
@@ -202,6 +206,18 @@ fn tusz(parts: &[&str]) -> PathFields {
     out
 }
 
+/// The `{field}` of a pattern segment with the text before and after it, or
+/// `None` for a segment without one.
+fn token(segment: &str) -> Option<(&str, &str, &str)> {
+    let open = segment.find('{')?;
+    let close = open + segment[open..].find('}')?;
+    Some((
+        &segment[..open],
+        &segment[open..=close],
+        &segment[close + 1..],
+    ))
+}
+
 fn from_pattern(parts: &[&str], pattern: &[&str], rel: &str, text: &str) -> PathFields {
     let mut out = PathFields::default();
     // Pair each pattern segment with its path segment; `**` takes what is left over.
@@ -230,6 +246,23 @@ fn from_pattern(parts: &[&str], pattern: &[&str], rel: &str, text: &str) -> Path
         return out;
     };
     for (p, part) in pairs {
+        // A field within a segment (`sub-{patient}`): the text around it must match.
+        let (p, part) = match token(p) {
+            Some((pre, field, post)) if p != field => {
+                let inner = part
+                    .strip_prefix(pre)
+                    .and_then(|rest| rest.strip_suffix(post))
+                    .filter(|v| !v.is_empty());
+                let Some(inner) = inner else {
+                    return PathFields {
+                        issues: vec![mismatch()],
+                        ..PathFields::default()
+                    };
+                };
+                (field, inner)
+            }
+            _ => (p, part),
+        };
         let field = match p {
             "{split}" => &mut out.split,
             "{patient}" => &mut out.patient,
@@ -517,11 +550,36 @@ mod tests {
             ("{subject}/*", "unknown field {subject}"),
             ("{split}/{split}/*", "{split} gives a field given before"),
             ("{patient}/{tusz}", "{tusz} gives a field given before"),
+            ("sub-{subject}/*", "unknown field {subject}"),
+            ("x{tusz}", "{tusz} is a whole file name"),
         ] {
             let e = pattern(p).check().unwrap_err();
             assert!(e.contains(why), "{p}: {e}");
             let got = path_fields("a/b.edf", &pattern(p));
             assert_eq!(got.issues, [e]);
+        }
+    }
+
+    /// Regression: `sub-{patient}` did not match, fields had to be whole segments.
+    #[test]
+    fn fields_within_segments() {
+        let p = pattern("sub-{patient}/ses-{session}/eeg/*");
+        assert_eq!(p.check(), Ok(()));
+        let got = path_fields("sub-01/ses-02/eeg/sub-01_ses-02_run-00_eeg.edf", &p);
+        assert_eq!(got, fields("", "01", "02", ""));
+        let run = pattern("{patient}/run-{session}.edf");
+        assert_eq!(path_fields("p1/run-3.edf", &run), fields("", "p1", "3", ""));
+        for rel in [
+            "sub-01/ses-02/x/a.edf",
+            "sub-/ses-02/eeg/a.edf",
+            "01/ses-02/eeg/a.edf",
+        ] {
+            let got = path_fields(rel, &p);
+            assert_eq!(got.patient, None, "{rel}");
+            assert!(
+                got.issues[0].contains("does not match the pattern"),
+                "{rel}"
+            );
         }
     }
 
