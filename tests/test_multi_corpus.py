@@ -14,12 +14,12 @@ import json
 import re
 import shutil
 import subprocess
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
 
 import numpy as np
-import numpy.typing as npt
 import pyedflib
 import pytest
 
@@ -121,6 +121,11 @@ def multi(tusz_corpus: TuszCorpus, tmp_path_factory: pytest.TempPathFactory) -> 
     return Multi(root, tusz_corpus, records, proc, summary)
 
 
+def prefixed(rels: Iterable[str]) -> list[str]:
+    """TUSZ-fixture paths as the multi-source store names them, sorted."""
+    return sorted(f"tusz/{rel}" for rel in rels)
+
+
 def index(store: Path) -> dict[str, dict[str, Any]]:
     """index/recordings as path -> row."""
     names = ("rid", "path", "corpus", "patient", "session", "run", "split", "start_time")
@@ -137,7 +142,6 @@ def test_every_recording_of_every_source_is_stored_once(multi: Multi) -> None:
     s = multi.summary
     want = multi.expected()
     tusz = multi.tusz
-    prefixed = lambda rels: sorted(f"tusz/{rel}" for rel in rels)  # noqa: E731
     assert multi.proc.returncode == 1, multi.proc.stderr
     assert (s["found"], s["ingested"], s["current"], s["recordings"]) == (
         len(want) + len(tusz.failed) + len(tusz.skipped),
@@ -323,8 +327,8 @@ def test_a_source_is_never_stored_twice(runs: tuple[tuple[str, ...], ...], multi
     for sources in runs:
         proc = cli(tmp_path, "brainbrr-ingest", *sources, "--out", "s.zarr", *FLAGS, "--json")
         assert proc.returncode in (0, 2), proc.stderr
-    paths = read_column(tmp_path / "s.zarr", "index/recordings/path")
-    seizeit = sorted(p for p, c in zip(paths, read_column(tmp_path / "s.zarr", "index/recordings/corpus")) if c == "seizeit")
+    rows = index(tmp_path / "s.zarr")
+    seizeit = sorted(path for path, row in rows.items() if row["corpus"] == "seizeit")
     assert len(seizeit) == len(multi.records["seizeit"]), seizeit
 
 
@@ -349,7 +353,8 @@ def test_two_sources_with_one_name_are_refused(multi: Multi, tmp_path: Path) -> 
 def test_files_list_takes_one_source(multi: Multi, tmp_path: Path) -> None:
     """``--files`` lists paths relative to one source: with two it is refused (exit 2, no store)."""
     (tmp_path / "list.txt").write_text("chb01/chb01_01.edf\n")
-    proc = cli(multi.root, "brainbrr-ingest", "chbmit", "siena", "--files", tmp_path / "list.txt", "--out", tmp_path / "s.zarr", *FLAGS)
+    files = ("--files", tmp_path / "list.txt")
+    proc = cli(multi.root, "brainbrr-ingest", "chbmit", "siena", *files, "--out", tmp_path / "s.zarr", *FLAGS)
     err = proc.stderr.strip()
     assert proc.returncode == 2 and len(err.splitlines()) == 1 and "--files" in err, (proc.returncode, err)
     assert not (tmp_path / "s.zarr").exists()

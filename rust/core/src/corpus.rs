@@ -253,6 +253,40 @@ impl Corpus {
     }
 }
 
+impl Corpus {
+    /// What a source's listings say that its files do not: each EDF a
+    /// CHB-MIT summary names that is not in its folder, as `(path of the
+    /// summary relative to the source, why)`. A summary that does not parse
+    /// is left to its recordings, which fail naming the line.
+    pub fn source_warnings(self, root: &Path, rels: &[&str]) -> Vec<(String, String)> {
+        if self != Self::Chbmit {
+            return Vec::new();
+        }
+        let folders: std::collections::BTreeSet<&str> = rels
+            .iter()
+            .filter_map(|rel| rel.rsplit_once('/').map(|(folder, _)| folder))
+            .collect();
+        let mut out = Vec::new();
+        for folder in folders {
+            let name = folder.rsplit('/').next().unwrap_or(folder);
+            let summary = format!("{folder}/{name}-summary.txt");
+            let Ok(listing) = parse_chbmit_summary(&root.join(&summary), &LabelConfig::default())
+            else {
+                continue;
+            };
+            for listed in listing.recordings.keys() {
+                if root.join(folder).join(listed).symlink_metadata().is_err() {
+                    out.push((
+                        summary.clone(),
+                        format!("lists {listed}, which is not in the folder"),
+                    ));
+                }
+            }
+        }
+        out
+    }
+}
+
 /// What a corpus says of a recording's identity.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Identity {

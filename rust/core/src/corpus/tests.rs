@@ -105,3 +105,108 @@ fn identity_as_each_corpus_names_it() {
     );
     assert_eq!(id(Corpus::Tusz, "a/b_s001_t000.edf"), (None, None, None));
 }
+
+/// A fresh folder holding `files` (path relative to it, content).
+fn tree(name: &str, files: &[(&str, &str)]) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("brainbrr-corpus-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    for (rel, text) in files {
+        let path = dir.join(rel);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    }
+    dir
+}
+
+const SUMMARY: &str = "File Name: chb01_01.edf\nNumber of Seizures in File: 1\n\
+    Seizure Start Time: 10 seconds\nSeizure End Time: 20 seconds\n\n\
+    File Name: chb01_05.edf\nNumber of Seizures in File: 0\n";
+
+#[test]
+fn a_summary_naming_an_absent_file_is_reported() {
+    let root = tree(
+        "absent",
+        &[
+            ("chb01/chb01-summary.txt", SUMMARY),
+            ("chb01/chb01_01.edf", ""),
+            ("chb01/chb01_02.edf", ""),
+        ],
+    );
+    let rels = ["chb01/chb01_01.edf", "chb01/chb01_02.edf"];
+    assert_eq!(
+        Corpus::Chbmit.source_warnings(&root, &rels),
+        [(
+            "chb01/chb01-summary.txt".to_owned(),
+            "lists chb01_05.edf, which is not in the folder".to_owned()
+        )]
+    );
+    assert!(Corpus::Tusz.source_warnings(&root, &rels).is_empty());
+}
+
+#[test]
+fn annotations_are_found_where_each_corpus_keeps_them() {
+    let root = tree(
+        "lookup",
+        &[
+            ("chb01/chb01-summary.txt", SUMMARY),
+            ("P_ID1/P_ID1_r1_a1.tsv", "# c\n5\t9\tFA\t\n"),
+            (
+                "sub-1/eeg/sub-1_run-1_events.tsv",
+                "onset\tduration\teventType\n1\t2\tsz\n",
+            ),
+        ],
+    );
+    let read = |corpus: Corpus, rel: &str| {
+        let edf = root.join(rel);
+        let rec = RecordingFile {
+            edf: &edf,
+            root: &root,
+            start_clock_s: None,
+            duration_s: 60.0,
+        };
+        corpus
+            .annotation(&rec, &LabelConfig::default())
+            .unwrap()
+            .map(|a| {
+                (
+                    a.path.strip_prefix(&root).unwrap().to_owned(),
+                    a.annotations.seizures,
+                )
+            })
+    };
+    let interval = |start: f64, stop: f64| vec![labels::Interval { start, stop }];
+    assert_eq!(
+        read(Corpus::Chbmit, "chb01/chb01_01.edf"),
+        Some((
+            PathBuf::from("chb01/chb01-summary.txt"),
+            interval(10.0, 20.0)
+        ))
+    );
+    assert_eq!(
+        read(Corpus::Chbmit, "chb01/chb01_02.edf"),
+        None,
+        "not listed: unlabeled"
+    );
+    assert_eq!(
+        read(Corpus::Chbmit, "chb02/chb02_01.edf"),
+        None,
+        "no summary: unlabeled"
+    );
+    assert_eq!(
+        read(Corpus::Seizeit, "P_ID1/P_ID1_r1.edf"),
+        Some((PathBuf::from("P_ID1/P_ID1_r1_a1.tsv"), interval(5.0, 9.0)))
+    );
+    assert_eq!(read(Corpus::Seizeit, "P_ID1/P_ID1_r2.edf"), None);
+    assert_eq!(
+        read(Corpus::Bids, "sub-1/eeg/sub-1_run-1_eeg.edf"),
+        Some((
+            PathBuf::from("sub-1/eeg/sub-1_run-1_events.tsv"),
+            interval(1.0, 3.0)
+        ))
+    );
+    assert_eq!(
+        read(Corpus::Siena, "PN00/PN00-1.edf"),
+        None,
+        "no list: unlabeled"
+    );
+}

@@ -76,7 +76,10 @@ pub(super) fn find_sources(
         }
         let (found, _, w) = find_source(source, opts)?;
         all.extend(found.into_iter().map(|f| f.under(&name)));
-        warnings.extend(w);
+        warnings.extend(
+            w.into_iter()
+                .map(|(path, why)| (format!("{name}/{path}"), why)),
+        );
     }
     all.sort_by(|a, b| a.rel.cmp(&b.rel));
     Ok((all, None, warnings))
@@ -114,11 +117,21 @@ fn find_source(
         Some(list) => (from_list(source, list, &opts.layout), list),
         None => (discover(source, &opts.layout), &source.to_path_buf()),
     };
-    let found = found.map_err(|e| IngestError::Source {
-        path: path.clone(),
-        source: e,
-    })?;
-    Ok((in_corpus(found, opts)?, None, Vec::new()))
+    let found = in_corpus(
+        found.map_err(|e| IngestError::Source {
+            path: path.clone(),
+            source: e,
+        })?,
+        opts,
+    )?;
+    let warnings = match found.first() {
+        Some(s) => {
+            let rels: Vec<&str> = found.iter().map(|f| f.rel.as_str()).collect();
+            s.corpus.source_warnings(source, &rels)
+        }
+        None => Vec::new(),
+    };
+    Ok((found, None, warnings))
 }
 
 /// The sources read as the options' corpus, or the one their names say.
