@@ -324,9 +324,10 @@ def test_a_source_is_never_stored_twice(runs: tuple[tuple[str, ...], ...], multi
     (refused, or recognized as current), or the store's windows and statistics count them twice."""
     for name in ("seizeit", "bids"):
         shutil.copytree(multi.root / name, tmp_path / name)
-    for sources in runs:
-        proc = cli(tmp_path, "brainbrr-ingest", *sources, "--out", "s.zarr", *FLAGS, "--json")
-        assert proc.returncode in (0, 2), proc.stderr
+    first, second = (cli(tmp_path, "brainbrr-ingest", *sources, "--out", "s.zarr", *FLAGS, "--json") for sources in runs)
+    assert first.returncode == 0, first.stderr
+    # Refused, naming the recording and how the store holds it.
+    assert second.returncode == 2 and "the store holds this recording as" in second.stderr, second.stderr
     rows = index(tmp_path / "s.zarr")
     seizeit = sorted(path for path, row in rows.items() if row["corpus"] == "seizeit")
     assert len(seizeit) == len(multi.records["seizeit"]), seizeit

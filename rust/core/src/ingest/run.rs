@@ -40,7 +40,16 @@ pub(super) fn find_sources(
         let Some(source) = sources.first() else {
             return Err(IngestError::Sources("no source to ingest".to_owned()).into());
         };
-        return find_source(source, opts);
+        let (found, bucket, warnings) = find_source(source, opts)?;
+        if bucket.is_some() {
+            return Ok((found, bucket, warnings));
+        }
+        let name = source_name(source)?;
+        return Ok((
+            found.into_iter().map(|f| f.alone(&name)).collect(),
+            None,
+            warnings,
+        ));
     };
     let config = |why: String| Error::from(IngestError::Sources(why));
     if opts.files.is_some() {
@@ -57,16 +66,8 @@ pub(super) fn find_sources(
                 source.display()
             )));
         }
-        let name = source
-            .canonicalize()
-            .ok()
-            .and_then(|p| Some(p.file_name()?.to_string_lossy().into_owned()))
-            .ok_or_else(|| {
-                config(format!(
-                    "{}: a source must be a folder with a name",
-                    source.display()
-                ))
-            })?;
+        let (found, _, w) = find_source(source, opts)?;
+        let name = source_name(source)?;
         if let Some(first) = names.insert(name.clone(), source) {
             return Err(config(format!(
                 "two sources named {name:?} ({} and {}): each source's recordings are stored under its folder's name",
@@ -74,7 +75,6 @@ pub(super) fn find_sources(
                 source.display()
             )));
         }
-        let (found, _, w) = find_source(source, opts)?;
         all.extend(found.into_iter().map(|f| f.under(&name)));
         warnings.extend(
             w.into_iter()
@@ -83,6 +83,29 @@ pub(super) fn find_sources(
     }
     all.sort_by(|a, b| a.rel.cmp(&b.rel));
     Ok((all, None, warnings))
+}
+
+/// The name under which several sources store a source's recordings: its
+/// folder's name as given (`tusz` for `data/tusz/`), or the resolved one for
+/// `.` and `..`.
+fn source_name(source: &Path) -> Result<String> {
+    let named = |p: &Path| Some(p.file_name()?.to_string_lossy().into_owned());
+    match named(source) {
+        Some(name) => Ok(name),
+        None => {
+            let path = source.canonicalize().map_err(|e| IngestError::Source {
+                path: source.to_owned(),
+                source: e,
+            })?;
+            named(&path).ok_or_else(|| {
+                IngestError::Sources(format!(
+                    "{}: a source must be a folder with a name",
+                    source.display()
+                ))
+                .into()
+            })
+        }
+    }
 }
 
 /// The recordings to ingest: the list's, or every one under `source` (a
@@ -236,6 +259,23 @@ pub(super) fn plan<'s>(
     hash: &str,
 ) -> Result<(usize, Vec<(&'s SourceFile, u64)>)> {
     let committed = store.committed()?;
+    // One store names its recordings one way: with their sources' names when
+    // it was built from several sources, else without.
+    if let Some((s, (rel, _))) = sources.iter().find_map(|s| {
+        let other = s.other_naming.as_ref()?;
+        committed.contains_key(&other.1).then_some((s, other))
+    }) {
+        let how = if s.rel.len() > rel.len() {
+            "one source"
+        } else {
+            "several sources"
+        };
+        return Err(IngestError::Sources(format!(
+            "{}: the store holds this recording as {rel:?}, from an ingest of {how}; ingest the sources as that run did (one alone, or the several together), or rebuild with --overwrite",
+            s.rel
+        ))
+        .into());
+    }
     let mut queue = Vec::new();
     for s in sources {
         let print = s.fingerprint().ok();

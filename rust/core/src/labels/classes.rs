@@ -117,7 +117,8 @@ fn mapped(map: &BTreeMap<String, u8>) -> Result<Classes, String> {
     }
     if let Some(unused) = names.iter().position(Vec::is_empty) {
         return Err(format!(
-            "class ids must be 0..{k} each used: no type maps to class {unused}"
+            "class ids must run from 0 to {}, each used: no type maps to class {unused}",
+            k - 1
         ));
     }
     let mut of_code = vec![UNLABELED; 256];
