@@ -96,7 +96,7 @@ def ingest_options(args: argparse.Namespace) -> IngestOptions:
         files=args.files,
         layout=args.layout,
         stage=getattr(args, "stage", None),
-        corpus=args.corpus,
+        corpus=getattr(args, "corpus", None),
     )
 
 

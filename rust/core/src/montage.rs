@@ -236,7 +236,8 @@ pub enum MontageError {
     /// Channels of the montage that the recording lacks and that cannot be interpolated.
     #[error("missing channels {0:?}")]
     MissingChannels(Vec<String>),
-    /// Several labels of the recording name the same montage channel.
+    /// Different labels of the recording name the same montage channel (the
+    /// same label twice is read once, from its first copy).
     #[error("channel {channel} appears more than once, as labels {labels:?}")]
     DuplicateChannel {
         /// The montage channel.

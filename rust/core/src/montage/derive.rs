@@ -82,10 +82,10 @@ pub fn derive<S: AsRef<str>>(labels: &[S], cfg: &MontageConfig) -> Result<Montag
             .collect::<Result<_, MontageError>>()?
     };
     Ok(Montage {
+        warnings: pick.warnings().to_vec(),
         pick,
         channels,
         terms,
-        warnings: Vec::new(),
     })
 }
 
@@ -121,7 +121,7 @@ fn derive_recorded<S: AsRef<str>>(
     if recorded.iter().all(Vec::is_empty) {
         return Ok(None);
     }
-    let warnings = recorded
+    let mut warnings: Vec<String> = recorded
         .iter()
         .zip(&channels)
         .filter(|(idx, _)| idx.len() > 1)
@@ -140,6 +140,7 @@ fn derive_recorded<S: AsRef<str>>(
         ..cfg.clone()
     };
     let mut pick = pick(labels, &relaxed)?;
+    warnings.extend(pick.warnings().iter().cloned());
     let index = |pick: &Pick, name: &str| pick.channels().iter().position(|e| e == name);
     let mut terms = Vec::with_capacity(channels.len());
     for (ch, idx) in channels.iter().zip(&recorded) {

@@ -26,6 +26,8 @@ pub enum ChannelSource {
 pub struct Pick {
     channels: Vec<String>,
     sources: Vec<ChannelSource>,
+    /// Labels written more than once, of which the first copy is read.
+    warnings: Vec<String>,
     /// `None` when nothing is missing.
     interpolation: Option<Interpolation>,
 }
@@ -64,11 +66,24 @@ pub fn pick<S: AsRef<str>>(labels: &[S], cfg: &MontageConfig) -> Result<Pick, Mo
             found[c].push(i);
         }
     }
-    if let Some((c, idx)) = found.iter().enumerate().find(|(_, idx)| idx.len() > 1) {
-        return Err(MontageError::DuplicateChannel {
-            channel: channels[c].clone(),
-            labels: idx.iter().map(|&i| labels[i].as_ref().to_owned()).collect(),
-        });
+    // The same label twice is one channel written twice (CHB-MIT's T8-P8):
+    // its first copy is read. Two labels for one electrode (`EEG T3-REF` and
+    // `EEG T7-LE`) are two signals, and which one is meant is unknown.
+    let mut warnings = Vec::new();
+    for (c, idx) in found.iter().enumerate().filter(|(_, idx)| idx.len() > 1) {
+        let names: Vec<&str> = idx.iter().map(|&i| labels[i].as_ref()).collect();
+        if names.iter().any(|n| n.trim() != names[0].trim()) {
+            return Err(MontageError::DuplicateChannel {
+                channel: channels[c].clone(),
+                labels: names.iter().map(|n| (*n).to_owned()).collect(),
+            });
+        }
+        warnings.push(format!(
+            "channel {} is recorded {} times ({:?}): the first copy is used",
+            channels[c],
+            idx.len(),
+            names
+        ));
     }
     let listed = |list: &[String], ch: &str| list.iter().any(|x| x.eq_ignore_ascii_case(ch));
     let optional = cfg.optional_electrodes();
@@ -109,6 +124,7 @@ pub fn pick<S: AsRef<str>>(labels: &[S], cfg: &MontageConfig) -> Result<Pick, Mo
     Ok(Pick {
         channels,
         sources,
+        warnings,
         interpolation,
     })
 }
@@ -120,6 +136,12 @@ impl Pick {
         self.channels.push(name.to_owned());
         self.sources.push(ChannelSource::Label(label));
         self.channels.len() - 1
+    }
+
+    /// Labels written more than once, of which the first copy is read.
+    #[must_use]
+    pub fn warnings(&self) -> &[String] {
+        &self.warnings
     }
 
     /// The electrode names, in order ([`MontageConfig::electrodes`]).
@@ -302,6 +324,19 @@ mod tests {
         };
         assert_eq!(channel, "T3");
         assert_eq!(labels, ["EEG T3-REF", "EEG T7-LE"]);
+        // The same label twice: the first copy, reported.
+        let mut labels = tusz("-REF", &[]);
+        labels.push("EEG T3-REF".into());
+        let p = pick(&labels, &MontageConfig::default()).unwrap();
+        let t3 = p.channels().iter().position(|c| c == "T3").unwrap();
+        let first = labels.iter().position(|l| l == "EEG T3-REF").unwrap();
+        assert_eq!(p.sources()[t3], ChannelSource::Label(first));
+        assert_eq!(p.warnings().len(), 1);
+        assert!(
+            p.warnings()[0].contains("channel T3 is recorded 2 times"),
+            "{:?}",
+            p.warnings()
+        );
     }
 
     #[test]
