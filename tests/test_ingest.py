@@ -305,7 +305,8 @@ def test_zarr_python_reads_every_array(tusz_corpus: TuszCorpus, ingested: Ingest
         f"index/{t}/{c}"
         for t, cols in {
             "recordings": (
-                "rid", "path", "split", "patient", "session", "n_samples", "n_windows", "window_offset", "channel_present"
+                "rid", "path", "split", "patient", "session", "run", "corpus", "start_time",
+                "n_samples", "n_windows", "window_offset", "channel_present",
             ),
             "windows": ("recording", "start", "label", "seizure_fraction", "type"),
             "failures": ("path", "kind", "reason"),
@@ -427,7 +428,8 @@ def test_truncated_data_is_reported(small_corpus_template: Path, tmp_path: Path)
     reason = failure_rows(tmp_path / "s.zarr").get("cut.edf", "")
     assert "cut.edf" in reason and "truncated" in reason, s
     assert s["recordings"] == 0
-    assert proc.returncode == 1
+    # The one recording found failed, so nothing was ingested: exit 2, saying why.
+    assert proc.returncode == 2 and "none of the 1 recordings found was ingested" in proc.stderr, proc.stderr
 
 
 def _copy_with_header(good: Path, dest: Path, **fields: tuple[int, str]) -> None:
