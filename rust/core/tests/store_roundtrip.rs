@@ -131,6 +131,9 @@ fn build_index(store: &Store) -> IndexTables {
         r.split.push(m.split.unwrap_or_default());
         r.patient.push(m.patient.unwrap_or_default());
         r.session.push(m.session.unwrap_or_default());
+        r.run.push(m.run.unwrap_or_default());
+        r.corpus.push(m.corpus.unwrap_or_default());
+        r.start_time.push(m.start_time.unwrap_or_default());
         r.n_samples.push(m.n_samples as i64);
         r.n_windows.push(count);
     }
@@ -280,6 +283,9 @@ fn verify_reports_each_corruption() {
         &mut r.split,
         &mut r.patient,
         &mut r.session,
+        &mut r.run,
+        &mut r.corpus,
+        &mut r.start_time,
     ] {
         col.pop();
     }
