@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import functools
 import json
 import re
 import shutil
@@ -188,7 +189,7 @@ def test_events_tsv_scored_by_timescoring(tusz_store: Path, tmp_path: Path) -> N
         duration = float(rows["ref"][0]["recordingDuration"])
         ann = {
             k: Annotation(
-                [(float(r["onset"]), float(r["onset"]) + float(r["duration"])) for r in v if r["eventType"] == "sz"],
+                [(float(r["onset"]), float(r["onset"]) + float(r["duration"])) for r in v if r["eventType"] != "bckg"],
                 fs,
                 round(duration * fs),
             )
@@ -200,20 +201,26 @@ def test_events_tsv_scored_by_timescoring(tusz_store: Path, tmp_path: Path) -> N
     assert (tp, fn, fp) == (n_ref - 1, 1, 1), missed
 
 
-def test_events_tsv_columns_and_background_rows(tusz_store: Path, tmp_path: Path) -> None:
+def test_events_tsv_columns_and_background_rows(tusz_store: Path, tusz_corpus: TuszCorpus, tmp_path: Path) -> None:
+    import pyedflib
+
     ds = ZarrWindowDataset(tusz_store, drop_unlabeled=False)
     rid = ds.rids[0]
     duration = int(ds.n_samples[0]) / ds.fs
     [empty] = events.write_events_tsv({rid: []}, ds, tmp_path)
     assert empty.name.endswith("_events.tsv")
     [row] = _read_tsv(empty)
+    # The recording's start, as an independent reader gives the EDF header's.
+    source = tusz_corpus.root / _native.StoreReader(tusz_store).index()["recordings"]["path"][0]
+    with pyedflib.EdfReader(str(source)) as edf:
+        start = edf.getStartdatetime()
     assert row == {
         "onset": "0.0000",
         "duration": f"{duration:.4f}",
         "eventType": "bckg",
         "confidence": "n/a",
         "channels": "n/a",
-        "dateTime": "1970-01-01 00:00:00",
+        "dateTime": f"{start:%Y-%m-%d %H:%M:%S}",
         "recordingDuration": f"{duration:.4f}",
     }
     start = {rid: dt.datetime(2010, 1, 1, 10, 0, 5)}
@@ -247,7 +254,7 @@ def test_writers_stay_inside_their_folder(tusz_store: Path, tmp_path: Path, kind
     outside.mkdir()
     (out / "link").symlink_to(outside, target_is_directory=True)
     before = sorted(tmp_path.parent.rglob("escaped*"))
-    for write in (events.write_csv_bi, events.write_events_tsv):
+    for write in (events.write_csv_bi, functools.partial(events.write_events_tsv, layout="source")):
         with pytest.raises(ValueError, match=f"recording {re.escape(repr(rid))}: its path in the store's index, "):
             write({rid: []}, ds, out)
     assert sorted(tmp_path.parent.rglob("escaped*")) == before

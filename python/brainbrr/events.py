@@ -218,30 +218,81 @@ def _time(seconds: float) -> str:
     return f"{n // 10_000}.{n % 10_000:04d}"
 
 
-def _recordings(ds: ZarrWindowDataset, rids: Sequence[str]) -> dict[str, tuple[Path, float]]:
-    """``rid -> (source path relative to the corpus, duration in seconds)``, from the store's index."""
+@dataclass(frozen=True)
+class _Recording:
+    """What the writers need of one recording, from the store's index."""
+
+    #: Source path relative to the corpus.
+    path: Path
+    duration_s: float
+    #: Its start from the EDF header (``2016-01-01T18:28:27``), ``""`` when unknown.
+    start_time: str
+    patient: str
+    session: str
+    run: str
+
+
+def _recordings(ds: ZarrWindowDataset, rids: Sequence[str]) -> dict[str, _Recording]:
+    """The recordings ``rids`` of the dataset, from the store's index."""
     index = _native.StoreReader(ds.path).index()["recordings"]
     paths = dict(zip(index["rid"], index["path"], strict=True))
     position = {rid: r for r, rid in enumerate(ds.rids)}
     missing = [rid for rid in rids if rid not in position]
     if missing:
         raise ValueError(f"recording {missing[0]!r} is not in the dataset ({len(missing)} events keys are not)")
-    return {rid: (Path(paths[rid]), int(ds.n_samples[position[rid]]) / ds.fs) for rid in rids}
+    out = {}
+    for rid in rids:
+        r = position[rid]
+        out[rid] = _Recording(
+            Path(paths[rid]), int(ds.n_samples[r]) / ds.fs, ds.start_times[r], ds.patients[r], ds.sessions[r], ds.runs[r]
+        )
+    return out
 
 
-def _targets(out_dir: Path, recordings: Mapping[str, tuple[Path, float]], suffix: str) -> dict[str, Path]:
-    """``rid -> the file to write``: at the recording's source path under
-    ``out_dir``, all checked before any is written. An index path is data (a
-    crafted store can hold anything): one that is absolute, has a ``..``
-    segment, or leads out of ``out_dir`` through a symlink is refused."""
+def _source_paths(recordings: Mapping[str, _Recording], suffix: str) -> dict[str, Path]:
+    """``rid -> path``: the recording's source path, its extension replaced by ``suffix``."""
+    return {rid: rec.path.parent / (rec.path.stem + suffix) for rid, rec in recordings.items()}
+
+
+def _bids_label(value: str, entity: str) -> str:
+    """A BIDS label: ``value`` without an ``entity-`` prefix, letters and digits only."""
+    value = value.removeprefix(f"{entity}-")
+    return "".join(c for c in value if c.isascii() and c.isalnum())
+
+
+def _bids_paths(recordings: Mapping[str, _Recording]) -> dict[str, Path]:
+    """``rid -> sub-<patient>/ses-<session>/eeg/sub-..._ses-..._task-szMonitoring_run-..._events.tsv``,
+    as SzCORE's trees name them: the patient, the session (``01`` when none), the
+    run (the file's stem when none), each as a BIDS label; recordings without a
+    patient are subject ``unknown``. Two recordings given one name raise
+    ``ValueError``."""
+    out: dict[str, Path] = {}
+    named: dict[Path, str] = {}
+    for rid, rec in recordings.items():
+        sub = _bids_label(rec.patient, "sub") or "unknown"
+        ses = _bids_label(rec.session, "ses") or "01"
+        run = _bids_label(rec.run, "run") or _bids_label(rec.path.stem, "")
+        name = f"sub-{sub}_ses-{ses}_task-szMonitoring_run-{run}_events.tsv"
+        path = Path(f"sub-{sub}", f"ses-{ses}", "eeg", name)
+        if path in named:
+            raise ValueError(f"recordings {named[path]!r} and {rid!r} would both be written as {str(path)!r}")
+        named[path], out[rid] = rid, path
+    return out
+
+
+def _targets(out_dir: Path, rels: Mapping[str, Path]) -> dict[str, Path]:
+    """``rid -> the file to write``: ``rels``'s path under ``out_dir``, all
+    checked before any is written. An index path is data (a crafted store can
+    hold anything): one that is absolute, has a ``..`` segment, or leads out of
+    ``out_dir`` through a symlink is refused."""
     root = out_dir.resolve()
     out = {}
-    for rid, (rel, _) in recordings.items():
-        path = out_dir / rel.parent / (rel.stem + suffix)
+    for rid, rel in rels.items():
+        path = out_dir / rel
         if rel.is_absolute() or ".." in rel.parts or not path.resolve().is_relative_to(root):
             raise ValueError(
-                f"recording {rid!r}: its path in the store's index, {str(rel)!r}, leads outside {str(out_dir)!r}; "
-                "no file written (an index path is relative to the corpus, without '..')"
+                f"recording {rid!r}: its path in the store's index, {str(rel.parent / rel.stem)!r}, leads outside "
+                f"{str(out_dir)!r}; no file written (an index path is relative to the corpus, without '..')"
             )
         out[rid] = path
     return out
@@ -268,8 +319,9 @@ def write_csv_bi(
     symlink raises ``ValueError`` before any file is written.
     """
     recordings = _recordings(ds, list(events))
-    targets = _targets(Path(out_dir), recordings, ".csv_bi")
-    for rid, (rel, duration) in recordings.items():
+    targets = _targets(Path(out_dir), _source_paths(recordings, ".csv_bi"))
+    for rid, rec in recordings.items():
+        rel, duration = rec.path, rec.duration_s
         rows, t = [], 0.0
         for e in sorted(events[rid], key=lambda e: e.start_s):
             if e.start_s > t:
@@ -299,30 +351,52 @@ def write_events_tsv(
     ds: ZarrWindowDataset,
     out_dir: str | os.PathLike[str],
     start_times: Mapping[str, dt.datetime] | None = None,
+    layout: Literal["bids", "source"] = "bids",
 ) -> list[Path]:
     """Write one SzCORE ``*_events.tsv`` per recording of ``events`` under
-    ``out_dir``, at the recording's source path (``.../x_s001_t000_events.tsv``),
-    so a reference and a hypothesis written from the same store pair up file
-    by file for ``szcore-evaluation``.
+    ``out_dir``, so that a reference (:func:`from_labels`) and a hypothesis
+    written from the same dataset pair up file by file, and
+    ``python -m szcore_evaluation REF HYP out.json`` (and ``timescoring``)
+    score the two trees as they are.
+
+    ``layout="bids"`` (the default) names the files as SzCORE's trees do:
+    ``sub-<patient>/ses-<session>/eeg/sub-<patient>_ses-<session>_task-szMonitoring_run-<run>_events.tsv``,
+    each a BIDS label (letters and digits; the session ``01`` when the store has
+    none, the run the file's stem when it has none, the subject ``unknown``
+    for a recording without a patient). ``layout="source"`` writes at the
+    recording's source path instead (``.../x_s001_t000_events.tsv``), which
+    SzCORE's scorer does not walk.
 
     Columns ``onset duration eventType confidence channels dateTime
-    recordingDuration``; one ``sz`` row per event (confidence: its score), or
-    one ``bckg`` row over the whole recording when it has none, as the BIDS
-    conversions of TUSZ do. ``dateTime`` is the recording's start from
-    ``start_times`` (e.g. ``brainbrr.read_edf(path).start``); the store does
-    not keep it, so it is otherwise ``1970-01-01 00:00:00`` (SzCORE reads but
-    does not score it). Returns the paths written. A recording whose index path is
+    recordingDuration``; one row per event (its SzCORE type, ``sz`` when the
+    event's type is unknown; confidence: its score), or one ``bckg`` row over
+    the whole recording when it has none, as the BIDS conversions of TUSZ do.
+    Times have 4 decimals, rounded down as :func:`write_csv_bi` writes them.
+    ``dateTime`` is the recording's start from its EDF header, kept by the
+    store (``start_times`` overrides it; ``1970-01-01 00:00:00`` when neither
+    knows it). Returns the paths written. A recording whose index path is
     absolute, has a ``..`` segment or leads out of ``out_dir`` through a
     symlink raises ``ValueError`` before any file is written.
     """
     recordings = _recordings(ds, list(events))
-    targets = _targets(Path(out_dir), recordings, "_events.tsv")
-    for rid, (_, duration) in recordings.items():
-        when = (start_times or {}).get(rid) or dt.datetime(1970, 1, 1)
-        common = f"n/a\t{when:%Y-%m-%d %H:%M:%S}\t{duration:.4f}"
+    rels = _bids_paths(recordings) if layout == "bids" else _source_paths(recordings, "_events.tsv")
+    targets = _targets(Path(out_dir), rels)
+    szcore = _szcore_names()
+    for rid, rec in recordings.items():
+        when = (start_times or {}).get(rid) or (
+            dt.datetime.fromisoformat(rec.start_time) if rec.start_time else dt.datetime(1970, 1, 1)
+        )
+        common = f"n/a\t{when:%Y-%m-%d %H:%M:%S}\t{_time(rec.duration_s)}"
         rows = [
-            f"{e.start_s:.4f}\t{e.duration_s:.4f}\tsz\t{min(max(e.score, 0.0), 1.0):.4f}\t{common}"
+            f"{_time(e.start_s)}\t{_time(e.duration_s)}\t{szcore.get(e.type, 'sz')}\t{min(max(e.score, 0.0), 1.0):.4f}\t{common}"
             for e in sorted(events[rid], key=lambda e: e.start_s)
-        ] or [f"0.0000\t{duration:.4f}\tbckg\tn/a\t{common}"]
+        ] or [f"0.0000\t{_time(rec.duration_s)}\tbckg\tn/a\t{common}"]
         _write(targets[rid], "\t".join(TSV_COLUMNS) + "\n" + "\n".join(rows) + "\n")
     return list(targets.values())
+
+
+def _szcore_names() -> dict[str, str]:
+    """A type's name in the store (TUSZ's) to its SzCORE name, by code (the core's table)."""
+    _, tusz = _native.type_classes("tusz")
+    _, szcore = _native.type_classes("szcore")
+    return dict(zip(tusz, szcore, strict=True))
