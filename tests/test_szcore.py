@@ -9,6 +9,7 @@ dependencies, into a cache folder outside the repository, and run from there.
 from __future__ import annotations
 
 import json
+import shutil
 import math
 import os
 import subprocess
@@ -111,3 +112,49 @@ def test_szcore_scores_the_reference_and_a_hypothesis_written_by_brainbrr(
     assert 0.0 < want["f1"] < 1.0 and 0.0 < want["sensitivity"] < 1.0, want
     for metric in ("sensitivity", "precision", "f1"):
         assert got[metric] == pytest.approx(want[metric], abs=1e-9), (metric, got, want)
+
+
+def test_brainbrr_score_totals_are_szcore_evaluations(szcore: Path, tusz_store: Path, tmp_path: Path) -> None:
+    """``brainbrr score`` sums every recording's counts; ``szcore-evaluation`` does the same with
+    ``avg_per_subject=False``: on one pair of trees the metrics agree."""
+    from brainbrr.scoring import score as brainbrr_score
+
+    ds = ZarrWindowDataset(tusz_store, drop_unlabeled=False)
+    ref = events.from_labels(ds)
+    with_events = [rid for rid, evs in ref.items() if evs]
+    hyp = {rid: [] if rid in with_events[1::3] else list(evs) for rid, evs in ref.items()}
+    quiet = [rid for rid, evs in ref.items() if not evs]
+    hyp[quiet[0]] = [Event(quiet[0], 5.0, 25.0, 0.9), Event(quiet[0], 200.0, 230.0, 0.8)]
+    events.write_events_tsv(ref, ds, tmp_path / "ref")
+    events.write_events_tsv(hyp, ds, tmp_path / "hyp")
+    code = (
+        "import json, sys; from szcore_evaluation.evaluate import evaluate_dataset as e; "
+        "print(json.dumps(e(sys.argv[1], sys.argv[2], sys.argv[3], avg_per_subject=False)))"
+    )
+    env = {**os.environ, "PYTHONPATH": str(szcore)}
+    args = [str(tmp_path / "ref"), str(tmp_path / "hyp"), str(tmp_path / "szcore.json")]
+    proc = subprocess.run([sys.executable, "-c", code, *args], env=env, capture_output=True, text=True, check=True)
+    theirs = json.loads(proc.stdout.splitlines()[-1])
+    ours = brainbrr_score(tmp_path / "ref", tmp_path / "hyp")
+    for level, s in (("sample_results", ours.sample), ("event_results", ours.event)):
+        got = {"sensitivity": s.sensitivity, "precision": s.precision, "f1": s.f1, "fpRate": s.fp_per_day}
+        assert got == pytest.approx(theirs[level], rel=1e-12), (level, got, theirs[level])
+    assert 0 < ours.event.f1 < 1 and ours.event.fp >= 1
+    assert len(ours.recordings) == len(ref)
+
+    from tests.conftest import run_cli
+
+    cli = run_cli("brainbrr", "score", tmp_path / "ref", tmp_path / "hyp", "--json")
+    assert cli.returncode == 0, cli.stderr
+    assert json.loads(cli.stdout)["event"]["f1"] == pytest.approx(ours.event.f1)
+    text = run_cli("brainbrr", "score", tmp_path / "ref", tmp_path / "hyp", "--per-recording")
+    assert text.returncode == 0, text.stderr
+    per = text.stdout.split("event-based, per recording:\n")[1].splitlines()
+    assert [line.split(":")[0].strip() for line in per] == [r.path for r in ours.recordings]
+
+    bad = tmp_path / "bad"
+    shutil.copytree(tmp_path / "ref", bad)
+    victim = next(bad.rglob("*_events.tsv"))
+    victim.write_text(victim.read_text().replace("onset", "start", 1))
+    err = run_cli("brainbrr", "score", bad, tmp_path / "hyp")
+    assert err.returncode == 2 and f"{victim}:1: no 'onset' column" in err.stderr, err.stderr

@@ -203,6 +203,31 @@ def _cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+@_user_errors
+def _cmd_score(args: argparse.Namespace) -> int:
+    from brainbrr.scoring import score
+
+    report = score(args.reference, args.hypothesis)
+    if args.json:
+        print(json.dumps(report.to_dict(), indent=1))
+        return 0
+
+    def row(name: str, s: Any) -> str:
+        return f"{name:<12} {s.sensitivity:>11.4f} {s.precision:>9.4f} {s.f1:>7.4f} {s.fp_per_day:>9.2f} {s.tp:>7g} {s.fp:>7g} {s.ref_true:>8g}"
+
+    head = f"{'':<12} {'sensitivity':>11} {'precision':>9} {'f1':>7} {'FP/24h':>9} {'tp':>7} {'fp':>7} {'ref':>8}"
+    hours = report.sample.seconds / 3600
+    print(f"{len(report.recordings)} recordings, {hours:.2f} h (SzCORE's rules: timescoring at 1 Hz, counts summed)")
+    print(head)
+    print(row("sample", report.sample))
+    print(row("event", report.event))
+    if args.per_recording:
+        print("event-based, per recording:")
+        for rec in report.recordings:
+            print(f"  {rec.path}: " + row("", rec.event).strip())
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="brainbrr", description="EEG corpora to training batches.")
     p.add_argument("--version", action="version", version=f"brainbrr {brainbrr.__version__}")
@@ -258,6 +283,14 @@ def build_parser() -> argparse.ArgumentParser:
     config.add_argument("--print", action="store_true", required=True, help="print it (the only action)")
     config_flags(config)
     config.set_defaults(run=_cmd_config)
+    score = sub.add_parser(
+        "score", help="score a hypothesis tree of SzCORE *_events.tsv files against a reference tree, as SzCORE does"
+    )
+    score.add_argument("reference", help="the reference tree (e.g. written by events.write_events_tsv)")
+    score.add_argument("hypothesis", help="the hypothesis tree; a file missing there is a hypothesis without events")
+    score.add_argument("--json", action="store_true", help="every recording and the totals as JSON (NaN as null)")
+    score.add_argument("--per-recording", action="store_true", help="also print each recording's event-based scores")
+    score.set_defaults(run=_cmd_score)
     edf = sub.add_parser("edf", help="print the header, annotations and warnings of EDF/BDF files")
     edf.add_argument("files", nargs="+")
     edf.set_defaults(run=_cmd_edf)
