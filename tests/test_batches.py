@@ -43,6 +43,21 @@ def _recorded(ds: ZarrWindowDataset) -> list[np.ndarray]:
     return seen
 
 
+@pytest.mark.parametrize("label", ["any", "type"])
+def test_batches_with_index_name_their_windows(store: Path, label: str) -> None:
+    """Regression: a batch's windows could not be traced back to the dataset (issue 23)."""
+    ds = ZarrWindowDataset(store, label=label)
+    seen = []
+    for x, y, idx in ds.batches(5, seed=1, device="cpu", prefetch=2, with_index=True):
+        assert idx.dtype == torch.int64 and len(idx) == len(x) == len(y)
+        for k, i in enumerate(idx.tolist()):
+            xi, yi = ds[i]
+            assert torch.equal(x[k], xi) and int(y[k]) == int(yi)
+        seen += idx.tolist()
+    assert sorted(seen) == list(range(len(ds)))
+    assert all(len(b) == 2 for b in ds.batches(5, device="cpu"))
+
+
 @pytest.mark.parametrize("io", ["read", "map"])
 def test_prefetched_batches_equal_the_items(store: Path, io: str) -> None:
     ds = ZarrWindowDataset(store)

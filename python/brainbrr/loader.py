@@ -68,8 +68,10 @@ class _Batches:
         rank: int | None = None,
         world_size: int | None = None,
         io: Literal["read", "map"] = "map",
-    ) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
-        """One epoch of ``(x [B, C, T], y [B] or [B, T])`` batches on ``device``.
+        with_index: bool = False,
+    ) -> Iterator[tuple[torch.Tensor, ...]]:
+        """One epoch of ``(x [B, C, T], y [B] or [B, T])`` batches on ``device``
+        (``(x, y, idx)`` with ``with_index``).
 
         Windows are gathered by Rust threads (GIL released) into host memory
         (pinned on CUDA) up to ``prefetch`` batches ahead of the caller, on a
@@ -121,6 +123,10 @@ class _Batches:
             the maps are faster on the first epoch, later ones and a cold page
             cache alike; reads avoid page-table work, which may pay on file
             systems where page faults are slow.
+        with_index : bool
+            Also yield each batch's window indices (``idx``), so that a
+            prediction can be traced to its window (``ds.info(int(idx[k]))``)
+            and turned into events (``events.from_windows``).
 
         Yields
         ------
@@ -129,6 +135,9 @@ class _Batches:
             ``batch_transform``.
         y : torch.Tensor
             As the items' ``y``, stacked.
+        idx : torch.Tensor
+            With ``with_index``: int64 ``[B]``, the dataset indices of the
+            batch's windows, on the CPU.
         """
         if batch_size < 1:
             raise ValueError(f"batch_size must be at least 1, not {batch_size}")
@@ -163,12 +172,12 @@ class _Batches:
                 gather(idx, buf)
                 return buf, self._targets(idx)
 
-            for buf, y in _ahead(gather_cpu, chunks, prefetch):
-                yield finish(torch.from_numpy(buf)), y
-            return
-        tdtype = torch.float16 if self.dtype == np.float16 else torch.float32
-        for x, y in _cuda_batches(chunks, gather, self._targets, shape, tdtype, dev, prefetch):
-            yield finish(x), y
+            batches = ((torch.from_numpy(buf), y) for buf, y in _ahead(gather_cpu, chunks, prefetch))
+        else:
+            tdtype = torch.float16 if self.dtype == np.float16 else torch.float32
+            batches = _cuda_batches(chunks, gather, self._targets, shape, tdtype, dev, prefetch)
+        for (x, y), idx in zip(batches, chunks, strict=True):
+            yield (finish(x), y, torch.from_numpy(idx)) if with_index else (finish(x), y)
 
 
 def _cuda_batches(
