@@ -617,3 +617,24 @@ def test_a_worker_holds_less_than_the_recording(tmp_path: Path) -> None:
     base, peak = map(int, out.stdout.split())
     decoded = len(EEG_19) * fs * seconds * 8
     assert peak - base < decoded, (peak - base) / decoded
+
+
+def test_a_patient_in_two_splits_is_a_store_warning(small_corpus_template: Path, tmp_path: Path) -> None:
+    """Regression (issue 23): a patient whose recordings sit in two splits leaks between them, and
+    neither the ingest nor ``info`` said so."""
+    root = tmp_path / "corpus"
+    shutil.copytree(small_corpus_template, root)
+    edf = next(root.rglob("*.edf"))
+    split = next(p for p in ("train", "dev", "eval") if p in edf.parts)
+    other = next(p for p in ("train", "dev", "eval") if p != split)
+    moved = Path(*[other if part == split else part for part in edf.parts])
+    moved.parent.mkdir(parents=True)
+    for f in edf.parent.glob(edf.stem + ".*"):
+        shutil.copyfile(f, moved.parent / f.name)
+    patient = edf.name.split("_s")[0]
+    proc, s = run_ingest(root, tmp_path / "s.zarr")
+    assert s is not None, proc.stderr
+    want = f"patient {patient} is in splits {' and '.join(sorted((split, other)))}: its recordings leak between them"
+    assert ["", want] in s["warnings"], s["warnings"]
+    info = run_cli("brainbrr", "info", tmp_path / "s.zarr")
+    assert want in info.stdout, info.stdout

@@ -231,6 +231,8 @@ class ZarrWindowDataset(_Batches, Dataset[tuple[torch.Tensor, torch.Tensor]]):
 
     # The recordings (``recording_index`` counts within them) and what is known of their files.
     rids: _Part[list[str]] = _Part("_recordings")
+    #: Each recording's source path relative to its corpus.
+    paths: _Part[list[str]] = _Part("_recordings")
     patients: _Part[list[str]] = _Part("_recordings")
     splits: _Part[list[str]] = _Part("_recordings")
     sessions: _Part[list[str]] = _Part("_recordings")
@@ -314,15 +316,17 @@ class ZarrWindowDataset(_Batches, Dataset[tuple[torch.Tensor, torch.Tensor]]):
         return sorted(set(self._recordings.corpus))
 
     def info(self, i: int) -> dict[str, Any]:
-        """Where window ``i`` comes from: recording id and index, corpus,
-        patient, session, run, split, start in samples and seconds, label,
-        seizure fraction."""
+        """Where window ``i`` comes from: recording id and index, source path
+        (relative to its corpus), corpus, patient, session, run, the
+        recording's start time, split, start in samples and seconds, label,
+        seizure fraction, type."""
         i = self._check(i)
         w = self._windows
         r, start, code = int(w.rec[i]), int(w.start[i]), int(w.type[i])
         return {
             "recording": self.rids[r],
             "recording_index": r,
+            "path": self.paths[r],
             "corpus": self._recordings.corpus[r],
             "patient": self.patients[r],
             "session": self.sessions[r],

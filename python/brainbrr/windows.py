@@ -41,6 +41,8 @@ class _Recordings:
     """The dataset's recordings, one row each: the names are the dataset's attributes."""
 
     rids: list[str]
+    #: Each recording's source path relative to its corpus (the index's ``path``).
+    paths: list[str]
     patients: list[str]
     splits: list[str]
     sessions: list[str]
@@ -78,7 +80,16 @@ class _Recordings:
         n_samples = np.asarray(recs["n_samples"], dtype=np.int64)
         runs, starts = (list(recs.get(k, [""] * len(all_splits))) for k in ("run", "start_time"))
         every = cls(
-            list(recs["rid"]), all_patients, all_splits, list(recs["session"]), runs, all_corpora, starts, n_samples, present
+            list(recs["rid"]),
+            list(recs["path"]),
+            all_patients,
+            all_splits,
+            list(recs["session"]),
+            runs,
+            all_corpora,
+            starts,
+            n_samples,
+            present,
         )
         rows = np.flatnonzero(keep)
         return every.take(rows), rows

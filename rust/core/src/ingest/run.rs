@@ -645,5 +645,30 @@ fn store_warnings(
             ));
         }
     }
+    // A patient in two splits leaks between them (a model evaluated on a
+    // patient it was trained on). Patients are compared within a corpus.
+    let mut splits_of: BTreeMap<(&str, &str), BTreeSet<&str>> = BTreeMap::new();
+    for m in committed.values() {
+        if let (Some(patient), Some(split)) = (m.patient.as_deref(), m.split.as_deref())
+            && !patient.is_empty()
+            && !split.is_empty()
+        {
+            let corpus = m.corpus.as_deref().unwrap_or_default();
+            splits_of
+                .entry((corpus, patient))
+                .or_default()
+                .insert(split);
+        }
+    }
+    for ((_, patient), splits) in splits_of.into_iter().filter(|(_, s)| s.len() > 1) {
+        let names: Vec<&str> = splits.into_iter().collect();
+        out.push((
+            String::new(),
+            format!(
+                "patient {patient} is in splits {}: its recordings leak between them",
+                names.join(" and ")
+            ),
+        ));
+    }
     out
 }
