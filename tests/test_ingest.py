@@ -336,7 +336,10 @@ def test_verify_and_info(tusz_corpus: TuszCorpus, ingested: Ingested) -> None:
     assert f"{windows} windows ({seizure} with seizure, {unlabeled} unlabeled)" in info.stdout
     for rel in [*tusz_corpus.failed, *tusz_corpus.skipped]:
         assert rel in info.stdout, rel
-    assert "19 channels at 256 Hz" in info.stdout
+    assert f"19 channels (referential montage) at 256 Hz, windows of {WINDOW / 256:g}" in info.stdout
+    # The ingest's real duration, not "in 0.0 s" (issue 23).
+    seconds = re.search(r"MB of EDF in ([0-9.]+) s", info.stdout)
+    assert seconds and float(seconds.group(1)) > 0, info.stdout
     as_json = json.loads(run_cli("brainbrr", "info", "--json", store).stdout)
     assert as_json["index"]["recordings"] == n
 

@@ -182,6 +182,11 @@ def test_per_split_statistics_equal_the_generators_counts(corpus, ingested) -> N
         assert st["seizure_seconds_by_type"] == pytest.approx(by_type), split
     human = run_cli("brainbrr", "info", store, "--compare", "tusz-2.0.3").stdout
     assert "seizure seconds by type" in human and "2421" in human and "175125" in human
+    # --json keeps the comparison (issue 23: it was dropped).
+    as_json = json.loads(run_cli("brainbrr", "info", store, "--json", "--compare", "tusz-2.0.3").stdout)
+    train = as_json["compare"]["tusz-2.0.3"]["train"]
+    assert train["published"] == {"events": 2421, "seizure_s": 175125.0, "recording_s": 3277229.0}
+    assert train["store"]["events"] == got["train"]["seizure_events"]
 
 
 def test_the_dataset_refuses_what_the_store_does_not_hold(ingested) -> None:

@@ -106,14 +106,27 @@ PUBLISHED: dict[str, dict[str, tuple[int, float, float]]] = {
 }
 
 
-def format_compare(splits: dict[str, SplitStats], corpus: str) -> str:
-    """This store's events, seizure seconds and recording seconds beside the published ones."""
-    lines = [f"{'split':<6} {'events':>16} {'seizure s':>22} {'recording s':>24}   (store / {corpus})"]
+def compare(splits: dict[str, SplitStats], corpus: str) -> dict[str, dict[str, dict[str, float]]]:
+    """Per split, this store's seizure events, seizure seconds and recording
+    seconds (``store``) beside the published ones (``published``)."""
+    out = {}
     for name, (events, seizure_s, total_s) in PUBLISHED[corpus].items():
         st = splits.get(name, SplitStats())
-        got = (st.seizure_events, st.seizure_seconds, st.hours * 3600)
+        out[name] = {
+            "store": {"events": st.seizure_events, "seizure_s": st.seizure_seconds, "recording_s": st.hours * 3600},
+            "published": {"events": events, "seizure_s": seizure_s, "recording_s": total_s},
+        }
+    return out
+
+
+def format_compare(splits: dict[str, SplitStats], corpus: str) -> str:
+    """:func:`compare` as a table."""
+    lines = [f"{'split':<6} {'events':>16} {'seizure s':>22} {'recording s':>24}   (store / {corpus})"]
+    for name, c in compare(splits, corpus).items():
+        got, pub = c["store"], c["published"]
         lines.append(
-            f"{name:<6} {got[0]:>7} / {events:<8} {got[1]:>10.0f} / {seizure_s:<10.0f} {got[2]:>11.0f} / {total_s:<11.0f}"
+            f"{name:<6} {got['events']:>7} / {pub['events']:<8} {got['seizure_s']:>10.0f} / {pub['seizure_s']:<10.0f} "
+            f"{got['recording_s']:>11.0f} / {pub['recording_s']:<11.0f}"
         )
     return "\n".join(lines)
 
@@ -123,14 +136,20 @@ def _cmd_info(args: argparse.Namespace) -> int:
     index = meta.get("index", {})
     splits = index.get("splits", {})
     if args.json:
-        print(json.dumps({**meta, "splits": splits}, indent=1))
+        extra = {"compare": {args.compare: compare(Summary.from_dict(index).splits, args.compare)}} if args.compare else {}
+        print(json.dumps({**meta, "splits": splits, **extra}, indent=1))
         return 0
     summary = Summary.from_dict(index)
     if "recordings" in index:
         print(format_summary(summary, run="last ingest"))
     else:
         print(f"store {args.store}: index not built (state: {index.get('state', 'unknown')}); re-run the ingest")
-    print(f"config {meta['config_hash'][:12]}: {len(meta['channels'])} channels at {meta['fs']:g} Hz")
+    config = meta.get("config", {})
+    montage = config.get("montage", {}).get("kind", "referential")
+    print(
+        f"config {meta['config_hash'][:12]}: {len(meta['channels'])} channels ({montage} montage) at {meta['fs']:g} Hz, "
+        f"windows of {config.get('window_s', 0):g} s every {config.get('stride_s', 0):g} s"
+    )
     if args.compare:
         print(format_compare(summary.splits, args.compare))
     return 0

@@ -316,6 +316,9 @@ impl Driver {
                     "{swept} recordings committed with another config by the tasks of an earlier, killed run were removed; run again to ingest them"
                 )));
             }
+            // The index's summary keeps the run's time up to the index (it
+            // is written inside); the returned one includes the index.
+            summary.seconds = self.t0.elapsed().as_secs_f64();
             write_index(
                 pool,
                 self.store,
