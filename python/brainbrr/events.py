@@ -18,7 +18,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -31,7 +31,7 @@ from brainbrr import _native
 if TYPE_CHECKING:
     from brainbrr.dataset import ZarrWindowDataset
 
-__all__ = ["Event", "from_labels", "from_windows", "write_csv_bi", "write_events_tsv"]
+__all__ = ["Event", "from_labels", "from_windows", "write_csv", "write_csv_bi", "write_events_tsv"]
 
 Combine = Literal["mean", "max"]
 
@@ -318,15 +318,37 @@ def write_csv_bi(
     absolute, has a ``..`` segment or leads out of ``out_dir`` through a
     symlink raises ``ValueError`` before any file is written.
     """
+    return _write_term_rows(events, ds, Path(out_dir), ".csv_bi", lambda e: "seiz")
+
+
+def write_csv(
+    events: Mapping[str, Sequence[Event]], ds: ZarrWindowDataset, out_dir: str | os.PathLike[str]
+) -> list[Path]:
+    """Write one typed TUSZ ``.csv`` per recording of ``events``, as
+    :func:`write_csv_bi` writes the ``.csv_bi`` but each seizure row labelled
+    with the event's type (``fnsz``, ``cpsz``, ..., ``seiz`` when unknown), so
+    NEDC's scorer can score a type classifier and brainbrr's ingest reads the
+    types back. The rows are channel-free ``TERM`` rows, which both accept."""
+    return _write_term_rows(events, ds, Path(out_dir), ".csv", lambda e: e.type)
+
+
+def _write_term_rows(
+    events: Mapping[str, Sequence[Event]],
+    ds: ZarrWindowDataset,
+    out_dir: Path,
+    suffix: str,
+    label: Callable[[Event], str],
+) -> list[Path]:
+    """The TUSZ csv files of :func:`write_csv_bi` and :func:`write_csv`, each seizure row labelled ``label(event)``."""
     recordings = _recordings(ds, list(events))
-    targets = _targets(Path(out_dir), _source_paths(recordings, ".csv_bi"))
+    targets = _targets(out_dir, _source_paths(recordings, suffix))
     for rid, rec in recordings.items():
         rel, duration = rec.path, rec.duration_s
         rows, t = [], 0.0
         for e in sorted(events[rid], key=lambda e: e.start_s):
             if e.start_s > t:
                 rows.append(f"TERM,{_time(t)},{_time(e.start_s)},bckg,1.0000")
-            rows.append(f"TERM,{_time(e.start_s)},{_time(e.stop_s)},seiz,{min(max(e.score, 0.0), 1.0):.4f}")
+            rows.append(f"TERM,{_time(e.start_s)},{_time(e.stop_s)},{label(e)},{min(max(e.score, 0.0), 1.0):.4f}")
             t = e.stop_s
         if t < duration:
             rows.append(f"TERM,{_time(t)},{_time(duration)},bckg,1.0000")
