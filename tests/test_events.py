@@ -129,15 +129,17 @@ def test_written_times_label_exactly_the_event_samples(tmp_path: Path, fs: float
         assert np.array_equal(labels, (np.arange(n) % 2 == parity).astype(np.uint8))
 
 
+def _without_annotations(corpus: TuszCorpus, dst: Path) -> Path:
+    """A copy of the corpus's EDFs at ``dst``, its annotation files left out."""
+    shutil.copytree(corpus.root, dst, ignore=shutil.ignore_patterns("*.csv_bi", "*.csv", "*.tse", "*.tse_bi"))
+    return dst
+
+
 def test_csv_bi_round_trip_through_the_ingest(tusz_store: Path, tusz_corpus: TuszCorpus, tmp_path: Path) -> None:
     """Stored labels -> events -> .csv_bi (the corpus's own annotation files removed) -> re-ingest -> same labels."""
     ds = ZarrWindowDataset(tusz_store, drop_unlabeled=False)
     ref = events.from_labels(ds)
-    corpus = tmp_path / "corpus"
-    shutil.copytree(tusz_corpus.root, corpus)
-    for p in list(corpus.rglob("*")):
-        if p.suffix in (".csv_bi", ".csv", ".tse", ".tse_bi"):
-            p.unlink()
+    corpus = _without_annotations(tusz_corpus, tmp_path / "corpus")
     written = events.write_csv_bi(ref, ds, corpus)
     assert len(written) == len(ref) and all(p.suffix == ".csv_bi" and p.is_file() for p in written)
     text = written[0].read_text().splitlines()
@@ -277,11 +279,7 @@ def test_typed_csv_round_trip_through_the_ingest(tusz_store: Path, tusz_corpus: 
     ds = ZarrWindowDataset(tusz_store, drop_unlabeled=False)
     ref = events.from_labels(ds)
     assert {e.type for evs in ref.values() for e in evs} - {"seiz"}, "the corpus has typed seizures"
-    corpus = tmp_path / "corpus"
-    shutil.copytree(tusz_corpus.root, corpus)
-    for p in list(corpus.rglob("*")):
-        if p.suffix in (".csv_bi", ".csv", ".tse", ".tse_bi"):
-            p.unlink()
+    corpus = _without_annotations(tusz_corpus, tmp_path / "corpus")
     written = events.write_csv(ref, ds, corpus)
     assert all(p.suffix == ".csv" and p.is_file() for p in written)
     store = tmp_path / "again.zarr"

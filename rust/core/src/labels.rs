@@ -396,6 +396,17 @@ pub(crate) fn tmp_dir(name: &str) -> PathBuf {
     dir
 }
 
+/// `text` written to a file named `name`, in a fresh folder of its own (the
+/// tests run in parallel), for one test.
+#[cfg(test)]
+pub(crate) fn tmp_file(name: &str, text: &str) -> PathBuf {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    static N: AtomicUsize = AtomicUsize::new(0);
+    let path = tmp_dir(&format!("file-{}", N.fetch_add(1, Ordering::Relaxed))).join(name);
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -80,20 +80,13 @@ pub fn parse_bids_events(path: &Path, cfg: &LabelConfig) -> Result<Annotations, 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::sync::atomic::{AtomicUsize, Ordering};
-
-    use crate::labels::{Interval, tmp_dir};
-
-    /// Each file in a folder of its own: the tests run in parallel.
-    static N: AtomicUsize = AtomicUsize::new(0);
+    use crate::labels::{Interval, tmp_file};
 
     const HEAD: &str =
         "onset\tduration\teventType\tconfidence\tchannels\tdateTime\trecordingDuration\n";
 
     fn read(text: &str) -> Result<Annotations, LabelError> {
-        let path = tmp_dir(&format!("bids-{}", N.fetch_add(1, Ordering::Relaxed)))
-            .join("sub-01_ses-01_task-szMonitoring_run-00_events.tsv");
-        std::fs::write(&path, text).unwrap();
+        let path = tmp_file("sub-01_ses-01_task-szMonitoring_run-00_events.tsv", text);
         parse_bids_events(&path, &LabelConfig::default())
     }
 

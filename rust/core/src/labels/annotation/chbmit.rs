@@ -197,18 +197,13 @@ fn seconds(line: &Line<'_>, value: &str) -> Result<f64, LabelError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::sync::atomic::{AtomicUsize, Ordering};
-
-    use crate::labels::{Interval, tmp_dir};
-
-    /// Each file in a folder of its own: the tests run in parallel.
-    static N: AtomicUsize = AtomicUsize::new(0);
+    use crate::labels::{Interval, tmp_file};
 
     fn read(text: &str) -> Result<Listing, LabelError> {
-        let path = tmp_dir(&format!("chbmit-{}", N.fetch_add(1, Ordering::Relaxed)))
-            .join("chb01-summary.txt");
-        std::fs::write(&path, text).unwrap();
-        parse_chbmit_summary(&path, &LabelConfig::default())
+        parse_chbmit_summary(
+            &tmp_file("chb01-summary.txt", text),
+            &LabelConfig::default(),
+        )
     }
 
     #[test]

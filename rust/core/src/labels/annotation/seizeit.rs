@@ -74,18 +74,10 @@ pub fn parse_seizeit_tsv(path: &Path, cfg: &LabelConfig) -> Result<Annotations, 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::sync::atomic::{AtomicUsize, Ordering};
-
-    use crate::labels::{Interval, tmp_dir};
-
-    /// Each file in a folder of its own: the tests run in parallel.
-    static N: AtomicUsize = AtomicUsize::new(0);
+    use crate::labels::{Interval, tmp_file};
 
     fn read(text: &str) -> Result<Annotations, LabelError> {
-        let path = tmp_dir(&format!("seizeit-{}", N.fetch_add(1, Ordering::Relaxed)))
-            .join("P_ID10_r1_a1.tsv");
-        std::fs::write(&path, text).unwrap();
-        parse_seizeit_tsv(&path, &LabelConfig::default())
+        parse_seizeit_tsv(&tmp_file("P_ID10_r1_a1.tsv", text), &LabelConfig::default())
     }
 
     #[test]

@@ -402,19 +402,8 @@ pub fn parse_subject_info(path: &Path) -> Result<BTreeMap<String, String>, Label
 
 #[cfg(test)]
 mod tests {
-    use std::sync::atomic::{AtomicUsize, Ordering};
-
     use super::*;
-    use crate::labels::{Interval, tmp_dir};
-
-    static N: AtomicUsize = AtomicUsize::new(0);
-
-    fn write(name: &str, text: &str) -> PathBuf {
-        let dir = tmp_dir(&format!("siena-{}", N.fetch_add(1, Ordering::Relaxed)));
-        let path = dir.join(name);
-        std::fs::write(&path, text).unwrap();
-        path
-    }
+    use crate::labels::{Interval, tmp_file as write};
 
     fn hms(h: u32, m: u32, s: u32) -> f64 {
         f64::from(h * 3600 + m * 60 + s)
