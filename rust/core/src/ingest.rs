@@ -17,6 +17,7 @@ mod layout;
 mod recording;
 mod run;
 mod source;
+mod sources;
 
 use crate::corpus::Corpus;
 use std::collections::BTreeMap;

@@ -17,8 +17,9 @@ use std::time::Instant;
 use serde_json::json;
 
 use super::fetch::Stager;
-use super::run::{Transfers, find_sources, open_store, plan, run_pool, worker_pool, write_index};
+use super::run::{Transfers, open_store, plan, run_pool, worker_pool, write_index};
 use super::source::SourceFile;
+use super::sources::find_sources;
 use super::{Event, IngestError, IngestOptions, Summary};
 use crate::Result;
 use crate::config::PreprocessConfig;
