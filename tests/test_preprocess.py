@@ -206,9 +206,20 @@ def test_config_round_trip_and_hash() -> None:
 def test_any_change_changes_the_hash_and_diff_names_it(override: dict[str, object], path: str) -> None:
     base = PreprocessConfig.from_overrides()
     changed = PreprocessConfig.from_overrides(override)
-    assert changed.hash != base.hash
+    # The window keys shape the index, not the stored signals the hash stands for.
+    assert (changed.hash == base.hash) == (path in ("window_s", "stride_s"))
     assert [p for p, _, _ in base.diff(changed)] == [path]
     assert base.diff(base) == []
+
+
+def test_lists_are_replaced_or_extended_with_plus() -> None:
+    default = PreprocessConfig.from_overrides().to_dict()["labels"]["background_labels"]
+    replaced = PreprocessConfig.from_overrides({"labels": {"background_labels": ["arti"]}})
+    extended = PreprocessConfig.from_overrides({"labels": {"background_labels+": ["arti"]}})
+    assert replaced.to_dict()["labels"]["background_labels"] == ["arti"]
+    assert extended.to_dict()["labels"]["background_labels"] == [*default, "arti"]
+    with pytest.raises(brainbrr.DspError, match=r"labels\.background_labels: given both"):
+        PreprocessConfig.from_overrides({"labels": {"background_labels": [], "background_labels+": ["x"]}})
 
 
 def test_replace_and_dataclass_input() -> None:
@@ -258,8 +269,8 @@ def test_bandpass_high_follows_target_fs_unless_given() -> None:
     assert PreprocessConfig.from_overrides({"target_fs": 200.0, "bandpass": {"high": 80}}).to_dict()["bandpass"]["high"] == 80.0
     assert PreprocessConfig.from_overrides({"target_fs": 1000.0}).to_dict()["bandpass"]["high"] == 120.0
     assert PreprocessConfig.from_overrides({"target_fs": 100.0}).to_dict()["notch"] is None
-    # The default is unchanged: stores ingested before keep their config hash.
-    assert PreprocessConfig.from_overrides().hash == "c095c1610f8b544fd2300a901e692f0dc3f9ed52531e6759c7e8232a8ebf473f"
+    # The hash of the default signals (the window keys left it; stores written before keep theirs).
+    assert PreprocessConfig.from_overrides().hash == "4629eef1e3af3ee16d7a1d3e8e3c87875e1257ae00af7853fad7a1fe61ff55b2"
 
 
 def test_config_is_the_rust_struct_with_value_semantics() -> None:

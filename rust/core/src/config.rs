@@ -193,6 +193,8 @@ impl Default for ZScoreConfig {
 
 impl PreprocessConfig {
     /// Parses and validates a config; absent fields take their defaults,
+    /// a list given under its key replaces the default list, and under its
+    /// key with `+` appended (`"background_labels+": ["arti"]`) extends it,
     /// some of which follow `target_fs` (see [`Self::follow_target_fs`]), and
     /// the montage's kind is written out ([`MontageConfig::resolve`]).
     ///
@@ -202,8 +204,9 @@ impl PreprocessConfig {
     /// `bandpass.hi: unknown key`), [`ConfigError::InvalidParameter`] if a value
     /// is out of range (see [`Self::validate`]).
     pub fn from_json(json: &str) -> Result<Self, ConfigError> {
-        let given: Value =
+        let mut given: Value =
             serde_json::from_str(json).map_err(|e| ConfigError::Parse(e.to_string()))?;
+        extend_lists(&mut given, &canonical(&Self::default()), "")?;
         // From a `Value`, serde's messages carry no JSON position; the path
         // names the parameter instead.
         let mut cfg: Self = serde_path_to_error::deserialize(&given).map_err(|e| {
@@ -250,9 +253,17 @@ impl PreprocessConfig {
         canonical(self).to_string()
     }
 
-    /// SHA-256 of [`Self::to_canonical_json`], lowercase hex (64 characters).
+    /// SHA-256 of [`Self::to_canonical_json`] without the [`WINDOW_KEYS`],
+    /// lowercase hex (64 characters): the hash of what shapes the stored
+    /// signals and labels, so a store re-windowed keeps its recordings.
     pub fn hash(&self) -> String {
-        Sha256::digest(self.to_canonical_json().as_bytes())
+        let mut signals = canonical(self);
+        if let Value::Object(map) = &mut signals {
+            for key in WINDOW_KEYS {
+                map.remove(key);
+            }
+        }
+        Sha256::digest(signals.to_string().as_bytes())
             .iter()
             .map(|b| format!("{b:02x}"))
             .collect()
@@ -332,6 +343,51 @@ impl PreprocessConfig {
         Ok(())
     }
 }
+
+/// Replaces each `key+` of `given` (at any depth) by `key`: the list
+/// `defaults` holds at that place followed by the given list.
+fn extend_lists(given: &mut Value, defaults: &Value, path: &str) -> Result<(), ConfigError> {
+    let Value::Object(map) = given else {
+        return Ok(());
+    };
+    let extended: Vec<String> = map.keys().filter(|k| k.ends_with('+')).cloned().collect();
+    for key in extended {
+        let name = &key[..key.len() - 1];
+        let at = format!("{path}{name}");
+        if map.contains_key(name) {
+            return Err(ConfigError::Parse(format!(
+                "{at}: given both as {name:?} (replace) and {key:?} (extend)"
+            )));
+        }
+        let default = match defaults.get(name) {
+            Some(Value::Array(items)) => items.clone(),
+            _ => {
+                return Err(ConfigError::Parse(format!(
+                    "{at}+: only a list can be extended, and the default {at} is none"
+                )));
+            }
+        };
+        let Some(Value::Array(more)) = map.remove(&key) else {
+            return Err(ConfigError::Parse(format!("{at}+: must be a list")));
+        };
+        map.insert(
+            name.to_owned(),
+            Value::Array(default.into_iter().chain(more).collect()),
+        );
+    }
+    for (key, value) in map.iter_mut() {
+        if let Some(default) = defaults.get(key) {
+            extend_lists(value, default, &format!("{path}{key}."))?;
+        }
+    }
+    Ok(())
+}
+
+/// The config keys that shape the window index only: stores that differ in
+/// them hold the same signals and labels, and [`PreprocessConfig::hash`]
+/// leaves them out (stores written before they left it carry
+/// the older hash: [`crate::store::RootMeta::same_signals`]).
+pub const WINDOW_KEYS: [&str; 2] = ["window_s", "stride_s"];
 
 /// The default `bandpass.high` at `target_fs`: 120 Hz, or the same fraction
 /// of a lower Nyquist frequency (120 / 128).
@@ -452,13 +508,43 @@ mod tests {
     }
 
     #[test]
-    fn referential_hash_is_unchanged_by_bipolar_fields() {
-        // The hash of the default config before montage kinds existed.
+    fn lists_are_replaced_or_extended() {
+        let defaults = PreprocessConfig::default().labels.background_labels;
+        let cfg = PreprocessConfig::from_json(r#"{"labels": {"background_labels": ["x"]}}"#);
+        assert_eq!(cfg.unwrap().labels.background_labels, ["x"]);
+        let cfg = PreprocessConfig::from_json(r#"{"labels": {"background_labels+": ["x"]}}"#);
+        let mut both = defaults.clone();
+        both.push("x".to_owned());
+        assert_eq!(cfg.unwrap().labels.background_labels, both);
+        let err = |json: &str| PreprocessConfig::from_json(json).unwrap_err().to_string();
+        assert!(
+            err(r#"{"labels": {"background_labels": [], "background_labels+": ["x"]}}"#)
+                .contains("labels.background_labels: given both"),
+        );
+        assert!(err(r#"{"target_fs+": [1]}"#).contains("target_fs+: only a list"));
+        assert!(
+            err(r#"{"labels": {"background_labels+": "x"}}"#)
+                .contains("labels.background_labels+: must be a list")
+        );
+    }
+
+    #[test]
+    fn the_window_keys_leave_the_hash() {
+        // The hash of the default config: of its signal keys only since the
+        // window keys left it (c095c161... with them, before).
         let cfg = PreprocessConfig::default();
         assert_eq!(
             cfg.hash(),
-            "c095c1610f8b544fd2300a901e692f0dc3f9ed52531e6759c7e8232a8ebf473f"
+            "4629eef1e3af3ee16d7a1d3e8e3c87875e1257ae00af7853fad7a1fe61ff55b2"
         );
+        let rewindowed = PreprocessConfig::from_json(r#"{"window_s": 30, "stride_s": 5}"#).unwrap();
+        assert_eq!(rewindowed.hash(), cfg.hash());
+        assert_ne!(rewindowed, cfg);
+    }
+
+    #[test]
+    fn referential_hash_is_unchanged_by_bipolar_fields() {
+        let cfg = PreprocessConfig::default();
         let tcp = PreprocessConfig::from_json(r#"{"montage": {"kind": "tcp"}}"#).unwrap();
         assert_ne!(tcp.hash(), cfg.hash());
         assert_eq!(

@@ -290,7 +290,8 @@ impl Store {
 
     /// Open the store at `path` for writing, under its writer lock (held until
     /// the handle is dropped): created when `path` is absent or empty, opened
-    /// when it was built with the same config, emptied and given the new
+    /// when it was built with the same config (but perhaps another window,
+    /// which it takes: see [`RootMeta::rewindow`]), emptied and given the new
     /// config with `overwrite`. Leftovers of interrupted writers are removed.
     ///
     /// `wait`: queue behind another writer instead of failing at once.
@@ -327,6 +328,8 @@ impl Store {
                     differences,
                 });
             }
+            // Written with the index, which the caller marks incomplete next.
+            store.root.rewindow(&root);
         }
         store.clean_temporaries()?;
         store.ensure_recordings()?;

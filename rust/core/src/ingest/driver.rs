@@ -75,7 +75,7 @@ impl Driver {
         let (sources, bucket, warnings) = find_sources(source, opts)?;
         let run = crate::store::new_store_id(out);
         let (store, publisher) = open_store(source, out, cfg, opts, &run)?;
-        let (current, queue) = plan(&store, &sources, &cfg.hash())?;
+        let (current, queue) = plan(&store, &sources)?;
         let queue = queue.into_iter().map(|(s, b)| (s.clone(), b)).collect();
         let summary = Summary {
             store: out.to_owned(),
@@ -260,10 +260,9 @@ impl Driver {
     /// incomplete ones with the reason.
     fn sweep(&self) -> Result<(usize, Vec<(String, String)>)> {
         self.store.clean_temporaries()?;
-        let hash = self.cfg.hash();
         let (mut other_config, mut incomplete) = (0, Vec::new());
         for (rid, meta) in self.store.committed()? {
-            if meta.config_hash != hash {
+            if !self.store.root_meta().same_signals(&meta.config_hash) {
                 self.remove(&rid)?;
                 other_config += 1;
             } else if let Some(reason) = self.store.incomplete_recording(&rid)? {

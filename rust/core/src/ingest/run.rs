@@ -95,7 +95,6 @@ fn is_inside(inner: &Path, outer: &Path) -> bool {
 pub(super) fn plan<'s>(
     store: &Store,
     sources: &'s [SourceFile],
-    hash: &str,
 ) -> Result<(usize, Vec<(&'s SourceFile, u64)>)> {
     let committed = store.committed()?;
     // One store names its recordings one way: with their sources' names when
@@ -120,7 +119,7 @@ pub(super) fn plan<'s>(
         let print = s.fingerprint().ok();
         let current = match committed.get(&s.rid) {
             Some(m) => {
-                m.config_hash == hash
+                store.root_meta().same_signals(&m.config_hash)
                     && print
                         .as_ref()
                         .is_some_and(|p| p.unchanged_since(&m.fingerprint()))

@@ -22,15 +22,21 @@ pub const INDEX_KEY: &str = "brainbrr_index";
 /// `attributes["brainbrr"]` of the root group.
 ///
 /// The config is opaque here: the store compares it, hashes are computed by the
-/// caller, and nothing in this module knows the preprocessing parameters.
+/// caller, and nothing in this module knows the preprocessing parameters but
+/// which of them only shape the window index ([`crate::config::WINDOW_KEYS`]).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct RootMeta {
     /// Store format, [`FORMAT`].
     pub format: u32,
     /// The full preprocessing config, as a JSON object.
     pub config: Value,
-    /// The config's hash; stores with different hashes are never mixed.
+    /// The config's hash (of what shapes the signals); recordings with
+    /// another hash are never mixed in.
     pub config_hash: String,
+    /// Hashes this store's recordings may carry for the same signals: the
+    /// root's hash before the window keys left it (stores written before).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub earlier_config_hashes: Vec<String>,
     /// Channel names, in the order of the signal rows.
     pub channels: Vec<String>,
     /// Sampling rate of the stored signals, Hz.
@@ -81,6 +87,7 @@ impl RootMeta {
             format: FORMAT,
             config,
             config_hash: config_hash.into(),
+            earlier_config_hashes: Vec::new(),
             channels,
             fs,
             label_names,
@@ -144,14 +151,40 @@ impl RootMeta {
     }
 
     /// The settings a second ingest must share with this store, as one JSON
-    /// value, so that [`json_diff`] names every difference.
+    /// value, so that [`json_diff`] names every difference: the config but
+    /// its window keys (another window rebuilds the index only), the channels
+    /// and the rate.
     pub(crate) fn identity(&self) -> Value {
+        let mut config = self.config.clone();
+        if let Value::Object(map) = &mut config {
+            for key in crate::config::WINDOW_KEYS {
+                map.remove(key);
+            }
+        }
         serde_json::json!({
-            "config": self.config,
-            "config_hash": self.config_hash,
+            "config": config,
             "channels": self.channels,
             "fs": self.fs,
         })
+    }
+
+    /// Whether a recording preprocessed with config hash `hash` holds this
+    /// store's signals.
+    pub fn same_signals(&self, hash: &str) -> bool {
+        self.config_hash == hash || self.earlier_config_hashes.iter().any(|h| h == hash)
+    }
+
+    /// Takes `requested`'s config and hash, which [`Self::identity`] found
+    /// the same but for the window keys: the store's window becomes the
+    /// requested one, and its earlier hash is kept for its recordings.
+    pub(crate) fn rewindow(&mut self, requested: &Self) {
+        if self.config_hash != requested.config_hash {
+            let earlier = std::mem::replace(&mut self.config_hash, requested.config_hash.clone());
+            if !self.earlier_config_hashes.contains(&earlier) {
+                self.earlier_config_hashes.push(earlier);
+            }
+        }
+        self.config.clone_from(&requested.config);
     }
 }
 

@@ -125,7 +125,7 @@ impl Store {
                 root.channels.len()
             ));
         }
-        if meta.config_hash != root.config_hash {
+        if !root.same_signals(&meta.config_hash) {
             out.push(format!(
                 "{node}: config hash {} differs from the store's {}",
                 meta.config_hash, root.config_hash
