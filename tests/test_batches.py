@@ -191,11 +191,18 @@ DDP_WORKER = textwrap.dedent(
     gather = ds._gather_into
     ds._gather_into = lambda idx, dst, io: (seen.append(idx.tolist()), gather(idx, dst, io))[1]
     n = sum(1 for _ in ds.batches(4, seed=11, device="cpu"))  # rank and world size from the process group
+    windows = sum(seen, [])
     sampler = DistributedSampler(ds, seed=11)
     loader = [int(i) for i in sampler]
     drawn = list(balanced_sampler(ds, seed=11))
+    # The sampler's draws are this rank's already: batches gives them all.
+    seen.clear()
+    sum(1 for _ in ds.batches(2, device="cpu", sampler=balanced_sampler(ds, seed=11)))
+    batched = sum(seen, [])
     out = [None, None]
-    dist.all_gather_object(out, {"batches": n, "windows": sum(seen, []), "loader": loader, "drawn": drawn})
+    dist.all_gather_object(
+        out, {"batches": n, "windows": windows, "loader": loader, "drawn": drawn, "batched": batched}
+    )
     if rank == 0:
         print(json.dumps({"ranks": out, "total": len(ds)}))
     dist.destroy_process_group()
@@ -234,6 +241,7 @@ def test_two_gloo_ranks_share_each_epoch(store: Path, tmp_path: Path) -> None:
     assert len(wa & wb) <= 1, "only the one padding window (odd total) may repeat"
     assert len(set(a["loader"]) & set(b["loader"])) <= total % 2  # DistributedSampler pads an odd total by one
     assert len(a["drawn"]) == len(b["drawn"]) and a["drawn"] != b["drawn"]
+    assert (a["batched"], b["batched"]) == (a["drawn"], b["drawn"]), "a sampler's order is not split again"
 
 
 def test_balanced_sampler_per_rank(store: Path) -> None:

@@ -95,7 +95,10 @@ class _Batches:
             across ranks, the windows that do not divide evenly).
         sampler : torch Sampler, optional
             Draw the window indices from this sampler instead (e.g.
-            :func:`balanced_sampler`); ``shuffle``, ``seed`` and ``order`` are then unused.
+            :func:`balanced_sampler`); ``shuffle``, ``seed`` and ``order`` are then
+            unused. It gives this rank's windows (as ``balanced_sampler`` and
+            torch's ``DistributedSampler`` do), so ``rank`` and ``world_size``
+            do not split its order again.
         dtype : torch.dtype, optional
             Cast ``x`` on the device (e.g. a float16 store to ``torch.float32``).
         batch_transform : callable, optional
@@ -113,8 +116,8 @@ class _Batches:
             Recordings per pool of the block order.
         rank, world_size : int, optional
             This process's share of each epoch's order for data-parallel
-            training: disjoint across ranks, the same number of batches on
-            every rank. Default: ``torch.distributed``'s when a process group
+            training without a sampler: disjoint across ranks, the same number
+            of batches on every rank. Default: ``torch.distributed``'s when a process group
             is initialised, else the whole epoch.
         io : {"read", "map"}
             How the Rust threads read the chunk files: copies out of memory
@@ -149,7 +152,11 @@ class _Batches:
             else ("cuda" if torch.cuda.is_available() else "cpu")
         )
         epoch = self.order(shuffle, seed, sampler, order=order, block_recordings=block_recordings)
-        epoch = rank_share(epoch, rank, world_size, drop_last)
+        if sampler is None:
+            # A sampler draws this rank's windows itself, as DistributedSampler
+            # and balanced_sampler do: splitting its order again would leave
+            # each rank 1/world_size of its share.
+            epoch = rank_share(epoch, rank, world_size, drop_last)
         stops = range(0, epoch.size, batch_size)
         chunks = [epoch[a : a + batch_size] for a in stops]
         if drop_last and chunks and chunks[-1].size < batch_size:

@@ -77,8 +77,9 @@ def rank_share(
     return order[rank::world_size]
 
 
-class _WeightedWindows(Sampler[int]):
-    """Window indices drawn with replacement from fixed per-window weights."""
+class WeightedWindows(Sampler[int]):
+    """Window indices drawn with replacement from fixed per-window weights,
+    this rank's draws only (what :func:`balanced_sampler` returns)."""
 
     def __init__(
         self, weights: npt.NDArray[np.float64], num_samples: int, seed: int, rank: int = 0
@@ -112,7 +113,7 @@ def balanced_sampler(
     seed: int = 0,
     rank: int | None = None,
     world_size: int | None = None,
-) -> Sampler[int]:
+) -> WeightedWindows:
     """A sampler drawing seizure windows (label 1) at ``seizure_rate``.
 
     Computed from the index only (no window is read). Unlabeled windows (255)
@@ -162,4 +163,4 @@ def balanced_sampler(
     rank = rank or 0
     if not 0 <= rank < world_size:
         raise ValueError(f"rank must lie in [0, {world_size}), not {rank}")
-    return _WeightedWindows(weights, -(-n // world_size), seed, rank)
+    return WeightedWindows(weights, -(-n // world_size), seed, rank)
