@@ -343,7 +343,7 @@ def test_dataset_filters_by_corpus(corpora: dict[str, Ingested], two_corpora: Pa
     assert sorted(ds.rids) == sorted(by_rid)
     for r, rid in enumerate(ds.rids):
         rec = by_rid[rid]
-        assert (ds.patients[r], ds.sessions[r], ds.runs[r]) == (rec.patient, rec.session, rec.run), rid
+        assert (ds.recording_patients[r], ds.sessions[r], ds.runs[r]) == (rec.patient, rec.session, rec.run), rid
     assert len(ds) == sum(n_out(expected(rec)) // WINDOW for rec in c.records)
     for i in range(len(ds)):
         info = ds.info(i)

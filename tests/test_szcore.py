@@ -71,7 +71,7 @@ def expected_event_scores(ds: ZarrWindowDataset, ref: dict[str, list[Event]], hy
             k: Annotation([(e.start_s, e.stop_s) for e in evs[rid]], 1, n) for k, evs in (("ref", ref), ("hyp", hyp))
         }
         s = scoring.EventScoring(mask["ref"], mask["hyp"])
-        c = counts[ds.patients[r] or "unknown"]
+        c = counts[ds.recording_patients[r] or "unknown"]
         c[0], c[1], c[2] = c[0] + s.tp, c[1] + s.fp, c[2] + s.refTrue
     per = defaultdict(list)
     for tp, fp, ref_true in counts.values():

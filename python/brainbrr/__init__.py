@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from brainbrr._native import EdfRecording, __version__, read_edf, write_edf
+from brainbrr.chunks import rid_to_path
 from brainbrr.errors import (
     AnnotationError,
     BrainbrrError,
@@ -71,5 +72,6 @@ __all__ = [
     "pick_channels",
     "preprocess",
     "read_edf",
+    "rid_to_path",
     "write_edf",
 ]

@@ -101,6 +101,19 @@ def read_index(reader: _native.StoreReader, allow_incomplete: bool) -> tuple[dic
     return meta, index, _DTYPES[dtype]
 
 
+def rid_to_path(rid: str) -> str:
+    """The source path, relative to its corpus, of recording id ``rid`` (the
+    id is that path with ``/`` written ``~`` and other bytes ``%XX``).
+
+    Raises
+    ------
+    brainbrr.StoreError
+        ``rid`` is no recording id, or was shortened with a hash (a path
+        over 255 bytes): :attr:`ZarrWindowDataset.paths` holds every path.
+    """
+    return os.fsdecode(_native.rid_path(rid))
+
+
 def default_cache_dir() -> Path:
     """``$XDG_CACHE_HOME/brainbrr``, else ``~/.cache/brainbrr``."""
     base = os.environ.get("XDG_CACHE_HOME")

@@ -13,6 +13,7 @@ the chunk files (:mod:`brainbrr.chunks`), the epoch orders and samplers
 from __future__ import annotations
 
 import copy
+import dataclasses
 import os
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -23,7 +24,7 @@ import numpy.typing as npt
 import torch
 from torch.utils.data import Dataset, Sampler
 
-from brainbrr import _native
+from brainbrr import _native, channels
 from brainbrr.chunks import _ChunkFiles, default_cache_dir, open_reader, read_index
 from brainbrr.loader import _Batches
 from brainbrr.sampler import balanced_sampler, epoch_order
@@ -90,12 +91,16 @@ class ZarrWindowDataset(_Batches, Dataset[tuple[torch.Tensor, torch.Tensor]]):
         rebuild the window index from the recordings' stored labels (in Rust,
         by the ingest's own rule), with no re-ingest. A window longer than
         every recording raises ``ValueError``.
-    label : {"any", "fraction", "per_sample", "type"}
+    label : {"any", "fraction", "per_sample", "type", "channel"}
         ``y`` of an item: the window label (int64: 0 background, 1 seizure,
         255 unlabeled), the seizure fraction (float32), the per-sample
-        labels (uint8 ``[T]``, a view like ``x``), or the window's seizure
+        labels (uint8 ``[T]``, a view like ``x``), the window's seizure
         type as a class id (int64, ``0 .. num_classes - 1``, of the type
-        most of its seizure samples carry; class names in :attr:`classes`).
+        most of its seizure samples carry; class names in :attr:`classes`),
+        or per channel (float32 ``[C]``, in :attr:`channels` order) the
+        fraction of the window inside a seizure seen on that channel, from
+        the per-channel rows of TUSZ's ``.csv`` (see :mod:`brainbrr.channels`);
+        ``"channel"`` keeps the recordings with such rows only.
     types : {"tusz", "szcore"} or dict of str to int
         The classes of ``label="type"``: one per type, named by TUSZ's labels
         (``bckg``, ``seiz``, ``fnsz`` ... ``mysz``, ``fbtc``) or by SzCORE's
@@ -173,9 +178,9 @@ class ZarrWindowDataset(_Batches, Dataset[tuple[torch.Tensor, torch.Tensor]]):
         corpus: str | Sequence[str] | None = None,
         types: str | Mapping[str, int] = "tusz",
     ) -> None:
-        if label not in ("any", "fraction", "per_sample", "type"):
+        if label not in ("any", "fraction", "per_sample", "type", "channel"):
             raise ValueError(
-                f"label must be 'any', 'fraction', 'per_sample' or 'type', not {label!r}"
+                f"label must be 'any', 'fraction', 'per_sample', 'type' or 'channel', not {label!r}"
             )
         self.label = label
         #: The class of each stored type code, and the name of each class (``label="type"``).
@@ -199,6 +204,17 @@ class ZarrWindowDataset(_Batches, Dataset[tuple[torch.Tensor, torch.Tensor]]):
         self.type_names: dict[int, str] = {int(k): v for k, v in self.meta.get("type_names", {}).items()}
 
         recordings, rows = _Recordings.select(index["recordings"], split, patients, require_channels, corpus)
+        if label == "channel":
+            annotated = np.flatnonzero(recordings.channel_annotated)
+            if annotated.size == 0 and len(recordings):
+                raise ValueError(
+                    f"label='channel': none of the {len(recordings)} recordings has annotations per "
+                    "channel (TUSZ's .csv; a store written before brainbrr kept them must be ingested "
+                    "again with --overwrite)"
+                )
+            recordings, rows = recordings.take(annotated), rows[annotated]
+            seizures = channels.per_recording(index["channel_seizures"], rows, self.channels, recordings.paths)
+            recordings = dataclasses.replace(recordings, channel_seizures=list(seizures))
         ingest_t, ingest_s = int(index["window_samples"]), int(index["stride_samples"])
         if window_s is None and stride_s is None:
             windows = _Windows.of_index(index["windows"], rows, len(index["recordings"]["rid"]))
@@ -233,13 +249,16 @@ class ZarrWindowDataset(_Batches, Dataset[tuple[torch.Tensor, torch.Tensor]]):
     rids: _Part[list[str]] = _Part("_recordings")
     #: Each recording's source path relative to its corpus.
     paths: _Part[list[str]] = _Part("_recordings")
-    patients: _Part[list[str]] = _Part("_recordings")
+    #: Each recording's patient (:attr:`patients` lists each patient once).
+    recording_patients: _Part[list[str]] = _Part("_recordings", "patients")
     splits: _Part[list[str]] = _Part("_recordings")
     sessions: _Part[list[str]] = _Part("_recordings")
     runs: _Part[list[str]] = _Part("_recordings")
     #: Each recording's start from its EDF header (``2016-01-01T18:28:27``; ``""`` when unknown).
     start_times: _Part[list[str]] = _Part("_recordings")
     n_samples: _Part[npt.NDArray[np.int64]] = _Part("_recordings")
+    #: Each recording's source sampling rate, Hz (NaN in stores written before it was indexed).
+    fs_in: _Part[npt.NDArray[np.float64]] = _Part("_recordings")
     #: ``[recording, channel]``: False where a channel is zeros (an optional electrode missing).
     channel_present: _Part[npt.NDArray[np.bool_]] = _Part("_recordings")
     #: Whether the store is compressed (windows decoded on every read).
@@ -294,6 +313,13 @@ class ZarrWindowDataset(_Batches, Dataset[tuple[torch.Tensor, torch.Tensor]]):
 
     def _targets(self, idx: int | npt.NDArray[np.int64]) -> torch.Tensor:
         """``y`` of window ``idx`` (an item) or windows ``idx`` (a batch), as :attr:`label` says."""
+        if self.label == "channel":
+            w = self._windows
+            at = np.atleast_1d(np.asarray(idx, dtype=np.int64))
+            t = channels.targets(
+                self._recordings.channel_seizures, w.rec[at], w.start[at], self.window_samples, len(self.channels)
+            )
+            return torch.from_numpy(t[0] if isinstance(idx, int) else t)
         y = self._windows.target(self.label, idx)
         if self.label == "type":
             y = np.asarray(self._class_of[y])
@@ -310,6 +336,12 @@ class ZarrWindowDataset(_Batches, Dataset[tuple[torch.Tensor, torch.Tensor]]):
         return self._read("label", int(self._windows.rec[i]))[a : a + self.window_samples]
 
     @property
+    def patients(self) -> list[str]:
+        """The dataset's patients, sorted, each once (:attr:`recording_patients`
+        gives each recording's)."""
+        return sorted(set(self._recordings.patients))
+
+    @property
     def corpora(self) -> list[str]:
         """The corpora of the dataset's recordings, sorted (``""``: a store
         written before corpora were recorded)."""
@@ -318,23 +350,29 @@ class ZarrWindowDataset(_Batches, Dataset[tuple[torch.Tensor, torch.Tensor]]):
     def info(self, i: int) -> dict[str, Any]:
         """Where window ``i`` comes from: recording id and index, source path
         (relative to its corpus), corpus, patient, session, run, the
-        recording's start time, split, start in samples and seconds, label,
+        recording's start time, split, start in stored samples (``start``), in
+        seconds and in the source EDF's samples (``start_source``, at its rate
+        ``fs_in``; None in stores written before it was indexed), label,
         seizure fraction, type."""
         i = self._check(i)
         w = self._windows
         r, start, code = int(w.rec[i]), int(w.start[i]), int(w.type[i])
+        fs_in = float(self._recordings.fs_in[r])
+        known = bool(np.isfinite(fs_in))
         return {
             "recording": self.rids[r],
             "recording_index": r,
             "path": self.paths[r],
             "corpus": self._recordings.corpus[r],
-            "patient": self.patients[r],
+            "patient": self.recording_patients[r],
             "session": self.sessions[r],
             "run": self.runs[r],
             "recording_start": self.start_times[r],
             "split": self.splits[r],
             "start": start,
             "start_s": start / self.fs,
+            "fs_in": fs_in if known else None,
+            "start_source": round(start / self.fs * fs_in) if known else None,
             "label": int(w.label[i]),
             "seizure_fraction": float(w.frac[i]),
             "type": self.type_names.get(code, str(code)),

@@ -244,7 +244,7 @@ def _recordings(ds: ZarrWindowDataset, rids: Sequence[str]) -> dict[str, _Record
     for rid in rids:
         r = position[rid]
         out[rid] = _Recording(
-            Path(paths[rid]), int(ds.n_samples[r]) / ds.fs, ds.start_times[r], ds.patients[r], ds.sessions[r], ds.runs[r]
+            Path(paths[rid]), int(ds.n_samples[r]) / ds.fs, ds.start_times[r], ds.recording_patients[r], ds.sessions[r], ds.runs[r]
         )
     return out
 

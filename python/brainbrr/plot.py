@@ -152,7 +152,7 @@ def plot_segment(
         f"seizure ({', '.join(sorted(set(names)))})" if names
         else "unlabeled (no annotation)" if labels.size and np.all(labels == 255) else "no seizure"
     )
-    fields = (("patient", ds.patients[r]), ("session", ds.sessions[r]), ("split", ds.splits[r]))
+    fields = (("patient", ds.recording_patients[r]), ("session", ds.sessions[r]), ("split", ds.splits[r]))
     where = [f"{k} {_short(v)}" for k, v in fields if v]
     where += [f"{t[0]:.1f}-{t[-1] + 1.0 / ds.fs:.1f} s", what]
     ax.set_title(f"{ds.rids[r]}\n{' | '.join(where)}", fontsize=10, loc="left")

@@ -15,7 +15,9 @@ from typing import Any, Literal
 import numpy as np
 import numpy.typing as npt
 
-LabelMode = Literal["any", "fraction", "per_sample", "type"]
+from brainbrr.channels import ChannelSeizures
+
+LabelMode = Literal["any", "fraction", "per_sample", "type", "channel"]
 
 #: ``y`` of each label mode the index holds: its column of :class:`_Windows`
 #: and its dtype. ``per_sample`` labels are read from the recordings' chunks.
@@ -52,8 +54,14 @@ class _Recordings:
     #: Each recording's start from its EDF header (``2016-01-01T18:28:27``; ``""`` when unknown).
     start_times: list[str]
     n_samples: npt.NDArray[np.int64]
+    #: The source's sampling rate, Hz (NaN in stores written before it was indexed).
+    fs_in: npt.NDArray[np.float64]
     #: ``[recording, channel]``: False where a channel is zeros (an optional electrode missing).
     channel_present: npt.NDArray[np.bool_]
+    #: Whether the annotation names the channels each seizure is seen on (a TUSZ ``.csv``).
+    channel_annotated: npt.NDArray[np.bool_]
+    #: With ``label="channel"``, each recording's seizures per store channel; else None each.
+    channel_seizures: list[ChannelSeizures | None]
 
     @classmethod
     def select(
@@ -78,6 +86,7 @@ class _Recordings:
         if require_channels:
             keep &= present.all(axis=1)
         n_samples = np.asarray(recs["n_samples"], dtype=np.int64)
+        n = len(all_splits)
         runs, starts = (list(recs.get(k, [""] * len(all_splits))) for k in ("run", "start_time"))
         every = cls(
             list(recs["rid"]),
@@ -89,7 +98,10 @@ class _Recordings:
             all_corpora,
             starts,
             n_samples,
+            np.asarray(recs.get("fs_in", np.full(n, np.nan)), dtype=np.float64),
             present,
+            np.asarray(recs.get("channel_annotated", np.zeros(n, bool)), dtype=bool),
+            [None] * n,
         )
         rows = np.flatnonzero(keep)
         return every.take(rows), rows

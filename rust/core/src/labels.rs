@@ -29,6 +29,7 @@
 //!    `seizure`. An unknown label is never silently background.
 
 mod annotation;
+mod channels;
 mod classes;
 mod events;
 mod recording;
@@ -44,6 +45,7 @@ pub use annotation::{
     SienaList, find_annotation, parse_annotation, parse_bids_events, parse_chbmit_summary,
     parse_seizeit_tsv, parse_siena_list, parse_subject_info,
 };
+pub use channels::{ChannelSeizure, channel_seizures};
 pub use classes::{Classes, Vocabulary};
 pub use events::{SeizureEvent, seizure_events};
 pub use recording::{

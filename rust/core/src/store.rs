@@ -4,7 +4,8 @@
 //! ```text
 //! cache.zarr/
 //!   zarr.json                 group; attributes["brainbrr"] = RootMeta:
-//!                             {format: 1, config, config_hash, channels, fs,
+//!                             {format: 1, config, config_hash, [earlier_config_hashes],
+//!                              channels, fs,
 //!                              label_names: {"0": "bckg", "1": "seiz", "255": "unlabeled"},
 //!                              type_names: {"0": "bckg", "1": "seiz", "2": "fnsz", ...},
 //!                              szcore_names: {"0": "bckg", "1": "sz", "2": "sz_foc", ...},
@@ -21,7 +22,9 @@
 //!   index/                    group; attributes["brainbrr_index"] = {window_samples, stride_samples, counts}
 //!     recordings/{rid, path, split, patient, session, run, corpus, start_time}   string (vlen-utf8)
 //!     recordings/{n_samples, n_windows, window_offset}  int64
+//!     recordings/fs_in float64 (source rate), channel_annotated bool, channel_present bool [R, C]
 //!     windows/{recording int32, start int64, label uint8, seizure_fraction float32, type uint8}
+//!     channel_seizures/{recording int32, channel string, start int64, stop int64, type uint8}
 //!     failures/{path, kind, reason}                     string; kind `failed` or `skipped`
 //!   .brainbrr-tmp/            temporaries and the writer lock holder's record
 //!                             (never part of the hierarchy; removed with the lock)
@@ -76,7 +79,9 @@ use zarrs::filesystem::FilesystemStore;
 use zarrs::group::GroupBuilder;
 
 pub use error::StoreError;
-pub use index::{FailureKind, FailureRows, IndexTables, RecordingRows, WindowRows};
+pub use index::{
+    ChannelSeizureRows, FailureKind, FailureRows, IndexTables, RecordingRows, WindowRows,
+};
 pub use lock::WriterLock;
 pub(crate) use meta::new_store_id;
 pub use meta::{FORMAT, Fingerprint, RecordingMeta, RootMeta, json_diff};

@@ -74,6 +74,15 @@ fn meta(root: &RootMeta, n: u64, labeled: bool) -> RecordingMeta {
         annotation: labeled.then(|| "train/p1/s1/rec.csv_bi".into()),
         type_annotation: None,
         labeled,
+        // Seen on one channel, in a labeled recording long enough.
+        channel_seizures: (labeled && n >= 9).then(|| {
+            vec![brainbrr_core::labels::ChannelSeizure {
+                channel: "FP1-F7".into(),
+                start: 3,
+                stop: 9,
+                code: 2,
+            }]
+        }),
         warnings: vec![],
         interpolated: vec!["FZ".into()],
         absent: Vec::new(),
@@ -135,6 +144,16 @@ fn build_index(store: &Store) -> IndexTables {
         r.corpus.push(m.corpus.unwrap_or_default());
         r.start_time.push(m.start_time.unwrap_or_default());
         r.n_samples.push(m.n_samples as i64);
+        r.fs_in.push(m.fs_in);
+        r.channel_annotated.push(m.channel_seizures.is_some());
+        for c in m.channel_seizures.iter().flatten() {
+            let t = &mut t.channel_seizures;
+            t.recording.push(row as i32);
+            t.channel.push(c.channel.clone());
+            t.start.push(c.start as i64);
+            t.stop.push(c.stop as i64);
+            t.seizure_type.push(c.code);
+        }
         r.n_windows.push(count);
     }
     t
@@ -290,6 +309,8 @@ fn verify_reports_each_corruption() {
         col.pop();
     }
     r.n_samples.pop();
+    r.fs_in.pop();
+    r.channel_annotated.pop();
     r.window_offset.pop();
     r.n_samples[2] = 51;
     let w = &mut index.windows;
@@ -307,11 +328,16 @@ fn verify_reports_each_corruption() {
         store.write_index(&past_end),
         Err(StoreError::InvalidIndex { .. })
     ));
+    index.channel_seizures.stop[0] -= 1;
     store.write_index(&index).unwrap();
     store.set_index_complete(false, json!(null)).unwrap();
 
     let problems = store.verify(1).problems;
     let has = |needle: &str| problems.iter().any(|p| p.contains(needle));
+    assert!(
+        has("index/channel_seizures: the rows of a (row 0) differ"),
+        "{problems:#?}"
+    );
     assert!(has("recordings/a/signal: chunk file"), "{problems:#?}");
     assert!(
         has("recordings/c/label: chunk file") && has("has 7 bytes, expected 54"),
@@ -326,7 +352,7 @@ fn verify_reports_each_corruption() {
         "{problems:#?}"
     );
     assert!(has("index not complete"), "{problems:#?}");
-    assert_eq!(problems.len(), 5, "{problems:#?}");
+    assert_eq!(problems.len(), 6, "{problems:#?}");
 }
 
 #[test]
@@ -407,10 +433,7 @@ fn config_mismatch_is_refused_and_store_untouched() {
     let StoreError::ConfigMismatch { differences, .. } = &err else {
         panic!("{err}")
     };
-    assert_eq!(
-        differences,
-        &["config.dsp.band[1]: 120.0 != 100.0"]
-    );
+    assert_eq!(differences, &["config.dsp.band[1]: 120.0 != 100.0"]);
     assert!(err.to_string().contains("config.dsp.band[1]"));
     assert_eq!(hash_tree(&tmp.store()), before);
 
@@ -447,7 +470,11 @@ fn another_window_opens_the_store_and_keeps_its_recordings() {
     );
     let committed = store.committed().unwrap();
     assert_eq!(committed.len(), 4);
-    assert!(committed.values().all(|m| root.same_signals(&m.config_hash)));
+    assert!(
+        committed
+            .values()
+            .all(|m| root.same_signals(&m.config_hash))
+    );
     assert!(!root.same_signals("hash-100"));
 }
 

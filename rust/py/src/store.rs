@@ -197,6 +197,14 @@ type WindowArrays<'py> = (
 );
 
 /// The file of the single chunk of `recordings/<rid>/<array>`.
+/// The corpus-relative path, as bytes, of recording id `rid`.
+#[pyfunction]
+fn rid_path(rid: &str) -> PyResult<std::borrow::Cow<'static, [u8]>> {
+    brainbrr_core::store::rid::decode(rid)
+        .map(std::borrow::Cow::Owned)
+        .map_err(to_py)
+}
+
 #[pyfunction]
 fn chunk_path(path: PathBuf, rid: &str, array: &str) -> PyResult<PathBuf> {
     Store::open(path)
@@ -245,6 +253,18 @@ fn index_dict(py: Python<'_>, t: IndexTables, n_channels: usize) -> PyResult<Bou
     ] {
         recordings.set_item(name, PyArray1::from_vec(py, col))?;
     }
+    recordings.set_item("fs_in", PyArray1::from_vec(py, r.fs_in))?;
+    recordings.set_item(
+        "channel_annotated",
+        PyArray1::from_vec(py, r.channel_annotated),
+    )?;
+    let c = t.channel_seizures;
+    let channel_seizures = PyDict::new(py);
+    channel_seizures.set_item("recording", PyArray1::from_vec(py, c.recording))?;
+    channel_seizures.set_item("channel", c.channel)?;
+    channel_seizures.set_item("start", PyArray1::from_vec(py, c.start))?;
+    channel_seizures.set_item("stop", PyArray1::from_vec(py, c.stop))?;
+    channel_seizures.set_item("type", PyArray1::from_vec(py, c.seizure_type))?;
     recordings.set_item(
         "channel_present",
         PyArray1::from_vec(py, present).reshape([n_recordings, width])?,
@@ -269,6 +289,7 @@ fn index_dict(py: Python<'_>, t: IndexTables, n_channels: usize) -> PyResult<Bou
     out.set_item("recordings", recordings)?;
     out.set_item("windows", windows)?;
     out.set_item("failures", failures)?;
+    out.set_item("channel_seizures", channel_seizures)?;
     Ok(out)
 }
 
@@ -276,6 +297,7 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(store_info, m)?)?;
     m.add_function(wrap_pyfunction!(verify_store, m)?)?;
     m.add_function(wrap_pyfunction!(chunk_path, m)?)?;
+    m.add_function(wrap_pyfunction!(rid_path, m)?)?;
     m.add_function(wrap_pyfunction!(read_index, m)?)?;
     m.add_function(wrap_pyfunction!(pull, m)?)?;
     m.add_class::<StoreReader>()?;

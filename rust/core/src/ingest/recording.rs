@@ -152,6 +152,7 @@ pub(crate) fn ingest_one(
             }),
             montage: src.montage.clone(),
             labeled: rel_annotation.is_some(),
+            channel_seizures: annotation.as_ref().and_then(|a| a.channel_seizures(n, fs)),
             annotation: rel_annotation,
             type_annotation,
             warnings: source

@@ -19,8 +19,8 @@ use crate::labels::{
 };
 use crate::store::Publisher;
 use crate::store::{
-    FailureKind, FailureRows, IndexTables, RecordingMeta, RecordingRows, RootMeta, Store,
-    StoreError, WindowRows,
+    ChannelSeizureRows, FailureKind, FailureRows, IndexTables, RecordingMeta, RecordingRows,
+    RootMeta, Store, StoreError, WindowRows,
 };
 use crate::{Error, Result};
 
@@ -367,6 +367,7 @@ fn build_index(
         .collect::<Result<_, Error>>()?;
     let mut recordings = RecordingRows::default();
     let mut rows = WindowRows::default();
+    let mut channel_seizures = ChannelSeizureRows::default();
     for (k, ((rid, m), (index, _))) in committed.iter().zip(&per_recording).enumerate() {
         recordings.rid.push(rid.clone());
         recordings.path.push(m.source.clone());
@@ -383,6 +384,18 @@ fn build_index(
             .start_time
             .push(m.start_time.clone().unwrap_or_default());
         recordings.n_samples.push(m.n_samples as i64);
+        recordings.fs_in.push(m.fs_in);
+        recordings
+            .channel_annotated
+            .push(m.channel_seizures.is_some());
+        for c in m.channel_seizures.iter().flatten() {
+            let t = &mut channel_seizures;
+            t.recording.push(k as i32);
+            t.channel.push(c.channel.clone());
+            t.start.push(c.start as i64);
+            t.stop.push(c.stop as i64);
+            t.seizure_type.push(c.code);
+        }
         recordings.n_windows.push(index.windows.len() as i64);
         recordings.window_offset.push(rows.start.len() as i64);
         let channels = &store.root_meta().channels;
@@ -410,6 +423,7 @@ fn build_index(
         recordings,
         windows: rows,
         failures,
+        channel_seizures,
     };
     Ok((tables, per_recording.into_iter().map(|(_, c)| c).collect()))
 }

@@ -16,8 +16,9 @@ use std::path::{Path, PathBuf};
 use super::annotation::{DURATION_TOLERANCE_S, beside, extension, is_binary};
 use super::samples::check_rate;
 use super::{
-    Annotations, BACKGROUND, Interval, LabelConfig, LabelError, SEIZURE, TypedInterval,
-    find_annotation, parse_annotation, sample_labels, sample_types, unlabeled,
+    Annotations, BACKGROUND, ChannelSeizure, Event, Interval, LabelConfig, LabelError, SEIZURE,
+    TypedInterval, channel_seizures, find_annotation, parse_annotation, sample_labels,
+    sample_types, unlabeled,
 };
 
 /// The annotation files of one recording, read.
@@ -34,6 +35,9 @@ pub struct RecordingAnnotation {
     pub types_path: PathBuf,
     /// The seizure type over time, from `types_path` ([`Annotations::types`]).
     pub types: Vec<TypedInterval>,
+    /// The event rows of `types_path`: per channel in a TUSZ `.csv`
+    /// ([`Self::channel_seizures`]).
+    pub type_events: Vec<Event>,
 }
 
 impl RecordingAnnotation {
@@ -42,9 +46,16 @@ impl RecordingAnnotation {
         Self {
             types_path: path.clone(),
             types: annotations.types(),
+            type_events: annotations.events.clone(),
             path,
             annotations,
         }
+    }
+
+    /// The seizures per channel on `n_samples` samples at `fs` Hz, when the
+    /// typed file names channels ([`channel_seizures`]).
+    pub fn channel_seizures(&self, n_samples: usize, fs: f64) -> Option<Vec<ChannelSeizure>> {
+        channel_seizures(&self.type_events, n_samples, fs)
     }
 }
 
@@ -67,18 +78,19 @@ pub fn read_recording_annotation(
     } else {
         None
     };
-    let (types_path, types) = match typed {
+    let (types_path, typed) = match typed {
         Some(typed) => {
-            let types = parse_annotation(&typed, cfg)?.types();
-            (typed, types)
+            let parsed = parse_annotation(&typed, cfg)?;
+            (typed, parsed)
         }
-        None => (path.clone(), annotations.types()),
+        None => (path.clone(), annotations.clone()),
     };
     Ok(Some(RecordingAnnotation {
         path,
         annotations,
         types_path,
-        types,
+        types: typed.types(),
+        type_events: typed.events,
     }))
 }
 
@@ -570,12 +582,7 @@ mod tests {
             }
             let path = Path::new("p.csv");
             let annotations = super::super::annotation::tests_parse(&text, path);
-            let a = RecordingAnnotation {
-                path: path.to_owned(),
-                types_path: path.to_owned(),
-                types: annotations.types(),
-                annotations,
-            };
+            let a = RecordingAnnotation::of(path.to_owned(), annotations);
             let n = (12.0 * fs) as usize;
             let (labels, types) = recording_samples(Some(&a), n, fs).unwrap();
             prop_assert_eq!(&labels, &sample_labels(&a.annotations.seizures, n, fs).unwrap());

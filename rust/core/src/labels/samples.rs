@@ -115,7 +115,7 @@ pub(super) fn check_rate(fs: f64) -> Result<(), LabelError> {
 ///
 /// `ceil(t * fs)` is right up to one rounding of the product; the fix-up makes
 /// it agree exactly with the `k / fs >= t` test (monotone in `k`).
-fn first_at_or_after(t: f64, n: usize, fs: f64) -> usize {
+pub(super) fn first_at_or_after(t: f64, n: usize, fs: f64) -> usize {
     // `as` saturates (negative and NaN -> 0, huge -> usize::MAX); then clamp.
     let mut k = ((t * fs).ceil() as usize).min(n);
     while k > 0 && (k - 1) as f64 / fs >= t {

@@ -44,6 +44,12 @@ pub struct RecordingRows {
     pub start_time: Vec<String>,
     /// Stored length in samples.
     pub n_samples: Vec<i64>,
+    /// The source's sampling rate, Hz (NaN in stores written before it).
+    pub fs_in: Vec<f64>,
+    /// Whether the recording's annotation names the channels each seizure
+    /// is seen on (rows in [`ChannelSeizureRows`]); false in stores written
+    /// before it.
+    pub channel_annotated: Vec<bool>,
     /// Number of window rows of this recording.
     pub n_windows: Vec<i64>,
     /// Row of its first window in `windows`.
@@ -69,6 +75,22 @@ pub struct WindowRows {
     pub seizure_fraction: Vec<f32>,
     /// The window's seizure type code (`crate::labels::window_types`): 0
     /// background, 255 unlabeled, else the type most of its seizure samples carry.
+    pub seizure_type: Vec<u8>,
+}
+
+/// `index/channel_seizures`: the seizures per channel of the recordings
+/// whose annotation names channels (a TUSZ `.csv`), one row per seizure row.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ChannelSeizureRows {
+    /// Row in `index/recordings`.
+    pub recording: Vec<i32>,
+    /// The channel as the annotation names it (`FP1-F7`).
+    pub channel: Vec<String>,
+    /// First stored sample inside.
+    pub start: Vec<i64>,
+    /// First stored sample past the end.
+    pub stop: Vec<i64>,
+    /// Type code.
     pub seizure_type: Vec<u8>,
 }
 
@@ -146,6 +168,8 @@ pub struct IndexTables {
     pub windows: WindowRows,
     /// Per failed source.
     pub failures: FailureRows,
+    /// Per seizure per channel.
+    pub channel_seizures: ChannelSeizureRows,
 }
 
 impl IndexTables {
@@ -166,6 +190,8 @@ impl IndexTables {
             r.corpus.len(),
             r.start_time.len(),
             r.n_samples.len(),
+            r.fs_in.len(),
+            r.channel_annotated.len(),
             r.n_windows.len(),
             r.window_offset.len(),
         ];
@@ -222,6 +248,35 @@ impl IndexTables {
                 ));
             }
         }
+        let c = &self.channel_seizures;
+        let k = c.recording.len();
+        if [
+            c.channel.len(),
+            c.start.len(),
+            c.stop.len(),
+            c.seizure_type.len(),
+        ]
+        .iter()
+        .any(|&l| l != k)
+        {
+            out.push(format!(
+                "index/channel_seizures: column lengths differ ({k}, {}, {}, {}, {})",
+                c.channel.len(),
+                c.start.len(),
+                c.stop.len(),
+                c.seizure_type.len()
+            ));
+        } else if let Some(j) = (0..k).find(|&j| {
+            let n = usize::try_from(c.recording[j])
+                .ok()
+                .and_then(|i| r.n_samples.get(i));
+            n.is_none_or(|&n| !(0 <= c.start[j] && c.start[j] < c.stop[j] && c.stop[j] <= n))
+        }) {
+            out.push(format!(
+                "index/channel_seizures row {j}: samples {}..{} lie outside recording {}",
+                c.start[j], c.stop[j], c.recording[j]
+            ));
+        }
         if !out.is_empty() {
             return out;
         }
@@ -268,6 +323,7 @@ fn row_dimension(name: &str) -> &'static str {
     match name.split('/').nth(1) {
         Some("recordings") => "recording",
         Some("windows") => "window",
+        Some("channel_seizures") => "channel_seizure",
         _ => "failure",
     }
 }
@@ -351,6 +407,55 @@ fn write_tree(dir: &Path, t: &IndexTables, n_channels: usize) -> Result<(), Stor
     for (name, values) in text {
         strings(&store, dir, name, values)?;
     }
+    column(
+        &store,
+        dir,
+        "/recordings/fs_in",
+        r.fs_in.len(),
+        data_type::float64(),
+        f64::NAN,
+        &r.fs_in[..],
+    )?;
+    column(
+        &store,
+        dir,
+        "/recordings/channel_annotated",
+        r.channel_annotated.len(),
+        data_type::bool(),
+        FillValue::from(false),
+        &r.channel_annotated[..],
+    )?;
+    let c = &t.channel_seizures;
+    strings(&store, dir, "/channel_seizures/channel", &c.channel)?;
+    column(
+        &store,
+        dir,
+        "/channel_seizures/recording",
+        c.recording.len(),
+        data_type::int32(),
+        0i32,
+        &c.recording[..],
+    )?;
+    for (name, values) in [("start", &c.start), ("stop", &c.stop)] {
+        column(
+            &store,
+            dir,
+            &format!("/channel_seizures/{name}"),
+            values.len(),
+            data_type::int64(),
+            0i64,
+            &values[..],
+        )?;
+    }
+    column(
+        &store,
+        dir,
+        "/channel_seizures/type",
+        c.seizure_type.len(),
+        data_type::uint8(),
+        0u8,
+        &c.seizure_type[..],
+    )?;
     for (name, values) in [
         ("n_samples", &r.n_samples),
         ("n_windows", &r.n_windows),
@@ -429,7 +534,7 @@ fn write_tree(dir: &Path, t: &IndexTables, n_channels: usize) -> Result<(), Stor
         "n_windows": w.recording.len(),
         "n_failures": f.path.len(),
     });
-    for table in ["/recordings", "/windows", "/failures"] {
+    for table in ["/recordings", "/windows", "/failures", "/channel_seizures"] {
         let group = GroupBuilder::new()
             .build(store.clone(), table)
             .map_err(|e| StoreError::zarr(dir, e))?;
@@ -508,6 +613,8 @@ impl Store {
                 corpus: self.text_or_empty("recordings/corpus", n)?,
                 start_time: self.text_or_empty("recordings/start_time", n)?,
                 n_samples: self.column("recordings/n_samples")?,
+                fs_in: self.column_or("recordings/fs_in", n, f64::NAN)?,
+                channel_annotated: self.column_or("recordings/channel_annotated", n, false)?,
                 n_windows: self.column("recordings/n_windows")?,
                 window_offset: self.column("recordings/window_offset")?,
                 channel_present: self.channel_present()?,
@@ -527,6 +634,17 @@ impl Store {
                 seizure_fraction: self.column("windows/seizure_fraction")?,
             },
             failures: self.failures()?,
+            channel_seizures: if self.path().join("index/channel_seizures").exists() {
+                ChannelSeizureRows {
+                    recording: self.column("channel_seizures/recording")?,
+                    channel: self.column("channel_seizures/channel")?,
+                    start: self.column("channel_seizures/start")?,
+                    stop: self.column("channel_seizures/stop")?,
+                    seizure_type: self.column("channel_seizures/type")?,
+                }
+            } else {
+                ChannelSeizureRows::default() // written before it
+            },
         };
         // Never hand out an index that names paths outside the store or
         // windows outside their recording.
@@ -590,10 +708,20 @@ impl Store {
 
     /// A text column of `n` rows; `""` each in a store written before it.
     fn text_or_empty(&self, name: &str, n: usize) -> Result<Vec<String>, StoreError> {
+        self.column_or(name, n, String::new())
+    }
+
+    /// A column of `n` rows; `absent` each in a store written before it.
+    fn column_or<T: ElementOwned + Clone>(
+        &self,
+        name: &str,
+        n: usize,
+        absent: T,
+    ) -> Result<Vec<T>, StoreError> {
         if self.path().join("index").join(name).exists() {
             self.column(name)
         } else {
-            Ok(vec![String::new(); n])
+            Ok(vec![absent; n])
         }
     }
 
@@ -608,116 +736,4 @@ impl Store {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn tables() -> IndexTables {
-        let mut t = IndexTables {
-            window_samples: 4,
-            stride_samples: 2,
-            ..Default::default()
-        };
-        for (rid, n, windows) in [("a", 8, 3), ("b", 2, 0)] {
-            let r = &mut t.recordings;
-            let row = r.rid.len() as i32;
-            r.window_offset.push(t.windows.start.len() as i64);
-            for col in [
-                &mut r.rid,
-                &mut r.path,
-                &mut r.split,
-                &mut r.patient,
-                &mut r.session,
-                &mut r.run,
-                &mut r.corpus,
-                &mut r.start_time,
-            ] {
-                col.push(rid.to_owned());
-            }
-            r.n_samples.push(n);
-            r.n_windows.push(windows);
-            for k in 0..windows {
-                t.windows.recording.push(row);
-                t.windows.start.push(2 * k);
-                t.windows.label.push(0);
-                t.windows.seizure_fraction.push(0.0);
-                t.windows.seizure_type.push(0);
-            }
-        }
-        t
-    }
-
-    #[test]
-    fn consistent_tables_have_no_problems() {
-        assert!(tables().problems().is_empty());
-        assert!(IndexTables::default().problems().is_empty());
-    }
-
-    #[test]
-    fn problems_name_the_inconsistency() {
-        let mut t = tables();
-        t.recordings.path.pop();
-        assert!(t.problems()[0].contains("column lengths differ"));
-        let mut t = tables();
-        t.recordings.channel_present = vec![vec![true, false], vec![true]];
-        assert!(t.problems()[0].contains("channel_present: not one row of equal length"));
-        t.recordings.channel_present[1].push(true);
-        assert!(t.problems().is_empty());
-        let mut t = tables();
-        t.windows.recording[1] = 1;
-        let problems = t.problems();
-        assert!(
-            problems
-                .iter()
-                .any(|p| p.contains("index/windows row 1: recording 1")),
-            "{problems:?}"
-        );
-        assert!(
-            problems
-                .iter()
-                .any(|p| p.contains("start 2 + 4 samples lies outside recording 1")),
-            "{problems:?}"
-        );
-        let mut t = tables();
-        t.recordings.rid[0] = "../up".to_owned();
-        assert!(t.problems()[0].contains("invalid recording id"));
-        let mut t = tables();
-        t.recordings.rid[1] = "a".to_owned();
-        assert!(t.problems()[0].contains("recording id a repeats"));
-        let mut t = tables();
-        t.recordings.window_offset[1] = 2;
-        t.recordings.n_windows[1] = 2;
-        let problems = t.problems();
-        assert!(
-            problems
-                .iter()
-                .any(|p| p.contains("outside the 3 window rows")),
-            "{problems:?}"
-        );
-        assert!(
-            problems.iter().any(|p| p.contains("n_windows sum to 5")),
-            "{problems:?}"
-        );
-        let mut t = tables();
-        t.failures.push("x.edf", FailureKind::Skipped, "too short");
-        assert!(t.problems().is_empty());
-        t.failures.kind.pop();
-        assert!(t.problems()[0].contains("index/failures: column lengths differ (1, 0, 1)"));
-    }
-
-    #[test]
-    fn channel_present_defaults_to_every_channel() {
-        let mut t = tables();
-        let r = &mut t.recordings;
-        assert_eq!(r.channel_present_matrix(3), (vec![true; 6], 3));
-        r.channel_present = vec![vec![true, false], vec![false, true]];
-        assert_eq!(
-            r.channel_present_matrix(3),
-            (vec![true, false, false, true], 2)
-        );
-        assert_eq!(
-            FailureKind::parse(FailureKind::Skipped.as_str()),
-            Some(FailureKind::Skipped)
-        );
-        assert_eq!(FailureKind::parse("skipped: "), None);
-    }
-}
+mod tests;

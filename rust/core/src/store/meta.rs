@@ -294,6 +294,10 @@ pub struct RecordingMeta {
     pub type_annotation: Option<String>,
     /// Whether per-sample labels come from an annotation (else all 255).
     pub labeled: bool,
+    /// The seizures per channel, when the annotation names channels (a TUSZ
+    /// `.csv`); absent otherwise and in stores written before it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub channel_seizures: Option<Vec<crate::labels::ChannelSeizure>>,
     /// Non-fatal problems met while ingesting.
     pub warnings: Vec<String>,
     /// Electrodes interpolated because they were missing.

@@ -242,7 +242,21 @@ impl Store {
                 ));
             }
         }
-        // Each recording's rows against the windows rebuilt from its stored labels.
+        let c = &t.channel_seizures;
+        let mut per_channel: BTreeMap<i32, Vec<crate::labels::ChannelSeizure>> = BTreeMap::new();
+        for j in 0..c.recording.len() {
+            per_channel
+                .entry(c.recording[j])
+                .or_default()
+                .push(crate::labels::ChannelSeizure {
+                    channel: c.channel[j].clone(),
+                    start: c.start[j] as u64, // ok: `problems` checked 0 <= start < stop
+                    stop: c.stop[j] as u64,
+                    code: c.seizure_type[j],
+                });
+        }
+        // Each recording's rows against the windows rebuilt from its stored
+        // labels, and its channel seizures against its metadata's.
         let bad: Vec<String> = r
             .rid
             .par_iter()
@@ -253,6 +267,10 @@ impl Store {
                 };
                 if u64::try_from(r.n_samples[i]).ok() != Some(meta.n_samples) {
                     return vec![format!("index/recordings row {i}: {rid} has n_samples {} in the index, {} in recordings/{rid}", r.n_samples[i], meta.n_samples)];
+                }
+                let indexed = r.channel_annotated[i].then(|| per_channel.get(&(i as i32)).cloned().unwrap_or_default());
+                if indexed != meta.channel_seizures {
+                    return vec![format!("index/channel_seizures: the rows of {rid} (row {i}) differ from recordings/{rid}'s channel_seizures")];
                 }
                 let rebuilt = self.read_labels(rid).and_then(|labels| Ok((self.read_types(rid)?, labels))).map_err(|e| e.to_string()).and_then(|(types, labels)| {
                     recording_index(&labels, &types, meta.fs, &spec).map_err(|e| e.to_string())

@@ -65,6 +65,7 @@ fn write(store: &Store, rid: &str) -> Result<(), StoreError> {
         annotation: None,
         type_annotation: None,
         labeled: true,
+        channel_seizures: None,
         warnings: vec![],
         interpolated: vec![],
         absent: vec![],
