@@ -301,3 +301,44 @@ def test_typed_csv_round_trip_through_the_ingest(tusz_store: Path, tusz_corpus: 
                 assert set(b[lo:hi].tolist()) == {code[e.type]}, (rid, e)
         assert np.array_equal(a == 0, b == 0), rid
     assert mixed < sum(len(evs) for evs in ref.values())
+
+
+@pytest.mark.parametrize("types", ["tusz", "szcore"])
+def test_class_probabilities_give_typed_events_the_writers_translate(
+    tusz_store: Path, tmp_path: Path, types: str
+) -> None:
+    """A type classifier's softmax outputs (``label="type"``'s class ids) become events with
+    its class names, which write_csv writes as TUSZ labels and write_events_tsv as SzCORE
+    types (issue 23: events spoke only binary)."""
+    ds = ZarrWindowDataset(tusz_store, label="type", types=types)
+    y = np.array([int(ds[i][1]) for i in range(len(ds))])
+    assert len(set(y.tolist()) - {0}) >= 2, "the store has several seizure classes"
+    # A perfect classifier, unsure between the true class and background on a seizure window.
+    p = np.zeros((len(ds), ds.num_classes))
+    p[np.arange(len(ds)), y] = 0.8
+    p[:, 0] += 0.2
+    found = events.from_windows(ds, p, threshold=0.5)
+    binary = events.from_windows(ds, 0.8 * (y > 0), threshold=0.5)
+    assert {r: [(e.start_s, e.stop_s) for e in v] for r, v in found.items()} == {
+        r: [(e.start_s, e.stop_s) for e in v] for r, v in binary.items()
+    }, "the seizure score is 1 - p[bckg]"
+    for rid, evs in found.items():
+        r = ds.rids.index(rid)
+        for e in evs:
+            inside = (ds._rec == r) & (ds._start < e.stop_s * ds.fs) & (ds._start + ds.window_samples > e.start_s * ds.fs)
+            assert e.type in {ds.classes[c] for c in y[inside] if c}, (rid, e)
+    typed = [e for evs in found.values() for e in evs]
+    assert {e.type for e in typed} <= set(ds.classes[1:]) and len({e.type for e in typed}) >= 2
+    tusz_of = dict(zip(*(_native.type_classes(v)[1] for v in (types, "tusz")), strict=True))
+    szcore_of = dict(zip(*(_native.type_classes(v)[1] for v in (types, "szcore")), strict=True))
+    by_rid = {rid: sorted(evs, key=lambda e: e.start_s) for rid, evs in found.items() if evs}
+    for path in events.write_csv(by_rid, ds, tmp_path / "csv"):
+        rows = [r for r in path.read_text().splitlines() if r.startswith("TERM")]
+        labels = [r.split(",")[3] for r in rows if r.split(",")[3] != "bckg"]
+        rid = next(rid for rid in by_rid if Path(ds.paths[ds.rids.index(rid)]).stem == path.stem)
+        assert labels == [tusz_of[e.type] for e in by_rid[rid]]
+    for path in events.write_events_tsv(by_rid, ds, tmp_path / "tsv"):
+        kinds = [row["eventType"] for row in csv.DictReader(path.read_text().splitlines(), delimiter="\t")]
+        assert set(kinds) <= {szcore_of[e.type] for evs in by_rid.values() for e in evs}
+    with pytest.raises(ValueError, match="rows summing to 1"):
+        events.from_windows(ds, p * 3)

@@ -185,8 +185,13 @@ def test_per_split_statistics_equal_the_generators_counts(corpus, ingested) -> N
     # --json keeps the comparison (issue 23: it was dropped).
     as_json = json.loads(run_cli("brainbrr", "info", store, "--json", "--compare", "tusz-2.0.3").stdout)
     train = as_json["compare"]["tusz-2.0.3"]["train"]
-    assert train["published"] == {"events": 2421, "seizure_s": 175125.0, "recording_s": 3277229.0}
+    assert train["published"] == {
+        "recordings": 4664, "patients": 579, "events": 2421, "seizure_s": 175125.0, "recording_s": 3277229.0
+    }
     assert train["store"]["events"] == got["train"]["seizure_events"]
+    # With recording and patient counts (issue 23: the comparison had none).
+    assert (train["store"]["recordings"], train["store"]["patients"]) == (got["train"]["recordings"], got["train"]["patients"])
+    assert "4664" in human and "579" in human
 
 
 def test_the_dataset_refuses_what_the_store_does_not_hold(ingested) -> None:

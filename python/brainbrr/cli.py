@@ -95,39 +95,42 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
 
 #: Published totals of corpora, for ``brainbrr info --compare``: per split,
-#: seizure events, seizure seconds and seconds of recording.
-PUBLISHED: dict[str, dict[str, tuple[int, float, float]]] = {
+#: recordings, patients, seizure events, seizure seconds and seconds of recording.
+PUBLISHED: dict[str, dict[str, dict[str, float]]] = {
     # TUSZ v2.0.3 (the corpus's own documentation).
     "tusz-2.0.3": {
-        "train": (2421, 175125.0, 3277229.0),
-        "dev": (1081, 71872.0, 1567972.0),
-        "eval": (469, 27247.0, 459713.0),
+        "train": {"recordings": 4664, "patients": 579, "events": 2421, "seizure_s": 175125.0, "recording_s": 3277229.0},
+        "dev": {"recordings": 1832, "patients": 53, "events": 1081, "seizure_s": 71872.0, "recording_s": 1567972.0},
+        "eval": {"recordings": 865, "patients": 43, "events": 469, "seizure_s": 27247.0, "recording_s": 459713.0},
     },
 }
 
 
 def compare(splits: dict[str, SplitStats], corpus: str) -> dict[str, dict[str, dict[str, float]]]:
-    """Per split, this store's seizure events, seizure seconds and recording
-    seconds (``store``) beside the published ones (``published``)."""
+    """Per split, this store's totals (``store``) beside the published ones
+    (``published``), with the keys of :data:`PUBLISHED`."""
     out = {}
-    for name, (events, seizure_s, total_s) in PUBLISHED[corpus].items():
+    for name, published in PUBLISHED[corpus].items():
         st = splits.get(name, SplitStats())
-        out[name] = {
-            "store": {"events": st.seizure_events, "seizure_s": st.seizure_seconds, "recording_s": st.hours * 3600},
-            "published": {"events": events, "seizure_s": seizure_s, "recording_s": total_s},
+        store = {
+            "recordings": st.recordings,
+            "patients": st.patients,
+            "events": st.seizure_events,
+            "seizure_s": st.seizure_seconds,
+            "recording_s": st.hours * 3600,
         }
+        out[name] = {"store": store, "published": dict(published)}
     return out
 
 
 def format_compare(splits: dict[str, SplitStats], corpus: str) -> str:
     """:func:`compare` as a table."""
-    lines = [f"{'split':<6} {'events':>16} {'seizure s':>22} {'recording s':>24}   (store / {corpus})"]
+    columns = ("recordings", "patients", "events", "seizure_s", "recording_s")
+    lines = [f"{'split':<6} " + " ".join(f"{c:>21}" for c in columns) + f"   (store / {corpus})"]
     for name, c in compare(splits, corpus).items():
         got, pub = c["store"], c["published"]
-        lines.append(
-            f"{name:<6} {got['events']:>7} / {pub['events']:<8} {got['seizure_s']:>10.0f} / {pub['seizure_s']:<10.0f} "
-            f"{got['recording_s']:>11.0f} / {pub['recording_s']:<11.0f}"
-        )
+        cells = (f"{got[k]:>10.0f} / {pub[k]:<8.0f}" for k in columns)
+        lines.append(f"{name:<6} " + " ".join(cells))
     return "\n".join(lines)
 
 

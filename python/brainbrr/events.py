@@ -46,7 +46,9 @@ class Event:
     stop_s: float
     #: The highest per-sample score inside the event (1.0 for stored labels).
     score: float
-    #: The seizure type most of its samples carry (stored labels), else ``seiz``.
+    #: Its seizure type: the type most of its samples carry (stored labels),
+    #: the most probable class (class scores), else ``seiz``; a name of either
+    #: vocabulary (``fnsz`` or ``sz_foc``), which the writers translate.
     type: str = "seiz"
 
     @property
@@ -127,7 +129,8 @@ def from_windows(
     merge_gap_s: float = 0.0,
     combine: Combine = "mean",
 ) -> dict[str, list[Event]]:
-    """Seizure events from one score per window of ``ds``.
+    """Seizure events from one score per window of ``ds``, or from class
+    probabilities per window (a type classifier, ``label="type"``).
 
     Each sample gets the ``combine`` (mean, default, or max) of the scores of
     the windows that cover it; samples no window covers (a recording's tail
@@ -144,7 +147,11 @@ def from_windows(
         The dataset the scores were computed on, in item order.
     scores : array-like
         ``[len(ds)]`` scores (a numpy array, a torch tensor, a list), e.g.
-        sigmoid outputs; NaN is an error.
+        sigmoid outputs; or ``[len(ds), ds.num_classes]`` probabilities of
+        the classes :attr:`ZarrWindowDataset.classes` (softmax outputs: each
+        row sums to 1), whose seizure score is ``1 - p[bckg]`` and where each
+        event takes the class with the largest probability summed over the
+        samples of the event its windows cover. NaN is an error.
     threshold, min_duration_s, merge_gap_s : float
         As above.
     combine : {"mean", "max"}
@@ -165,11 +172,25 @@ def from_windows(
     s = np.asarray(scores, dtype=np.float64)
     if s.ndim == 2 and s.shape[1] == 1:
         s = s[:, 0]
-    if s.shape != (len(ds),):
-        raise ValueError(f"scores has shape {s.shape}; expected one score per window of the dataset: ({len(ds)},)")
-    bad = np.flatnonzero(np.isnan(s))
+    bad = np.flatnonzero(np.isnan(s).reshape(len(s), -1).any(axis=1)) if s.ndim in (1, 2) else np.zeros(0, int)
     if bad.size:
         raise ValueError(f"scores are NaN at {bad.size} windows (the first: window {int(bad[0])})")
+    classes = None
+    if s.ndim == 2 and s.shape == (len(ds), ds.num_classes):
+        if ds.classes[0] != "bckg":
+            raise ValueError(f"class scores need class 0 to be bckg; the dataset's classes are {ds.classes}")
+        off = np.flatnonzero(np.abs(s.sum(axis=1) - 1.0) > 1e-3)
+        if off.size:
+            raise ValueError(
+                f"class scores must be probabilities (rows summing to 1, e.g. a softmax); row {int(off[0])} "
+                f"sums to {s[off[0]].sum():g}"
+            )
+        classes, s = s, 1.0 - s[:, 0]
+    if s.shape != (len(ds),):
+        raise ValueError(
+            f"scores has shape {np.shape(scores)}; expected one score per window of the dataset, ({len(ds)},), "
+            f"or one probability per class, ({len(ds)}, {ds.num_classes})"
+        )
     rec, start = ds._rec, ds._start
     order = np.argsort(rec, kind="stable")
     bounds = np.flatnonzero(np.diff(rec[order])) + 1
@@ -179,8 +200,25 @@ def from_windows(
         rid = ds.rids[r]
         edges, values = _pieces_of_windows(start[group], s[group], ds.window_samples, int(ds.n_samples[r]), combine)
         found = _find(edges, values, threshold, min_duration_s * ds.fs, merge_gap_s * ds.fs)
-        out[rid] = [Event(rid, a / ds.fs, b / ds.fs, score) for a, b, score in found]
+        out[rid] = [
+            Event(rid, a / ds.fs, b / ds.fs, score, _class_of(ds, classes, start, group, a, b) if classes is not None else "seiz")
+            for a, b, score in found
+        ]
     return out
+
+
+def _class_of(
+    ds: ZarrWindowDataset,
+    p: npt.NDArray[np.float64],
+    start: npt.NDArray[np.int64],
+    group: npt.NDArray[np.int64],
+    a: int,
+    b: int,
+) -> str:
+    """The seizure class of event ``[a, b)`` (samples) of the windows ``group``:
+    the largest probability summed over the samples of the event each window covers."""
+    overlap = np.clip(np.minimum(start[group] + ds.window_samples, b) - np.maximum(start[group], a), 0, None)
+    return ds.classes[1 + int(np.argmax(overlap @ p[group, 1:]))]
 
 
 def from_labels(ds: ZarrWindowDataset, min_duration_s: float = 0.0, merge_gap_s: float = 0.0) -> dict[str, list[Event]]:
@@ -326,10 +364,12 @@ def write_csv(
 ) -> list[Path]:
     """Write one typed TUSZ ``.csv`` per recording of ``events``, as
     :func:`write_csv_bi` writes the ``.csv_bi`` but each seizure row labelled
-    with the event's type (``fnsz``, ``cpsz``, ..., ``seiz`` when unknown), so
+    with the event's type (``fnsz``, ``cpsz``, ..., ``seiz`` when unknown; a
+    SzCORE name is written as its TUSZ one), so
     NEDC's scorer can score a type classifier and brainbrr's ingest reads the
     types back. The rows are channel-free ``TERM`` rows, which both accept."""
-    return _write_term_rows(events, ds, Path(out_dir), ".csv", lambda e: e.type)
+    tusz = {v: k for k, v in _szcore_names().items()}
+    return _write_term_rows(events, ds, Path(out_dir), ".csv", lambda e: tusz.get(e.type, e.type))
 
 
 def _write_term_rows(
@@ -404,6 +444,7 @@ def write_events_tsv(
     rels = _bids_paths(recordings) if layout == "bids" else _source_paths(recordings, "_events.tsv")
     targets = _targets(Path(out_dir), rels)
     szcore = _szcore_names()
+    szcore |= {v: v for v in szcore.values()}
     for rid, rec in recordings.items():
         when = (start_times or {}).get(rid) or (
             dt.datetime.fromisoformat(rec.start_time) if rec.start_time else dt.datetime(1970, 1, 1)
