@@ -76,6 +76,8 @@ def test_dask_store_equals_local_store(corpus: Path, reference: Path, tmp_path: 
     # Resumed: nothing to do.
     again = ingest(corpus, store, client=client)
     assert (again.ingested, again.current) == (0, N_RECORDINGS)
+    # A worker that only ingests needs no torch (issue 24: it is an extra).
+    assert client.run(lambda: "torch" in sys.modules) == dict.fromkeys(client.run(lambda: 0), False)
 
 
 def test_failures_and_skips_as_in_a_local_run(tusz_corpus: TuszCorpus, tmp_path: Path, client: Any) -> None:

@@ -306,10 +306,11 @@ def test_zarr_python_reads_every_array(tusz_corpus: TuszCorpus, ingested: Ingest
         for t, cols in {
             "recordings": (
                 "rid", "path", "split", "patient", "session", "run", "corpus", "start_time",
-                "n_samples", "n_windows", "window_offset", "channel_present",
+                "n_samples", "n_windows", "window_offset", "channel_present", "fs_in", "channel_annotated",
             ),
             "windows": ("recording", "start", "label", "seizure_fraction", "type"),
             "failures": ("path", "kind", "reason"),
+            "channel_seizures": ("recording", "channel", "start", "stop", "type"),
         }.items()
         for c in cols
     }

@@ -54,3 +54,31 @@ def test_demo_runs_the_main_job(tmp_path) -> None:
     assert "6 found, 6 ingested" in run.stdout and "0 failed" in run.stdout
     assert (tmp_path / "cache.zarr" / "zarr.json").is_file()
     assert f"ZarrWindowDataset({str(tmp_path / 'cache.zarr')!r}" in run.stdout
+
+
+NO_TORCH = """
+import sys
+sys.modules["torch"] = None  # as if torch were not installed: any import of it fails
+import brainbrr
+from brainbrr.cli import main
+from brainbrr.ingest import ingest
+from brainbrr import events, scoring
+
+status = main(["demo", "--out", sys.argv[1], "--patients", "2"])
+assert status == 0, status
+assert main(["info", sys.argv[1] + "/cache.zarr"]) == 0
+assert main(["verify", sys.argv[1] + "/cache.zarr"]) == 0
+try:
+    brainbrr.ZarrWindowDataset
+except ImportError as e:
+    print("refused:", e)
+"""
+
+
+def test_the_ingest_and_the_cli_need_no_torch(tmp_path) -> None:
+    """torch is the extra of the training side: the base install ingests and inspects stores."""
+    run = subprocess.run(
+        [sys.executable, "-c", NO_TORCH, str(tmp_path / "demo")], capture_output=True, text=True, check=False
+    )
+    assert run.returncode == 0, run.stderr
+    assert "refused: brainbrr's dataset needs PyTorch" in run.stdout and "pip install 'brainbrr[torch]'" in run.stdout

@@ -353,12 +353,16 @@ def test_ingest_to_a_bucket_equals_the_local_store(s3: S3, small_corpus_template
     # Resume from another machine's view (a new staging folder): nothing to redo.
     again, summary = run_ingest(s3.url("tusz"), s3.url("cache.zarr"), "--stage", tmp_path / "stage2")
     assert summary is not None and summary["current"] == 4 and summary["ingested"] == 0, again.stderr
-    # Another config is refused, naming the difference; --overwrite rebuilds.
-    other, _ = run_ingest(s3.url("tusz"), s3.url("cache.zarr"), "--window", "30")
-    assert other.returncode == 2 and "window_s" in other.stderr, other.stderr
-    over, summary = run_ingest(s3.url("tusz"), s3.url("cache.zarr"), "--window", "30", "--overwrite")
-    assert summary is not None and summary["ingested"] == 4, over.stderr
+    # Another window rebuilds the index only, and readers see it.
+    rewindowed, summary = run_ingest(s3.url("tusz"), s3.url("cache.zarr"), "--window", "30")
+    assert summary is not None and (summary["ingested"], summary["current"]) == (0, 4), rewindowed.stderr
     assert ZarrWindowDataset(s3.url("cache.zarr"), cache_dir=tmp_path / "cache").window_samples == 30 * 256
+    # Another config is refused, naming the difference; --overwrite rebuilds.
+    other, _ = run_ingest(s3.url("tusz"), s3.url("cache.zarr"), "--fs", "200")
+    assert other.returncode == 2 and "target_fs" in other.stderr, other.stderr
+    over, summary = run_ingest(s3.url("tusz"), s3.url("cache.zarr"), "--fs", "200", "--overwrite")
+    assert summary is not None and summary["ingested"] == 4, over.stderr
+    assert ZarrWindowDataset(s3.url("cache.zarr"), cache_dir=tmp_path / "cache").fs == 200
 
 
 def test_one_writer_per_bucket_store(s3: S3, small_corpus_template: Path, tmp_path: Path) -> None:

@@ -21,7 +21,13 @@ from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar, overload
 
 import numpy as np
 import numpy.typing as npt
-import torch
+
+try:
+    import torch
+except ImportError as e:  # the ingest and the CLI need no torch; the training side does
+    raise ImportError(
+        "brainbrr's dataset needs PyTorch, which is not installed: pip install 'brainbrr[torch]'"
+    ) from e
 from torch.utils.data import Dataset, Sampler
 
 from brainbrr import _native, channels

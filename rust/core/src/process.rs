@@ -3,18 +3,22 @@
 //! A leaf: it imports nothing of the crate, so the store's lock, its commits
 //! and the publisher's lease name their holder the same way.
 
-use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
-/// This machine's name, as the kernel knows it.
+/// This machine's name, as the kernel knows it (`gethostname(2)`).
 pub(crate) fn hostname() -> String {
-    fs::read_to_string("/proc/sys/kernel/hostname")
-        .or_else(|_| fs::read_to_string("/etc/hostname"))
-        .map(|h| h.trim().to_owned())
-        .ok()
-        .filter(|h| !h.is_empty())
-        .unwrap_or_else(|| "unknown".to_owned())
+    let mut buf = [0u8; 256];
+    // SAFETY: the buffer is writable for its length; POSIX may leave it
+    // unterminated when the name is longer, which the search below allows.
+    let ok = unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) } == 0;
+    let end = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
+    let name = String::from_utf8_lossy(&buf[..end]).trim().to_owned();
+    if ok && !name.is_empty() {
+        name
+    } else {
+        "unknown".to_owned()
+    }
 }
 
 /// `pid <pid> on host <host>`: how a lock or lease names its holder.
