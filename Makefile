@@ -1,5 +1,5 @@
 # brainbrr developer targets; `make help` lists them.
-.PHONY: help install demo test lint bench gpu
+.PHONY: help install demo test lint wheel macos bench gpu
 
 help:  ## list the targets
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-8s %s\n", $$1, $$2}'
@@ -16,6 +16,19 @@ test:  ## every test: the README's command, as CI runs it
 lint:  ## rustfmt and clippy, as CI runs them
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets -- -D warnings
+
+# zig links against glibc 2.28's symbols whatever the build machine's glibc is.
+ZIG = PATH="$$(python -c 'import ziglang, os; print(os.path.dirname(ziglang.__file__))'):$$PATH"
+
+wheel:  ## an abi3 manylinux_2_28 wheel in target/wheels, installable with no Rust
+	pip install -q "maturin>=1.9,<2" ziglang
+	$(ZIG) maturin build --release --zig --compatibility manylinux_2_28
+
+# cc-rs passes clang's --target, which zig cc does not parse: the wrapper drops it.
+macos:  ## type-check every crate for macOS (x86_64-apple-darwin), C dependencies through zig
+	rustup target add x86_64-apple-darwin
+	pip install -q ziglang
+	CC_x86_64_apple_darwin=$(CURDIR)/scripts/zig-cc-macos cargo check --target x86_64-apple-darwin --workspace --all-targets
 
 bench:  ## the benchmarks in bench/ (minutes; see bench/README.md for each one's results file)
 	python bench/bench_edf.py --out bench/RESULTS-edf.md
