@@ -1,5 +1,5 @@
 # brainbrr developer targets; `make help` lists them.
-.PHONY: help install demo test lint wheel macos bench gpu
+.PHONY: help install demo test lint wheel test-wheel macos bench gpu
 
 help:  ## list the targets
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-8s %s\n", $$1, $$2}'
@@ -23,6 +23,9 @@ ZIG = PATH="$$(python -c 'import ziglang, os; print(os.path.dirname(ziglang.__fi
 wheel:  ## an abi3 manylinux_2_28 wheel in target/wheels, installable with no Rust
 	pip install -q "maturin>=1.9,<2" ziglang
 	$(ZIG) maturin build --release --zig --compatibility manylinux_2_28
+
+test-wheel: wheel  ## the test suite against the wheel, installed in a new venv with no cargo on PATH
+	scripts/test-wheel $$(ls -t target/wheels/brainbrr-*manylinux_2_28*.whl | head -1)
 
 # cc-rs passes clang's --target, which zig cc does not parse: the wrapper drops it.
 macos:  ## type-check every crate for macOS (x86_64-apple-darwin), C dependencies through zig

@@ -182,6 +182,7 @@ impl IndexTables {
         let (r, w, f) = (&self.recordings, &self.windows, &self.failures);
         let n = r.rid.len();
         let lens = [
+            n,
             r.path.len(),
             r.split.len(),
             r.patient.len(),
@@ -195,10 +196,8 @@ impl IndexTables {
             r.n_windows.len(),
             r.window_offset.len(),
         ];
-        if lens.iter().any(|&l| l != n) {
-            out.push(format!(
-                "index/recordings: column lengths differ (rid {n}, others {lens:?})"
-            ));
+        if let Some(problem) = unequal("recordings", &lens) {
+            out.push(problem);
             return out;
         }
         let present = &r.channel_present;
@@ -212,32 +211,21 @@ impl IndexTables {
             return out;
         }
         let m = w.recording.len();
-        if [
+        let window_lens = [
+            m,
             w.start.len(),
             w.label.len(),
             w.seizure_fraction.len(),
             w.seizure_type.len(),
-        ]
-        .iter()
-        .any(|&l| l != m)
-        {
-            out.push(format!(
-                "index/windows: column lengths differ ({m}, {}, {}, {}, {})",
-                w.start.len(),
-                w.label.len(),
-                w.seizure_fraction.len(),
-                w.seizure_type.len()
-            ));
+        ];
+        if let Some(problem) = unequal("windows", &window_lens) {
+            out.push(problem);
             return out;
         }
-        if f.path.len() != f.reason.len() || f.path.len() != f.kind.len() {
-            out.push(format!(
-                "index/failures: column lengths differ ({}, {}, {})",
-                f.path.len(),
-                f.kind.len(),
-                f.reason.len()
-            ));
-        }
+        out.extend(unequal(
+            "failures",
+            &[f.path.len(), f.kind.len(), f.reason.len()],
+        ));
         let mut seen = std::collections::HashSet::new();
         for (i, rid) in r.rid.iter().enumerate() {
             if let Err(e) = super::rid::validate(rid) {
@@ -250,22 +238,15 @@ impl IndexTables {
         }
         let c = &self.channel_seizures;
         let k = c.recording.len();
-        if [
+        let seizure_lens = [
+            k,
             c.channel.len(),
             c.start.len(),
             c.stop.len(),
             c.seizure_type.len(),
-        ]
-        .iter()
-        .any(|&l| l != k)
-        {
-            out.push(format!(
-                "index/channel_seizures: column lengths differ ({k}, {}, {}, {}, {})",
-                c.channel.len(),
-                c.start.len(),
-                c.stop.len(),
-                c.seizure_type.len()
-            ));
+        ];
+        if let Some(problem) = unequal("channel_seizures", &seizure_lens) {
+            out.push(problem);
         } else if let Some(j) = (0..k).find(|&j| {
             let n = usize::try_from(c.recording[j])
                 .ok()
@@ -316,6 +297,14 @@ impl IndexTables {
         }
         out
     }
+}
+
+/// `index/<table>: column lengths differ [...]` when the lengths of its columns
+/// (in their declared order) are not all equal.
+fn unequal(table: &str, lens: &[usize]) -> Option<String> {
+    lens.windows(2)
+        .any(|pair| pair[0] != pair[1])
+        .then(|| format!("index/{table}: column lengths differ {lens:?}"))
 }
 
 /// The dimension of a table's rows, named for xarray (Zarr v3 `dimension_names`).

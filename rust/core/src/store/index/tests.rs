@@ -106,7 +106,7 @@ fn problems_name_the_inconsistency() {
     t.failures.push("x.edf", FailureKind::Skipped, "too short");
     assert!(t.problems().is_empty());
     t.failures.kind.pop();
-    assert!(t.problems()[0].contains("index/failures: column lengths differ (1, 0, 1)"));
+    assert!(t.problems()[0].contains("index/failures: column lengths differ [1, 0, 1]"));
 }
 
 #[test]
