@@ -18,6 +18,7 @@ from brainbrr.dataset import ZarrWindowDataset, balanced_sampler
 from brainbrr.errors import StoreError
 from brainbrr.ingest import ingest
 from brainbrr.synthetic import make_corpus
+from tests.conftest import run_cli
 from torch.utils.data import DataLoader
 
 
@@ -315,6 +316,17 @@ def test_compressed_store_warns_once_and_decodes(
     assert torch.equal(d[2][0], ds[2][0])
     (x, _), *_ = d.batches(3, shuffle=False, device="cpu")
     assert torch.equal(x, torch.stack([ds[i][0] for i in range(3)]))
+    # The checksum of a compressed chunk covers its compressed bytes: verify and a
+    # verifying dataset read them as such (they once read past the end).
+    assert run_cli("brainbrr", "verify", out).returncode == 0
+    with pytest.warns(UserWarning, match="not zero-copy"):
+        assert torch.equal(ZarrWindowDataset(out, verify=True)[2][0], ds[2][0])
+    signal = next(out.glob("recordings/*/signal/c/0/0"))
+    damaged = bytearray(signal.read_bytes())
+    damaged[len(damaged) // 2] ^= 0xFF
+    signal.write_bytes(bytes(damaged))
+    bad = run_cli("brainbrr", "verify", out)
+    assert bad.returncode == 1 and "checksum" in bad.stdout + bad.stderr, bad.stdout
 
 
 def test_gatherer_refuses_bad_windows_and_buffers(ds: ZarrWindowDataset) -> None:

@@ -249,8 +249,10 @@ impl Store {
         Ok(RecordingChunks { signal, label })
     }
 
-    /// Checks a raw chunk's CRC-32C against the checksum at its end, reading
-    /// the file once. `Ok(false)` when the chunk carries no checksum.
+    /// Checks a chunk's CRC-32C against the checksum at its end, reading the
+    /// file once: the checksum covers what the codecs before it wrote, the raw
+    /// elements or, in a compressed chunk, the compressed bytes (the whole
+    /// file but the checksum). `Ok(false)` when the chunk carries no checksum.
     ///
     /// # Errors
     /// A sentence naming the file: I/O errors, a checksum that differs.
@@ -260,8 +262,19 @@ impl Store {
         }
         let err = |e: std::io::Error| format!("{}: {e}", chunk.path.display());
         let mut file = fs::File::open(&chunk.path).map_err(err)?;
+        let covered = if chunk.raw {
+            chunk.data_bytes
+        } else {
+            let size = file.metadata().map_err(err)?.len();
+            size.checked_sub(CRC_LEN as u64).ok_or_else(|| {
+                format!(
+                    "{}: {size} bytes, too short to end with a checksum",
+                    chunk.path.display()
+                )
+            })?
+        };
         let mut buf = vec![0u8; 1 << 20];
-        let (mut left, mut crc) = (chunk.data_bytes, 0u32);
+        let (mut left, mut crc) = (covered, 0u32);
         while left > 0 {
             let n = buf.len().min(usize::try_from(left).unwrap_or(usize::MAX));
             file.read_exact(&mut buf[..n]).map_err(err)?;
