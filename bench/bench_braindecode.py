@@ -31,7 +31,6 @@ import datetime as dt
 import json
 import os
 import platform
-import re
 import resource
 import shlex
 import shutil
@@ -45,9 +44,11 @@ from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
-# Only the standard library at module level: each measured child imports what
-# its side needs and nothing of the other's.
-REPO = Path(__file__).resolve().parents[1]
+# Only the standard library at module level (bench_ingest keeps to it too): each
+# measured child imports what its side needs and nothing of the other's.
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_ingest import REPO, edf_files, ensure_corpus, machine  # noqa: E402  (the shared corpus and machine line)
+
 FS = 256
 WINDOW, STRIDE = 60 * FS, 10 * FS
 SIDES = ("brainbrr", "braindecode")
@@ -122,10 +123,6 @@ def braindecode_preprocessors(iir: bool) -> list[Any]:
 
 # ---------------------------------------------------------------------------
 # The measured children.
-
-
-def edf_files(corpus: Path) -> list[Path]:
-    return sorted((corpus / "edf").rglob("*.edf"))
 
 
 def cpu_seconds() -> float:
@@ -291,20 +288,6 @@ def disk_bytes(root: Path) -> tuple[int, int, int]:
     return allocated, apparent, files
 
 
-def ensure_corpus(corpus: Path, patients: int, duration: tuple[int, int], min_mb: float) -> list[Path]:
-    """The corpus's EDF files, generating it first if ``corpus`` holds none."""
-    if not edf_files(corpus):
-        from brainbrr.synthetic import make_corpus
-
-        print(f"generating the corpus in {corpus} ...", flush=True)
-        make_corpus(corpus, n_patients=patients, sessions=1, recordings_per_session=2, duration_s=duration, seed=0)
-    files = edf_files(corpus)
-    mb = sum(f.stat().st_size for f in files) / 1e6
-    if mb < min_mb:
-        sys.exit(f"{corpus}: {mb:.0f} MB of EDF, fewer than {min_mb:.0f}; delete it or raise --patients/--duration")
-    return files
-
-
 def describe(corpus: Path, files: list[Path]) -> dict[str, Any]:
     """Patients, shortest and longest recording (s), rates and hours, from the paths and EDF headers."""
     durations, rates = [], set()
@@ -385,16 +368,6 @@ def extension_build() -> str:
             name = "release" if profile == "release" else "dev profile (target/debug: opt-level 2, debug assertions on)"
             return f"{name}, built {dt.datetime.fromtimestamp(st.st_mtime):%Y-%m-%d %H:%M}"
     return f"{spec.origin} (a copy of neither target/release nor target/debug), modified {dt.datetime.fromtimestamp(st.st_mtime):%Y-%m-%d %H:%M}"
-
-
-def machine() -> str:
-    cpu = platform.processor() or platform.machine()
-    cpuinfo = Path("/proc/cpuinfo")
-    if cpuinfo.exists():
-        names = re.findall(r"model name\s*:\s*(.+)", cpuinfo.read_text())
-        cpu = names[0] if names else cpu
-    mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
-    return f"{cpu}, {os.cpu_count()} cores, {mem:.0f} GiB RAM, {platform.system()} {platform.release()}"
 
 
 def main() -> None:
